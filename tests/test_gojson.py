@@ -1,0 +1,140 @@
+"""Byte-exact checks of the Go `encoding/json` + echo `c.JSON` reproduction."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from mockserver.gojson import go_format_float, go_json, go_string_from_bytes
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("p@ss<w>rd", b'"p@ss\\u003cw\\u003erd"\n'),
+        ("a&b", b'"a\\u0026b"\n'),
+        ("Not Found", b'"Not Found"\n'),
+        (None, b"null\n"),
+        (True, b"true\n"),
+        (False, b"false\n"),
+        (0, b"0\n"),
+        (-17, b"-17\n"),
+        ("", b'""\n'),
+        ('q"b\\s', b'"q\\"b\\\\s"\n'),
+        ("\b\f\n\r\t", b'"\\b\\f\\n\\r\\t"\n'),
+        ("\x00\x01\x1f", b'"\\u0000\\u0001\\u001f"\n'),
+        ("\x7f", b'"\x7f"\n'),
+        ("/", b'"/"\n'),
+        ("é€😀", '"é€😀"\n'.encode()),
+        ("\u2028\u2029", b'"\\u2028\\u2029"\n'),
+        ("\ufffd", '"\ufffd"\n'.encode()),
+        ([], b"[]\n"),
+        ({}, b"{}\n"),
+        ([1, "a", None], b'[1,"a",null]\n'),
+        ({"b": 1, "a": 2, "B": 3}, b'{"B":3,"a":2,"b":1}\n'),
+        ({"<k>": "v"}, b'{"\\u003ck\\u003e":"v"}\n'),
+    ],
+)
+def test_exact_bytes(value: object, expected: bytes) -> None:
+    assert go_json(value) == expected
+
+
+def test_keys_sorted_by_utf8_bytes_not_code_units() -> None:
+    # U+FF61 sorts before U+10000 by UTF-16 code units but after it by UTF-8 bytes
+    assert go_json({"\U00010000": 1, "\uff61": 2}) == '{"\uff61":2,"\U00010000":1}\n'.encode()
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        (b"ok\xff", b'"ok\\ufffd"\n'),
+        (b"\xe2\x82", b'"\\ufffd\\ufffd"\n'),  # truncated sequence: one per byte
+        (b"\xe2\x82A", b'"\\ufffd\\ufffdA"\n'),
+        (b"\xed\xa0\x80", b'"\\ufffd\\ufffd\\ufffd"\n'),  # UTF-8-encoded surrogate
+        (b"\xc0\xaf", b'"\\ufffd\\ufffd"\n'),  # overlong
+        (b"\xf4\x90\x80\x80", b'"\\ufffd\\ufffd\\ufffd\\ufffd"\n'),  # above U+10FFFF
+        ("é".encode(), '"é"\n'.encode()),
+    ],
+)
+def test_bytes_are_a_go_string(data: bytes, expected: bytes) -> None:
+    assert go_json(data) == expected
+
+
+def test_go_string_from_bytes_replaces_per_byte() -> None:
+    assert go_string_from_bytes(b"a\xe2\x82b") == "a\ufffd\ufffdb"
+    assert go_string_from_bytes(b"\xed\xa0\x80") == "\ufffd" * 3
+    assert go_string_from_bytes("ok€".encode()) == "ok€"
+    assert json.loads(go_json(b"a\xe2\x82b")) == go_string_from_bytes(b"a\xe2\x82b")
+
+
+def test_surrogateescape_str_is_the_original_bytes() -> None:
+    text = b"x\xff".decode("utf-8", "surrogateescape")
+    assert go_json(text) == b'"x\\ufffd"\n'
+
+
+def test_pretty_matches_echo_indent() -> None:
+    value = {"b": [1, {}], "a": {"x": "y"}, "c": []}
+    assert go_json(value, pretty=True) == (
+        b'{\n  "a": {\n    "x": "y"\n  },\n  "b": [\n    1,\n    {}\n  ],\n  "c": []\n}\n'
+    )
+    assert go_json("Not Found", pretty=True) == b'"Not Found"\n'
+    assert go_json({}, pretty=True) == b"{}\n"
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (1.5, "1.5"),
+        (100.0, "100"),
+        (0.001, "0.001"),
+        (1e-6, "0.000001"),
+        (1.5e-7, "1.5e-7"),
+        (1e20, "100000000000000000000"),
+        (1e21, "1e+21"),
+        (-2.5e-10, "-2.5e-10"),
+        (0.1, "0.1"),
+        (123456789.125, "123456789.125"),
+        (-0.0, "-0"),
+    ],
+)
+def test_float_format(value: float, expected: str) -> None:
+    assert go_format_float(value) == expected
+    assert go_json(value) == expected.encode() + b"\n"
+
+
+def test_nan_is_rejected() -> None:
+    with pytest.raises(ValueError):
+        go_json(float("nan"))
+
+
+_valid_text = st.text(st.characters(blacklist_categories=("Cs",)))
+_json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | _valid_text,
+    lambda children: st.lists(children, max_size=4)
+    | st.dictionaries(_valid_text, children, max_size=4),
+    max_leaves=20,
+)
+
+
+@given(_json_values)
+def test_round_trips_and_never_leaks_html(value: object) -> None:
+    body = go_json(value)
+    assert body.endswith(b"\n")
+    assert json.loads(body) == value
+    assert not set(body) & set(b"<>&")
+    assert json.loads(go_json(value, pretty=True)) == value
+
+
+@given(st.floats(allow_nan=False, allow_infinity=False))
+def test_floats_round_trip(value: float) -> None:
+    assert float(go_format_float(value)) == value
+
+
+@given(st.binary())
+def test_binary_always_valid_json(data: bytes) -> None:
+    body = go_json(data)
+    body.decode("utf-8")  # always valid UTF-8 on the wire
+    assert json.loads(body) == go_string_from_bytes(data)
