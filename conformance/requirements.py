@@ -184,7 +184,8 @@ register(
        'A token with alg "none" gets 401.',
        "S11"),
     _r("SRV-AUTH-005", "MUST",
-       "An HS256 token whose HMAC secret is the issuer's public key (algorithm confusion) gets 401.",
+       "An HS256 token whose HMAC secret is the issuer's public key (algorithm confusion) gets "
+       "401.",
        "S11"),
     _r("SRV-AUTH-006", "MUST",
        "A token whose exp has passed gets 401.",
@@ -200,8 +201,9 @@ register(
        "A token whose issuer no Authorization names gets 401, not 404.",
        "S13"),
     _r("SRV-AUTH-010", "MUST",
-       "Keys of a Kubernetes-provider issuer are fetched from {url}/.well-known/openid-configuration "
-       "and then from {url} plus the path of jwks_uri, over TLS trusting the supplied ca.crt.",
+       "Keys of a Kubernetes-provider issuer are fetched from "
+       "{url}/.well-known/openid-configuration and then from {url} plus the path of jwks_uri, "
+       "over TLS trusting the supplied ca.crt.",
        "S14"),
     _r("SRV-AUTH-011", "SHOULD",
        "The caller's bearer token is not forwarded upstream to the issuer's discovery or JWKS "
@@ -295,7 +297,8 @@ register(
        "After an Authorization is deleted, requests that relied on it get 404.",
        "S35", needs=HOOKS),
     _r("SRV-AUTHZ-007", "MUST-SEC",
-       "After an entry is removed from an Authorization's list, requests that relied on it get 404.",
+       "After an entry is removed from an Authorization's list, requests that relied on it get "
+       "404.",
        "S35", needs=HOOKS),
     # Store reads.
     _r("SRV-STORE-001", "MUST",
