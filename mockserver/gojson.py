@@ -28,7 +28,13 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["decode_go_runes", "go_format_float", "go_json", "go_string_from_bytes"]
+__all__ = [
+    "decode_go_runes",
+    "go_format_float",
+    "go_format_float_f",
+    "go_json",
+    "go_string_from_bytes",
+]
 
 _SHORT_ESCAPES = {
     0x22: b'\\"',
@@ -159,6 +165,18 @@ def go_format_float(value: float) -> str:
         exp_text = f"{'-' if exp < 0 else '+'}{abs(exp)}"  # Go drops the zero padding of e-07
         return f"{sign}{mantissa}e{exp_text}"
     return sign + _fixed(digits, exponent)
+
+
+def go_format_float_f(value: float) -> str:
+    """Go `strconv.FormatFloat(v, 'f', -1, 64)`: shortest digits, never an exponent."""
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "+Inf" if value > 0 else "-Inf"
+    if value == 0:
+        return "-0" if math.copysign(1.0, value) < 0 else "0"
+    digits, exponent = _shortest_digits(value)
+    return ("-" if value < 0 else "") + _fixed(digits, exponent)
 
 
 def _shortest_digits(value: float) -> tuple[str, int]:

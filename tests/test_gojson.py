@@ -113,8 +113,9 @@ def test_nan_is_rejected() -> None:
 _valid_text = st.text(st.characters(blacklist_categories=("Cs",)))
 _json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | _valid_text,
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(_valid_text, children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(_valid_text, children, max_size=4)
+    ),
     max_leaves=20,
 )
 
