@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 from mockserver.gojson import go_format_float_f
 
-__all__ = ["GjsonResult", "ResultType", "get", "go_parse_float"]
+__all__ = ["GjsonResult", "ResultType", "get", "go_parse_float", "object_members"]
 
 
 class ResultType(enum.Enum):
@@ -317,3 +317,15 @@ def get(json_text: str, path: str) -> GjsonResult:
         if c == "[":
             return _eval_array(_parse_array(json_text, i)[1], path)
     return _NOT_FOUND
+
+
+def object_members(json_text: str) -> list[tuple[str, GjsonResult]]:
+    """Members of the object that starts `json_text` (after whitespace), in document order.
+
+    Each value keeps its raw source text, which is what Go's `json.RawMessage` holds.
+    """
+    stripped = json_text.lstrip(" \t\r\n")
+    if not stripped.startswith("{"):
+        return []
+    _, node = _parse_object(stripped, 0)
+    return [(key, value.result()) for key, value in node.members]
