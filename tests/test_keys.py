@@ -1,11 +1,16 @@
-"""Signing keys: the Kubernetes kid, JWK member order, PEM round trips and 0600 persistence."""
+"""Signing keys (Kubernetes kid, JWK member order, PEM round trips, 0600 persistence) and the
+CAs, SVIDs and SSL contexts of mockserver.tls."""
 
 from __future__ import annotations
 
+import datetime
 import json
+import ssl
 import stat
 
 import pytest
+from cryptography import x509
+from cryptography.x509.oid import ExtendedKeyUsageOID
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -18,6 +23,7 @@ from mockserver.keys import (
     public_jwk,
     save_keys,
 )
+from mockserver.tls import CertificateAuthority, SpiffeAuthority, client_context, server_context
 
 # Public test keys from kubernetes/kubernetes pkg/serviceaccount/jwt_test.go (public halves only).
 RSA_PUBLIC_PEM = b"""-----BEGIN PUBLIC KEY-----
@@ -144,3 +150,109 @@ def test_go_json_exact_escapes() -> None:
     assert (
         go_json({"a": "<&>\u2028\u2029é"}) == b'{"a":"\\u003c\\u0026\\u003e\\u2028\\u2029\xc3\xa9"}'
     )
+
+
+# -- certificate authorities and SPIFFE SVIDs (mockserver.tls) -----------------------------
+
+
+def _handshake(server_ctx: ssl.SSLContext, client_ctx: ssl.SSLContext, name: str) -> ssl.SSLObject:
+    """A TLS handshake in memory (no sockets); returns the server side's SSLObject."""
+    c_in, c_out, s_in, s_out = (ssl.MemoryBIO() for _ in range(4))
+    client = client_ctx.wrap_bio(c_in, c_out, server_hostname=name)
+    server = server_ctx.wrap_bio(s_in, s_out, server_side=True)
+    done = {"client": False, "server": False}
+    for _ in range(20):
+        for side, obj in (("client", client), ("server", server)):
+            if not done[side]:
+                try:
+                    obj.do_handshake()
+                    done[side] = True
+                except ssl.SSLWantReadError:
+                    pass
+        s_in.write(c_out.read())
+        c_in.write(s_out.read())
+        if all(done.values()):
+            return server
+    raise AssertionError("handshake did not finish")
+
+
+def test_ca_save_and_load_keep_the_same_ca(tmp_path) -> None:
+    ca = CertificateAuthority.create()
+    ca.save(tmp_path / "ca")
+    assert CertificateAuthority.exists(tmp_path / "ca")
+    for path in (tmp_path / "ca").iterdir():
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    again = CertificateAuthority.load(tmp_path / "ca")
+    assert again.cert_pem == ca.cert_pem
+    assert again.fingerprint == ca.fingerprint
+    # A certificate issued by the reloaded CA is trusted by a client of the original.
+    leaf = again.issue_server_cert("localhost")
+    _handshake(server_context(leaf), ca.client_context(), "localhost")
+
+
+def test_client_context_trusts_only_its_ca() -> None:
+    ca, other = CertificateAuthority.create(), CertificateAuthority.create()
+    with pytest.raises(ssl.SSLCertVerificationError):
+        _handshake(
+            server_context(other.issue_server_cert("localhost")), ca.client_context(), "localhost"
+        )
+    with pytest.raises(ssl.SSLCertVerificationError):
+        _handshake(server_context(ca.issue_server_cert("localhost")), ca.client_context(), "other")
+
+
+def test_svid_shape() -> None:
+    authority = SpiffeAuthority("example.org")
+    cert_pem, key_pem = authority.issue_svid("spiffe://example.org/ns/apps/sa/builder")
+    cert = x509.load_pem_x509_certificate(cert_pem)
+    san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert san.get_values_for_type(x509.UniformResourceIdentifier) == [
+        "spiffe://example.org/ns/apps/sa/builder"
+    ]
+    assert cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca is False
+    eku = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    assert set(eku) == {ExtendedKeyUsageOID.CLIENT_AUTH, ExtendedKeyUsageOID.SERVER_AUTH}
+    assert cert.issuer == x509.load_pem_x509_certificate(authority.trust_bundle_pem).subject
+    assert key_pem.startswith(b"-----BEGIN PRIVATE KEY-----")
+    with pytest.raises(ValueError, match="not a SPIFFE ID"):
+        authority.issue_svid("https://example.org/x")
+
+
+def test_svid_authenticates_an_mtls_client() -> None:
+    authority = SpiffeAuthority("example.org")
+    server_ca = CertificateAuthority.create()
+    svid = authority.issue_svid("spiffe://example.org/workload")
+    server = _handshake(
+        server_context(
+            server_ca.issue_server_cert("localhost"), require_client_cert_from=authority
+        ),
+        client_context(server_ca, client_cert=svid),
+        "localhost",
+    )
+    assert ("URI", "spiffe://example.org/workload") in server.getpeercert()["subjectAltName"]
+
+
+def test_mtls_refuses_a_client_without_a_certificate() -> None:
+    authority = SpiffeAuthority("example.org")
+    server_ca = CertificateAuthority.create()
+    ctx = server_context(
+        server_ca.issue_server_cert("localhost"), require_client_cert_from=authority
+    )
+    with pytest.raises(ssl.SSLError, match="PEER_DID_NOT_RETURN_A_CERTIFICATE"):
+        server = _handshake(ctx, client_context(server_ca), "localhost")
+        # TLS 1.3 reports the missing certificate on the first read.
+        server.read(1)
+
+
+def test_expired_svid_is_refused() -> None:
+    authority = SpiffeAuthority("example.org")
+    server_ca = CertificateAuthority.create()
+    past = datetime.datetime.now(datetime.UTC) - datetime.timedelta(days=1)
+    svid = authority.issue_svid(
+        "spiffe://example.org/old", not_before=past - datetime.timedelta(days=1), not_after=past
+    )
+    ctx = server_context(
+        server_ca.issue_server_cert("localhost"), require_client_cert_from=authority
+    )
+    with pytest.raises(ssl.SSLCertVerificationError, match="certificate has expired"):
+        server = _handshake(ctx, client_context(server_ca, client_cert=svid), "localhost")
+        server.read(1)
