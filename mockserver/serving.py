@@ -37,6 +37,14 @@ class DropConnection(ConnectionError):
 class _Handler(WSGIRequestHandler):
     """Werkzeug's handler, quiet, and closing the socket when the app drops the connection."""
 
+    def parse_request(self) -> bool:
+        """Keep the request target as sent: http.server folds a leading `//` into `/`."""
+        ok = super().parse_request()
+        words = self.requestline.split()
+        if ok and len(words) == 3:
+            self.path = words[1]
+        return ok
+
     def connection_dropped(self, error: BaseException, environ: Any = None) -> None:
         self.close_connection = True
         try:

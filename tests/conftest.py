@@ -6,3 +6,17 @@ from hypothesis import settings
 
 settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def mock(tmp_path_factory):
+    """The mock with the default fixtures, shared by the session; reset what you change."""
+    from mockserver.runtime import MockServer
+
+    server = MockServer(state_dir=tmp_path_factory.mktemp("mock-state"), refresh_volumes=False)
+    server.start()
+    yield server
+    server.stop()

@@ -1,0 +1,1 @@
+"""The Federation protocol: authenticate, authorize, answer, keep books."""

@@ -1,0 +1,131 @@
+"""The federation Flask app: one request path, middleware before routing as echo runs it.
+
+echo finds the route first but runs the authentication middleware around whatever it found, so
+an unauthenticated request to any path or method is a 401 (server-protocol.md §2.1). The app
+therefore answers everything from one `before_request` hook: body limit → authenticate →
+workload token → route → handler → Go-style JSON. Flask's own router never sees these paths (it
+would decode `%2F` and merge slashes, which echo does not).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, Response, request
+
+from mockserver.federation import handlers
+from mockserver.federation.authn import Credentials, workload_context
+from mockserver.federation.context import FederationContext
+from mockserver.federation.errors import PayloadTooLarge, ProtocolError
+from mockserver.federation.routing import (
+    R1,
+    R2,
+    R3,
+    R4,
+    InvalidPath,
+    find_route,
+    routing_path,
+    split_target,
+)
+from mockserver.gojson import go_json
+
+HANDLERS = {
+    R1: handlers.get_secret,
+    R2: handlers.generate,
+    R3: handlers.revoke_self,
+    R4: handlers.revoke_of,
+}
+OUTCOME_KEY = "esi.outcome"
+"""WSGI environ key holding what authentication and authorization decided, for the journal."""
+
+
+def json_response(
+    status: int, value: Any, pretty: bool, headers: dict[str, str] | None = None
+) -> Response:
+    response = Response(go_json(value, pretty=pretty), status=status)
+    response.headers["Content-Type"] = "application/json"
+    for name, header in (headers or {}).items():
+        response.headers[name] = header
+    return response
+
+
+def _read_body(limit: int) -> bytes:
+    length = request.content_length
+    if length is not None and length > limit:
+        raise PayloadTooLarge()
+    body = request.stream.read(limit + 1)
+    if len(body) > limit:
+        raise PayloadTooLarge()
+    return body
+
+
+def _wants_pretty(raw_query: str) -> bool:
+    return any(part.split("=", 1)[0] == "pretty" for part in raw_query.split("&"))
+
+
+def serve_federation_request(ctx: FederationContext, listener: str) -> Response:
+    """Answer one request on a federation listener, whatever its path and method."""
+    environ = request.environ
+    outcome: dict[str, Any] = {"listener": listener}
+    environ[OUTCOME_KEY] = outcome
+    raw_path, raw_query = split_target(environ.get("REQUEST_URI") or request.full_path)
+    pretty = _wants_pretty(raw_query)
+    try:
+        path = routing_path(raw_path)
+    except InvalidPath:
+        outcome["error"] = "invalid URL escape"
+        response = Response(
+            b"400 Bad Request", status=400, content_type="text/plain; charset=utf-8"
+        )
+        response.headers["Connection"] = "close"
+        return response
+    try:
+        body = _read_body(ctx.max_body_bytes)
+        identity = ctx.authenticator.authenticate(
+            Credentials(
+                authorization=request.headers.get("Authorization"),
+                body=body,
+                peer_cert_pem=environ.get("SSL_CLIENT_CERT") if listener == "mtls" else None,
+            )
+        )
+        outcome["identity"] = {
+            "method": identity.method,
+            "issuer": identity.provider,
+            "subject": identity.subject,
+        }
+        workload = workload_context(
+            request.headers.get("x-workload-token"),
+            identity,
+            ctx.behaviour,
+            ctx.verify_workload_token,
+        )
+        match = find_route(request.method, path)
+        outcome["route"] = match.name
+        if match.name == "options":
+            response = Response(status=204)
+            response.headers["Allow"] = match.params["allow"]
+            return response
+        call = handlers.Call(
+            identity=identity,
+            workload=workload,
+            params=match.params,
+            body=body,
+            content_type=request.headers.get("Content-Type", ""),
+            outcome=outcome,
+        )
+        value = HANDLERS[match.name](ctx, call)
+        return json_response(200, value, pretty)
+    except ProtocolError as error:
+        outcome["error"] = getattr(error, "detail", error.message)
+        if getattr(error, "near_miss", ""):
+            outcome["near_miss"] = error.near_miss  # type: ignore[attr-defined]
+        return json_response(error.status, error.body, pretty, error.headers)
+
+
+def create_app(ctx: FederationContext, listener: str = "http") -> Flask:
+    """A federation app for one listener (`http`, `https` or `mtls`) of a shared context."""
+    app = Flask(f"mockserver.federation.{listener}")
+    app.config["MAX_CONTENT_LENGTH"] = None
+    app.before_request(lambda: serve_federation_request(ctx, listener))
+    app.extensions["esi_federation"] = ctx
+    return app

@@ -1,0 +1,212 @@
+"""GeneratorStates and AuthorizedIdentities, kept in memory (server-protocol.md §4.4, §4.5).
+
+One lock guards both, so concurrent generator calls never lose or duplicate a state. Objects are
+plain Kubernetes-shaped dicts, as the admin API shows them.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+import secrets
+import threading
+from datetime import UTC, datetime
+from typing import Any
+
+from mockserver.clock import CLOCK, Clock
+from mockserver.federation.errors import BadRequest
+
+GROUP = "generators.external-secrets.io"
+LABEL_OWNER = "federation.externalsecrets.com/owner"
+LABEL_GENERATOR = "federation.externalsecrets.com/generator"
+LABEL_KIND = "federation.externalsecrets.com/generator-kind"
+ANNOTATION_OWNER_ATTRIBUTES = "federation.externalsecrets.com/owner-attributes"
+
+_NAME_SUFFIX_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
+_MAX_GENERATE_NAME = 58
+_DNS1123_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
+_LABEL_VALUE = re.compile(r"(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?")
+_SUBDOMAIN_MSG = (
+    "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or "
+    "'.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used "
+    "for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"
+)
+_LABEL_MSG = (
+    "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or "
+    "'.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or "
+    "'my_value',  or '12345', regex used for validation is "
+    "'(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')"
+)
+
+
+def rfc3339(timestamp: float) -> str:
+    return datetime.fromtimestamp(int(timestamp), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def generate_name_prefix(kind: str, name: str, owner: str) -> str:
+    return f"{kind.lower()}-{name.lower()}-{owner.lower()}-"[:_MAX_GENERATE_NAME]
+
+
+def validate_generator_state(kind: str, name: str, owner: str) -> None:
+    """The API server's checks on a GeneratorState create, with its error text (400)."""
+    prefix = generate_name_prefix(kind, name, owner)
+    problems = []
+    if not _DNS1123_SUBDOMAIN.fullmatch(prefix.rstrip("-") or "-"):
+        problems.append(f'metadata.generateName: Invalid value: "{prefix}": {_SUBDOMAIN_MSG}')
+    for value in (owner, name, kind):
+        if len(value) > 63:
+            problems.append(
+                f'metadata.labels: Invalid value: "{value}": must be no more than 63 characters'
+            )
+        elif not _LABEL_VALUE.fullmatch(value):
+            problems.append(f'metadata.labels: Invalid value: "{value}": {_LABEL_MSG}')
+    if problems:
+        detail = problems[0] if len(problems) == 1 else "[" + ", ".join(problems) + "]"
+        raise BadRequest(f'GeneratorState.{GROUP} "{prefix}" is invalid: {detail}')
+
+
+def sanitize_subject(subject: str) -> str:
+    """AuthorizedIdentity name part: lower-case, [a-z0-9-] only, trimmed, 253 at most."""
+    return re.sub(r"[^a-z0-9-]", "-", subject.lower()).strip("-")[:253]
+
+
+class Bookkeeping:
+    """The objects R2, R3 and R4 write, and the AuthorizedIdentities R1 and R2 upsert."""
+
+    def __init__(self, clock: Clock = CLOCK) -> None:
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._states: dict[tuple[str, str], dict[str, Any]] = {}
+        self._identities: dict[str, dict[str, Any]] = {}
+        self.leaked_credentials: list[dict[str, Any]] = []
+
+    def reset(self) -> None:
+        with self._lock:
+            self._states.clear()
+            self._identities.clear()
+            self.leaked_credentials.clear()
+
+    # -- GeneratorStates -------------------------------------------------------------------------
+
+    def create_generator_state(
+        self,
+        namespace: str,
+        kind: str,
+        name: str,
+        owner: str,
+        owner_attributes: dict[str, str],
+        resource: dict[str, Any],
+        owner_reference: dict[str, Any] | None,
+    ) -> dict[str, Any]:
+        validate_generator_state(kind, name, owner)
+        prefix = generate_name_prefix(kind, name, owner)
+        state: dict[str, Any] = {
+            "apiVersion": f"{GROUP}/v1alpha1",
+            "kind": "GeneratorState",
+            "metadata": {
+                "generateName": prefix,
+                "namespace": namespace,
+                "labels": {LABEL_OWNER: owner, LABEL_GENERATOR: name, LABEL_KIND: kind},
+                "annotations": {
+                    ANNOTATION_OWNER_ATTRIBUTES: json.dumps(
+                        owner_attributes, sort_keys=True, separators=(",", ":")
+                    )
+                },
+                "creationTimestamp": rfc3339(self._clock.now()),
+            },
+            "spec": {"resource": resource, "state": {}},
+        }
+        if owner_reference is not None:
+            state["metadata"]["ownerReferences"] = [owner_reference]
+        with self._lock:
+            while True:
+                suffix = "".join(secrets.choice(_NAME_SUFFIX_ALPHABET) for _ in range(5))
+                if (namespace, prefix + suffix) not in self._states:
+                    break
+            state["metadata"]["name"] = prefix + suffix
+            self._states[(namespace, prefix + suffix)] = state
+        return copy.deepcopy(state)
+
+    def delete_generator_states(self, namespace: str | None, labels: dict[str, str]) -> list[str]:
+        """Delete the states matching every label, in one namespace or (None) in all."""
+        with self._lock:
+            doomed = [
+                key
+                for key, state in self._states.items()
+                if (namespace is None or key[0] == namespace)
+                and all(state["metadata"]["labels"].get(k) == v for k, v in labels.items())
+            ]
+            for key in doomed:
+                del self._states[key]
+        return [f"{ns}/{name}" for ns, name in sorted(doomed)]
+
+    def generator_states(self, namespace: str | None = None) -> list[dict[str, Any]]:
+        with self._lock:
+            found = [
+                copy.deepcopy(s)
+                for (ns, _), s in sorted(self._states.items())
+                if namespace is None or ns == namespace
+            ]
+        return found
+
+    def record_leak(self, namespace: str, kind: str, name: str, output_keys: list[str]) -> None:
+        """A credential generated by a request that then failed (quirk generate-then-fail)."""
+        with self._lock:
+            self.leaked_credentials.append(
+                {"namespace": namespace, "kind": kind, "name": name, "keys": sorted(output_keys)}
+            )
+
+    # -- AuthorizedIdentities --------------------------------------------------------------------
+
+    def upsert_identity(
+        self,
+        method: str,
+        provider: str,
+        subject: str,
+        federation_ref: dict[str, str],
+        credential: dict[str, Any],
+    ) -> dict[str, Any]:
+        """Record an issued credential, replacing an equal entry or appending a new one."""
+        name = f"{method}-{sanitize_subject(subject)}"
+        credential = {**credential, "lastIssuedAt": rfc3339(self._clock.now())}
+        with self._lock:
+            identity = self._identities.get(name)
+            if identity is None:
+                subject_spec = (
+                    {"spiffe": {"spiffeID": subject}}
+                    if method == "spiffe"
+                    else {"oidc": {"issuer": provider, "subject": subject}}
+                )
+                identity = {
+                    "apiVersion": "federation.external-secrets.io/v1alpha1",
+                    "kind": "AuthorizedIdentity",
+                    "metadata": {"name": name},
+                    "spec": {
+                        "identitySpec": {"federationRef": federation_ref, "subject": subject_spec},
+                        "issuedCredentials": [],
+                    },
+                }
+                self._identities[name] = identity
+            issued = identity["spec"]["issuedCredentials"]
+            for index, existing in enumerate(issued):
+                if _same_credential(existing, credential):
+                    issued[index] = credential
+                    break
+            else:
+                issued.append(credential)
+            return copy.deepcopy(identity)
+
+    def authorized_identities(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [copy.deepcopy(i) for _, i in sorted(self._identities.items())]
+
+
+def _same_credential(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    return (
+        a.get("sourceRef") == b.get("sourceRef")
+        and (a.get("remoteRef") or {}).get("remoteKey")
+        == (b.get("remoteRef") or {}).get("remoteKey")
+        and a.get("stateRef") == b.get("stateRef")
+        and a.get("workloadBinding") == b.get("workloadBinding")
+    )

@@ -1,0 +1,141 @@
+"""Everything a federation request reads: live manifests, fake clusters, modes, books, caches."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from mockserver.clock import CLOCK, Clock
+from mockserver.federation.authn import Authenticator
+from mockserver.federation.bookkeeping import Bookkeeping
+from mockserver.federation.jwtparse import JWTError, ParsedToken, verify_signature
+from mockserver.federation.modes import Behaviour
+from mockserver.federation.upstream import KeyResolver
+
+MAX_BODY_BYTES = 1 << 20
+
+
+class Registry:
+    """The loaded manifests, swapped whole on every change so readers never see half an update.
+
+    Under the quirk `sticky-authorizations` the Authorizations ever applied keep authorizing,
+    as the real server's never-shrinking store does.
+    """
+
+    def __init__(self, model: Any, behaviour: Behaviour) -> None:
+        self._lock = threading.Lock()
+        self._behaviour = behaviour
+        self._initial = model
+        self._model = model
+        self._ever: list[Any] = list(model.authorizations)
+
+    @property
+    def model(self) -> Any:
+        return self._model
+
+    def replace(self, model: Any) -> None:
+        with self._lock:
+            known = {id(a) for a in self._ever}
+            self._ever.extend(a for a in model.authorizations if id(a) not in known)
+            self._model = model
+
+    def reset(self) -> None:
+        with self._lock:
+            self._model = self._initial
+            self._ever = list(self._initial.authorizations)
+
+    def authorizations(self) -> list[Any]:
+        if self._behaviour.enabled("sticky-authorizations"):
+            return list(self._ever)
+        return list(self._model.authorizations)
+
+    def federation_urls(self, issuer: str) -> list[str] | None:
+        """URLs of the KubernetesFederations that the issuer's Authorizations name.
+
+        None when some Authorization names a federation the server does not know (the real
+        provider lookup then fails for the whole issuer); [] when none names the issuer.
+        """
+        model = self._model
+        urls: list[str] = []
+        for authorization in self.authorizations():
+            if authorization.oidc is None or authorization.oidc.issuer != issuer:
+                continue
+            ref = authorization.federation_ref
+            federation = model.kubernetes_federations.get(ref.name)
+            if ref.kind != "KubernetesFederation" or federation is None:
+                return None
+            if federation.url not in urls:
+                urls.append(federation.url)
+        return urls
+
+
+@dataclass
+class FederationContext:
+    """The federation app's dependencies, shared by every listener of one mock."""
+
+    registry: Registry
+    clusters: Mapping[str, Any]
+    behaviour: Behaviour
+    clock: Clock = CLOCK
+    home_cluster: str | None = None
+    extra_audiences: tuple[str, ...] = ()
+    max_body_bytes: int = MAX_BODY_BYTES
+    bookkeeping: Bookkeeping = field(init=False)
+    resolver: KeyResolver = field(init=False)
+    authenticator: Authenticator = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.bookkeeping = Bookkeeping(self.clock)
+        self.resolver = KeyResolver(self.registry.federation_urls, self.behaviour, self.clock)
+        self.authenticator = Authenticator(
+            self.resolver, self.behaviour, self.clock, self.extra_audiences
+        )
+
+    def cluster_for_issuer(self, issuer: str) -> Any | None:
+        for cluster in self.clusters.values():
+            if cluster.issuer == issuer:
+                return cluster
+        return None
+
+    def verify_workload_token(self, token: ParsedToken) -> str | None:
+        """None when a fake cluster of this mock signed the token and it is in time."""
+        cluster = self.cluster_for_issuer(token.issuer)
+        if cluster is None:
+            return f"issuer {token.issuer!r} is not a known cluster"
+        kid = token.header.get("kid")
+        key = next((k for k in cluster.keys if k.kid == kid), None)
+        if key is None:
+            return "signing key is not published by its cluster"
+        try:
+            if token.alg.startswith(("RS", "PS")):
+                verify_signature(token, key.public_key)
+            else:
+                _verify_non_rsa(token, key)
+        except JWTError as exc:
+            return str(exc)
+        exp = token.claims.get("exp")
+        if exp is not None and not self.clock.now() < exp:
+            return "token is expired"
+        return None
+
+    def reset(self) -> None:
+        self.registry.reset()
+        self.bookkeeping.reset()
+        self.resolver.clear()
+
+
+def _verify_non_rsa(token: ParsedToken, key: Any) -> None:
+    """Workload tokens of EC-keyed clusters verify with PyJWT (the protocol path never does)."""
+    import jwt
+
+    try:
+        jwt.decode(
+            token.raw,
+            key.public_key,
+            algorithms=[key.alg],
+            options={"verify_aud": False, "verify_exp": False, "verify_nbf": False},
+        )
+    except jwt.PyJWTError as exc:
+        raise JWTError(f"token signature is invalid: {exc}") from exc

@@ -1,0 +1,232 @@
+"""JWT parsing and verification in golang-jwt v5.3.0's order, with its error texts.
+
+The real server's 401 bodies are these errors' strings; reproducing the order (split, decode,
+algorithm lookup, key function, signature, claims) makes the mock refuse exactly what it refuses.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+KNOWN_ALGS = frozenset(
+    {
+        "RS256", "RS384", "RS512", "PS256", "PS384", "PS512",
+        "ES256", "ES384", "ES512", "HS256", "HS384", "HS512", "EdDSA", "none",
+    }
+)  # fmt: skip
+_HASHES = {"256": hashes.SHA256, "384": hashes.SHA384, "512": hashes.SHA512}
+_B64URL = re.compile(r"[A-Za-z0-9_-]*")
+
+
+class JWTError(Exception):
+    """A parse or verification failure; `str()` is golang-jwt's message."""
+
+
+class KeyFuncError(JWTError):
+    """The key function failed; `detail` keeps the underlying reason for the journal."""
+
+    def __init__(self, message: str, detail: str = "") -> None:
+        super().__init__(f"token is unverifiable: error while executing keyfunc: {message}")
+        self.reason = message
+        self.detail = detail or message
+
+
+@dataclass(frozen=True)
+class ParsedToken:
+    raw: str
+    header: dict[str, Any]
+    claims: dict[str, Any]
+    signing_input: bytes
+    signature: bytes
+
+    @property
+    def alg(self) -> str:
+        return self.header["alg"]
+
+    @property
+    def issuer(self) -> str:
+        iss = self.claims.get("iss")
+        return iss if isinstance(iss, str) else ""
+
+    @property
+    def subject(self) -> str:
+        sub = self.claims.get("sub")
+        return sub if isinstance(sub, str) else ""
+
+    @property
+    def audiences(self) -> tuple[str, ...]:
+        aud = self.claims.get("aud")
+        if isinstance(aud, str):
+            return (aud,)
+        if isinstance(aud, list):
+            return tuple(a for a in aud if isinstance(a, str))
+        return ()
+
+
+def _decode_segment(segment: str) -> bytes:
+    """base64url without padding, refusing padding as Go's RawURLEncoding does."""
+    if not _B64URL.fullmatch(segment):
+        bad = next(i for i, c in enumerate(segment) if not _B64URL.fullmatch(c))
+        raise ValueError(f"illegal base64 data at input byte {bad}")
+    if len(segment) % 4 == 1:
+        raise ValueError(f"illegal base64 data at input byte {len(segment) - 1}")
+    try:
+        return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+    except binascii.Error as exc:  # pragma: no cover - the checks above catch these
+        raise ValueError(str(exc)) from exc
+
+
+def _go_json_error(text: bytes, exc: Exception) -> str:
+    if not text.strip():
+        return "unexpected end of JSON input"
+    if isinstance(exc, json.JSONDecodeError):
+        char = text[exc.pos : exc.pos + 1].decode("latin-1")
+        return f"invalid character {char!r} looking for beginning of value"
+    return str(exc)
+
+
+def _decode_json_object(raw: bytes, what: str) -> dict[str, Any]:
+    try:
+        value = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise JWTError(
+            f"token is malformed: could not JSON decode {what}: {_go_json_error(raw, exc)}"
+        ) from exc
+    if not isinstance(value, dict):
+        kind = {list: "array", str: "string", bool: "bool", type(None): "null"}.get(
+            type(value), "number"
+        )
+        raise JWTError(
+            f"token is malformed: could not JSON decode {what}: "
+            f"json: cannot unmarshal {kind} into Go value of type map[string]interface {{}}"
+        )
+    return value
+
+
+def _check_claim_types(claims: dict[str, Any]) -> None:
+    for name in ("exp", "nbf", "iat"):
+        value = claims.get(name)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
+            raise JWTError(
+                f"token is malformed: could not JSON decode claim: could not parse {name}"
+            )
+    for name in ("iss", "sub", "jti"):
+        value = claims.get(name)
+        if value is not None and not isinstance(value, str):
+            raise JWTError(
+                "token is malformed: could not JSON decode claim: json: cannot unmarshal "
+                f"{type(value).__name__} into Go struct field of type string"
+            )
+    aud = claims.get("aud")
+    if aud is not None and not (
+        isinstance(aud, str) or (isinstance(aud, list) and all(isinstance(a, str) for a in aud))
+    ):
+        raise JWTError("token is malformed: could not JSON decode claim: invalid type for aud")
+
+
+def parse_unverified(token: str) -> ParsedToken:
+    """Split and decode a compact JWT and look its algorithm up, as ParseUnverified does."""
+    parts = token.split(".")
+    if len(parts) != 3:
+        raise JWTError("token is malformed: token contains an invalid number of segments")
+    try:
+        header_raw = _decode_segment(parts[0])
+    except ValueError as exc:
+        raise JWTError(f"token is malformed: could not base64 decode header: {exc}") from exc
+    header = _decode_json_object(header_raw, "header")
+    try:
+        claims_raw = _decode_segment(parts[1])
+    except ValueError as exc:
+        raise JWTError(f"token is malformed: could not base64 decode claim: {exc}") from exc
+    claims = _decode_json_object(claims_raw, "claim")
+    _check_claim_types(claims)
+    alg = header.get("alg")
+    if not isinstance(alg, str):
+        raise JWTError("token is unverifiable: signing method (alg) is unspecified")
+    if alg not in KNOWN_ALGS:
+        raise JWTError("token is unverifiable: signing method (alg) is unavailable")
+    try:
+        signature = _decode_segment(parts[2])
+    except ValueError as exc:
+        raise JWTError(f"token is malformed: could not base64 decode signature: {exc}") from exc
+    return ParsedToken(token, header, claims, f"{parts[0]}.{parts[1]}".encode(), signature)
+
+
+def verify_signature(token: ParsedToken, key: rsa.RSAPublicKey) -> None:
+    """Verify with the header's algorithm and an RSA key: RS* and PS* pass, the rest cannot."""
+    alg = token.alg
+    if alg == "none":
+        raise JWTError("token signature is invalid: 'none' signature type is not allowed")
+    if alg.startswith("HS"):
+        raise JWTError(
+            "token signature is invalid: key is of invalid type: HMAC verify expects []byte"
+        )
+    if alg.startswith("ES"):
+        raise JWTError(
+            "token signature is invalid: key is of invalid type: "
+            "ECDSA verify expects *ecdsa.PublicKey"
+        )
+    if alg == "EdDSA":
+        raise JWTError(
+            "token signature is invalid: key is of invalid type: "
+            "Ed25519 verify expects ed25519.PublicKey"
+        )
+    digest = _HASHES[alg[2:]]()
+    if alg.startswith("RS"):
+        pad: padding.AsymmetricPadding = padding.PKCS1v15()
+        failure = "crypto/rsa: verification error"
+    else:
+        pad = padding.PSS(mgf=padding.MGF1(digest), salt_length=padding.PSS.AUTO)
+        failure = "crypto/rsa: verification error"
+    try:
+        key.verify(token.signature, token.signing_input, pad, digest)
+    except (InvalidSignature, ValueError) as exc:
+        raise JWTError(f"token signature is invalid: {failure}") from exc
+
+
+def validate_time_claims(token: ParsedToken, now: float, require_exp: bool = False) -> None:
+    """exp and nbf with zero leeway, each only when present (exp required in strict mode)."""
+    exp = token.claims.get("exp")
+    if exp is None and require_exp:
+        raise JWTError(
+            "token has invalid claims: token is missing required claim: exp claim is required"
+        )
+    if exp is not None and not now < exp:
+        raise JWTError("token has invalid claims: token is expired")
+    nbf = token.claims.get("nbf")
+    if nbf is not None and now < nbf:
+        raise JWTError("token has invalid claims: token is not valid yet")
+
+
+def parse_and_verify(
+    token: str,
+    keyfunc: Callable[[ParsedToken], rsa.RSAPublicKey],
+    now: float,
+    require_exp: bool = False,
+) -> ParsedToken:
+    """The whole golang-jwt Parse: unverified parse, key function, signature, claims."""
+    parsed = parse_unverified(token)
+    key = keyfunc(parsed)
+    verify_signature(parsed, key)
+    validate_time_claims(parsed, now, require_exp)
+    return parsed
+
+
+def rsa_key_from_jwk(jwk: dict[str, Any]) -> rsa.RSAPublicKey:
+    """Build an RSA public key from a JWK's unpadded base64url `n` and `e`."""
+    try:
+        n = int.from_bytes(_decode_segment(str(jwk["n"])), "big")
+        e = int.from_bytes(_decode_segment(str(jwk["e"])), "big")
+        return rsa.RSAPublicNumbers(e, n).public_key()
+    except (KeyError, ValueError) as exc:
+        raise KeyFuncError(f"invalid RSA key: {exc}") from exc

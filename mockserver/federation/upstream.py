@@ -1,0 +1,260 @@
+"""Verification keys of client clusters: discovery and JWKS over TLS, trusting the caller's CA.
+
+The real server fetches discovery and JWKS on every request (server-protocol.md §3.2). The mock
+refuses what that refuses without paying for it every time (design note §2): discovery with the
+caller's token is cached per (token, URL, CA) until the token expires, the JWKS per (URL, CA) for
+a short TTL on the mock's clock and refetched at once on an unknown kid, failures are never
+cached, and nothing is contacted for an issuer no Authorization names.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import http.client
+import json
+import re
+import socket
+import ssl
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
+
+from mockserver.clock import CLOCK, Clock
+from mockserver.federation.jwtparse import KeyFuncError
+from mockserver.federation.modes import Behaviour
+
+FETCH_TIMEOUT = 10.0
+JWKS_TTL = 60.0
+_PEM_BLOCK = re.compile(rb"-----BEGIN ([^-\r\n]+)-----\r?\n(.*?)-----END \1-----", re.S)
+
+
+class UpstreamError(Exception):
+    """One discovery or JWKS fetch failed; the reason is kept for the journal only."""
+
+
+def decode_ca_crt(ca_crt: str) -> bytes:
+    """`ca.crt` → PEM of its first block, which must be a CERTIFICATE (Go's provider rules)."""
+    try:
+        raw = base64.b64decode(ca_crt.replace("\r", "").replace("\n", ""), validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise UpstreamError(f"ca.crt is not standard base64: {exc}") from exc
+    block = _PEM_BLOCK.search(raw)
+    if block is None or block.group(1) != b"CERTIFICATE":
+        raise UpstreamError("invalid PEM block type")
+    try:
+        der = base64.b64decode(b"".join(block.group(2).split()))
+        cert = x509.load_der_x509_certificate(der)
+    except (binascii.Error, ValueError) as exc:
+        raise UpstreamError(f"x509: malformed certificate: {exc}") from exc
+    return cert.public_bytes(Encoding.PEM)
+
+
+class _HTTPSConnection(http.client.HTTPSConnection):
+    """An HTTPS connection whose TLS verification name is chosen by the caller."""
+
+    def __init__(self, host: str, port: int, context: ssl.SSLContext, server_name: str) -> None:
+        super().__init__(host, port, timeout=FETCH_TIMEOUT, context=context)
+        self._server_name = server_name
+
+    def connect(self) -> None:
+        sock = socket.create_connection((self.host, self.port), self.timeout)
+        self.sock = self._context.wrap_socket(sock, server_hostname=self._server_name)  # type: ignore[attr-defined]
+
+
+@dataclass
+class _Cached:
+    value: Any
+    until: float
+
+
+@dataclass
+class FetchCounter:
+    discovery: int = 0
+    jwks: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def add(self, kind: str) -> None:
+        with self.lock:
+            setattr(self, kind, getattr(self, kind) + 1)
+
+    def snapshot(self) -> dict[str, int]:
+        return {"discovery": self.discovery, "jwks": self.jwks}
+
+
+class KeyResolver:
+    """Finds the JWKS that may verify a token of `issuer`, as the Kubernetes provider does."""
+
+    def __init__(
+        self,
+        federation_urls: Callable[[str], list[str] | None],
+        behaviour: Behaviour,
+        clock: Clock = CLOCK,
+        jwks_ttl: float = JWKS_TTL,
+    ) -> None:
+        self._federation_urls = federation_urls
+        self._behaviour = behaviour
+        self._clock = clock
+        self._jwks_ttl = jwks_ttl
+        self._lock = threading.Lock()
+        self._discovery: dict[tuple[str, str, str], _Cached] = {}
+        self._jwks: dict[tuple[str, str], _Cached] = {}
+        self._contexts: dict[bytes, ssl.SSLContext] = {}
+        self._ca_keyed: dict[str, list[str]] = {}
+        self.seen_ca: set[str] = set()
+        self.fetches = FetchCounter()
+
+    def issuer_configured(self, issuer: str) -> bool:
+        """Whether some Authorization names this issuer (what Okta's 401 text reveals)."""
+        return self._federation_urls(issuer) != []
+
+    def clear(self) -> None:
+        with self._lock:
+            self._discovery.clear()
+            self._jwks.clear()
+            self._ca_keyed.clear()
+            self.seen_ca.clear()
+
+    def keys_for(
+        self, issuer: str, ca_crt: str, token: str, token_exp: float | None, kid: object
+    ) -> dict[str, dict[str, Any]]:
+        """Return kid → JWK for the issuer, or raise KeyFuncError("no jwks found")."""
+        urls = self._urls(issuer, ca_crt)
+        try:
+            ca_pem = decode_ca_crt(ca_crt)
+            keys = self._collect(urls, ca_pem, token, token_exp, refresh=False)
+            if isinstance(kid, str) and kid not in keys:
+                keys = self._collect(urls, ca_pem, token, token_exp, refresh=True)
+        except UpstreamError as exc:
+            raise KeyFuncError("no jwks found", detail=str(exc)) from exc
+        if self._behaviour.enabled("ca-keyed-cache"):
+            with self._lock:
+                self._ca_keyed.setdefault(ca_crt, urls)
+        return keys
+
+    def _urls(self, issuer: str, ca_crt: str) -> list[str]:
+        if self._behaviour.enabled("ca-keyed-cache"):
+            with self._lock:
+                cached = self._ca_keyed.get(ca_crt)
+            if cached is not None:
+                return cached
+        urls = self._federation_urls(issuer)
+        if urls is None:
+            raise KeyFuncError(
+                "no jwks found",
+                detail=f"an Authorization for issuer {issuer!r} names no known federation",
+            )
+        if not urls:
+            raise KeyFuncError("no jwks found", detail=f"no Authorization names issuer {issuer!r}")
+        return urls
+
+    def _collect(
+        self, urls: list[str], ca_pem: bytes, token: str, token_exp: float | None, refresh: bool
+    ) -> dict[str, dict[str, Any]]:
+        keys: dict[str, dict[str, Any]] = {}
+        for url in urls:
+            path = self._discovered_jwks_path(url, ca_pem, token, token_exp)
+            keys.update(self._jwks_of(url, path, ca_pem, token, refresh))
+        return keys
+
+    def _bearer(self, token: str) -> str:
+        return "" if self._behaviour.strict else token
+
+    def _discovered_jwks_path(
+        self, url: str, ca_pem: bytes, token: str, token_exp: float | None
+    ) -> str:
+        now = self._clock.now()
+        key = (self._bearer(token), url, hashlib.sha256(ca_pem).hexdigest())
+        with self._lock:
+            hit = self._discovery.get(key)
+        if hit is not None and hit.until > now:
+            return hit.value
+        document = self._get_json(
+            url, "/.well-known/openid-configuration", ca_pem, token, "discovery"
+        )
+        jwks_uri = document.get("jwks_uri") if isinstance(document, dict) else None
+        if not isinstance(jwks_uri, str):
+            raise UpstreamError("discovery document has no string jwks_uri")
+        path = urlsplit(jwks_uri).path
+        until = token_exp if token_exp is not None else now + self._jwks_ttl
+        with self._lock:
+            self._discovery[key] = _Cached(path, until)
+        return path
+
+    def _jwks_of(
+        self, url: str, path: str, ca_pem: bytes, token: str, refresh: bool
+    ) -> dict[str, dict[str, Any]]:
+        now = self._clock.now()
+        key = (url + path, hashlib.sha256(ca_pem).hexdigest())
+        with self._lock:
+            hit = self._jwks.get(key)
+        if hit is not None and hit.until > now and not refresh:
+            return hit.value
+        document = self._get_json(url, path, ca_pem, token, "jwks")
+        keys = parse_jwks(document)
+        with self._lock:
+            self._jwks[key] = _Cached(keys, now + self._jwks_ttl)
+        return keys
+
+    def _context(self, ca_pem: bytes) -> ssl.SSLContext:
+        with self._lock:
+            ctx = self._contexts.get(ca_pem)
+            if ctx is None:
+                ctx = ssl.create_default_context(cadata=ca_pem.decode())
+                ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+                self._contexts[ca_pem] = ctx
+            return ctx
+
+    def _get_json(self, url: str, path: str, ca_pem: bytes, token: str, kind: str) -> Any:
+        parts = urlsplit(url)
+        headers = {"Accept": "application/json"}
+        bearer = self._bearer(token)
+        if bearer:
+            headers["Authorization"] = f"Bearer {bearer}"
+        self.fetches.add(kind)
+        conn: http.client.HTTPConnection
+        if parts.scheme == "https":
+            server_name = parts.hostname or ""
+            if self._behaviour.enabled("sni-with-port"):
+                server_name = url[len("https://") :]
+            conn = _HTTPSConnection(
+                parts.hostname or "", parts.port or 443, self._context(ca_pem), server_name
+            )
+        elif parts.scheme == "http":
+            conn = http.client.HTTPConnection(
+                parts.hostname or "", parts.port or 80, timeout=FETCH_TIMEOUT
+            )
+        else:
+            raise UpstreamError(f"unsupported federation URL scheme in {url!r}")
+        try:
+            conn.request("GET", parts.path + path, headers=headers)
+            response = conn.getresponse()
+            body = response.read()
+        except (OSError, ssl.SSLError, http.client.HTTPException) as exc:
+            raise UpstreamError(f"{kind} fetch from {url} failed: {exc}") from exc
+        finally:
+            conn.close()
+        try:
+            return json.loads(body)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise UpstreamError(
+                f"{kind} answer from {url} (status {response.status}) is not JSON"
+            ) from exc
+
+
+def parse_jwks(document: Any) -> dict[str, dict[str, Any]]:
+    """`{"keys": [...]}` where every member of every key must be a string, indexed by kid."""
+    if not isinstance(document, dict) or not isinstance(document.get("keys"), list):
+        raise UpstreamError("JWKS is not an object with a keys array")
+    keys: dict[str, dict[str, Any]] = {}
+    for jwk in document["keys"]:
+        if not isinstance(jwk, dict) or not all(isinstance(v, str) for v in jwk.values()):
+            raise UpstreamError("JWKS key has a member that is not a string")
+        keys[jwk.get("kid", "")] = jwk
+    return keys
