@@ -160,7 +160,8 @@ class FakeCluster:
         self.name = name
         self.issuer = issuer
         self.api_audiences: list[str] = list(api_audiences) if api_audiences else [issuer]
-        self.ca = ca if ca is not None else CertificateAuthority.create(f"fake cluster {name}")
+        self._leaf: trustme.LeafCert | None = None
+        self._ca = ca if ca is not None else CertificateAuthority.create(f"fake cluster {name}")
         self.extra_names = tuple(extra_names)
         self.host = host
         self.port = port
@@ -178,7 +179,6 @@ class FakeCluster:
         self._service_accounts: dict[tuple[str, str], ServiceAccount] = {}
         self._pods: dict[tuple[str, str], Pod] = {}
         self._nodes: dict[str, Node] = {}
-        self._leaf: trustme.LeafCert | None = None
         self._listener: Listener | None = None
         self._app: flask.Flask | None = None
         for sa in service_accounts:
@@ -188,6 +188,18 @@ class FakeCluster:
 
     def __repr__(self) -> str:
         return f"FakeCluster({self.name!r}, issuer={self.issuer!r})"
+
+    @property
+    def ca(self) -> CertificateAuthority:
+        return self._ca
+
+    @ca.setter
+    def ca(self, ca: CertificateAuthority) -> None:
+        """Replace the CA (before `start()`); the serving certificate is reissued from it."""
+        if self._listener is not None:
+            raise RuntimeError(f"cluster {self.name} is serving; set its CA before start()")
+        self._ca = ca
+        self._leaf = None
 
     # -- objects -----------------------------------------------------------------------------
 
@@ -351,7 +363,6 @@ class FakeCluster:
             loaded = True
         if CertificateAuthority.exists(folder / "ca"):
             self.ca = CertificateAuthority.load(folder / "ca")
-            self._leaf = None
             loaded = True
         return loaded
 

@@ -600,3 +600,14 @@ def test_load_secrets_from_an_empty_folder_changes_nothing(tmp_path) -> None:
     kid = cluster.signing_key.kid
     assert cluster.load_secrets(tmp_path) is False
     assert cluster.signing_key.kid == kid
+
+
+def test_replacing_the_ca_reissues_the_serving_certificate(alpha: FakeCluster) -> None:
+    cluster = FakeCluster("swap", key_types=("ec",))
+    first = cluster.server_cert()
+    cluster.ca = alpha.ca
+    leaf = x509.load_pem_x509_certificate(cluster.server_cert().cert_chain_pems[0].bytes())
+    assert cluster.server_cert() is not first
+    assert leaf.issuer == alpha.ca.certificate.subject
+    with pytest.raises(RuntimeError, match="before start"):
+        alpha.ca = CertificateAuthority.create()
