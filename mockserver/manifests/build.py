@@ -220,7 +220,6 @@ def build_document(
     data = doc.data
     if not doc.substituted and not allow_unresolved:
         _unresolved(c, data, "")
-    resolved = doc.substituted or not allow_unresolved
     found = _resolve_kind(c, data)
     if found is None:
         return None, None, c.errors
@@ -230,7 +229,7 @@ def build_document(
         top = ["apiVersion", "kind", "metadata", "data", "stringData", "type", "immutable"]
     c.fields(data, "", top)
     namespace, name, ok = _metadata(c, data, kind, info)
-    built = _build_spec(c, kind, info, namespace, name, data, resolved=resolved)
+    built = _build_spec(c, kind, info, namespace, name, data, resolved=doc.substituted)
     if not ok:
         return None, built, c.errors
     return (kind, namespace, name), built, c.errors

@@ -98,6 +98,20 @@ def _describe(value: Any) -> str:
     return type(value).__name__
 
 
+def _document_at(text: str, line: int) -> int:
+    """The 1-based document holding 0-based ``line``: PyYAML reports some errors late."""
+    index = 1
+    opened = False  # whether document ``index`` has begun, by content or by its "---"
+    for row in text.splitlines()[: line + 1]:
+        if row.startswith("---") and (len(row) == 3 or row[3] in " \t"):
+            if opened:
+                index += 1
+            opened = True
+        elif row.strip() and not row.lstrip().startswith(("#", "%")):
+            opened = True
+    return index
+
+
 def parse_documents(text: str, file: Path | str = "<string>") -> list[Document]:
     """Split YAML text into documents; used for files and for manifests sent to the admin API."""
     documents: list[Document] = []
@@ -126,7 +140,7 @@ def parse_documents(text: str, file: Path | str = "<string>") -> list[Document]:
         errors.append(
             ManifestError(
                 file,
-                index + 1,
+                _document_at(text, mark.line) if mark else index + 1,
                 "",
                 f"expected valid YAML: {problem}{column}",
                 line=mark.line + 1 if mark else None,
