@@ -181,6 +181,9 @@ def test_convert_key() -> None:
 
 def test_manager_messages() -> None:
     assert store_not_found_message("x") == (
+        'could not get ClusterSecretStore "x", ClusterSecretStore.external-secrets.io "x" not found'
+    )
+    assert store_not_found_message("x", cached=False) == (
         'could not get ClusterSecretStore "x", '
         'clustersecretstores.external-secrets.io "x" not found'
     )

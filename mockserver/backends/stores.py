@@ -22,7 +22,9 @@ server pins):
   is the stored key with the version suffix trimmed; the greatest version compared as a string
   wins; then `esutils.ConvertKeys` with the find's conversion strategy;
 - manager errors (`pkg/controllers/secretstore/client_manager.go`):
-  `could not get ClusterSecretStore %q, %w` and `%s %q is not ready`.
+  `could not get ClusterSecretStore %q, %w` and `%s %q is not ready`; the wrapped not-found
+  comes from controller-runtime's cache reader (`pkg/cache/internal/cache_reader.go`), which
+  puts the Kind where the API server puts the plural resource.
 """
 
 from __future__ import annotations
@@ -60,11 +62,16 @@ class SecretNotFound(StoreError):
         super().__init__(NO_SECRET_MESSAGE)
 
 
-def store_not_found_message(name: str) -> str:
-    """400 text for an unknown ClusterSecretStore (manager error wrapping the API not-found)."""
+def store_not_found_message(name: str, *, cached: bool = True) -> str:
+    """400 text for an unknown ClusterSecretStore (manager error wrapping the not-found).
+
+    The server reads through controller-runtime's cache, whose not-found error names the Kind
+    (`ClusterSecretStore.external-secrets.io`); `cached=False` gives the API server's plural.
+    """
+    resource = "ClusterSecretStore" if cached else "clustersecretstores"
     return (
         f"could not get ClusterSecretStore {_go_quote(name)}, "
-        f"clustersecretstores.external-secrets.io {_go_quote(name)} not found"
+        f"{resource}.external-secrets.io {_go_quote(name)} not found"
     )
 
 
