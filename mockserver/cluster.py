@@ -470,21 +470,25 @@ class FakeCluster:
         if not isinstance(alg, str) or not isinstance(kid, str | type(None)):
             raise TokenReviewError("token could not be parsed")
         with self._lock:
-            keys = [k for k in self._keys if kid in (None, k.kid)]
+            # No kid (or the empty kid of pre-1.17 legacy tokens): every key is tried.
+            keys = [k for k in self._keys if kid in (None, "", k.kid)]
         if not keys:
             raise TokenReviewError("invalid signature, no keys found")
         if not any(verify_signature(k, alg, signing_input, signature) for k in keys):
             raise TokenReviewError("invalid signature")
         wanted = list(audiences) if audiences else self.api_audiences
-        if issuer == LEGACY_ISSUER:
-            return self._review_legacy(claims)
         token_auds = claims.get("aud")
         token_auds = [token_auds] if isinstance(token_auds, str) else list(token_auds or [])
+        if issuer == LEGACY_ISSUER:
+            # A legacy token's implicit audiences are the apiserver's own.
+            token_auds = self.api_audiences
         if not set(token_auds) & set(wanted):
             raise TokenReviewError(
                 f"token audiences {_go_quote(token_auds)} is invalid for the target audiences "
                 f"{_go_quote(wanted)}"
             )
+        if issuer == LEGACY_ISSUER:
+            return self._review_legacy(claims)
         self._check_times(claims)
         return self._review_bound(claims)
 

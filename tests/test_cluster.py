@@ -521,6 +521,8 @@ def test_legacy_token(alpha: FakeCluster) -> None:
         "sub": "system:serviceaccount:apps:builder",
     }
     assert alpha.review_token(token).legacy is True
+    with pytest.raises(TokenReviewError, match="is invalid for the target audiences"):
+        alpha.review_token(token, audiences=["vault"])
     assert get(alpha, "/openid/v1/jwks", token)[0] == 200
 
 
