@@ -46,7 +46,7 @@ SVID_VARIANTS = ("valid", "untrusted")
 MALFORMED_WLT = ("two-segments", "bad-base64", "bad-json", "missing-alg", "missing-namespace",
                  "missing-sa-name", "missing-sa-uid")
 OUTCOMES = ("response", "no-response", "handshake-refused")
-STATE_KINDS = ("GeneratorState", "AuthorizedIdentity")
+STATE_KINDS = ("GeneratorState", "AuthorizedIdentity", "LeakedCredential")
 CLIENT_OUTCOMES = ("success", "failure")
 MUST_NOT = ("write-output", "repeat-request", "exec", "leak-secret", "hang")
 REPORT_ITEMS = ("status", "message")
@@ -54,7 +54,7 @@ DIRECTIONS = ("server", "client", "both")
 SETUP_ACTIONS = ("manifests.apply", "manifests.delete", "quirks", "clock.shift", "keys.rotate",
                  "cluster.fault", "backend.fault", "respond")
 CLUSTER_FAULTS = ("unreachable", "status-500", "non-json", "non-string-member", "slow")
-BACKEND_FAULTS = ("unavailable", "error")
+BACKEND_FAULTS = ("unavailable", "error", "state-write-fails")
 SCENARIO_ID = re.compile(r"^[a-z0-9][a-z0-9-]*[a-z0-9]$")
 _MISSING = object()
 
@@ -1358,6 +1358,7 @@ def _scenario(c: _Checker, value: Any, file: str, ctx: _Context) -> Scenario | N
             c.bad("steps", "a non-empty list of steps", d["steps"])
         else:
             names: set[str] = set()
+            order: list[str] = []
             for i, raw in enumerate(d["steps"]):
                 sub = _join("steps", i)
                 sd = c.mapping(raw, sub, single, ("name", *_STEP_KEYS[2:]))
@@ -1368,14 +1369,14 @@ def _scenario(c: _Checker, value: Any, file: str, ctx: _Context) -> Scenario | N
                     c.bad(_join(sub, "name"), "a step name unique in the scenario", name)
                     continue
                 names.add(name)
+                order.append(name)
                 step = _step(c, sd, sub, name, ctx)
                 if step is not None:
                     steps.append(step)
-            for i, step in enumerate(steps):
-                same = step.expect.status_same_as
-                if same is not None and same not in [s.name for s in steps[:i]]:
-                    c.bad(_join(_join("steps", i), "expect.status_same_as"),
-                          "the name of an earlier step", same)
+                    same = step.expect.status_same_as
+                    if same is not None and same not in order[:-1]:
+                        c.bad(_join(sub, "expect.status_same_as"), "the name of an earlier step",
+                              same)
     else:
         for key in single:
             if key not in d:
