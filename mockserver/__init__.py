@@ -1,3 +1,3 @@
-"""Offline mock of the External Secrets Enterprise Federation Server and fake Kubernetes clusters."""
+"""Offline mock of the External Secrets Enterprise Federation Server, with fake clusters."""
 
 __version__ = "0.1.0"

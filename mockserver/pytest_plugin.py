@@ -1,1 +1,1 @@
-"""pytest plugin registered through the ``pytest11`` entry point: fixtures for tests that use the mock."""
+"""pytest plugin (entry point ``pytest11``): fixtures for tests that use the mock."""

@@ -152,6 +152,7 @@ class MockServer:
         assert self.context is not None
         self.server_ca = self._authority(self.state.server_dir / "ca")
         self.spiffe = SpiffeAuthority("mock", self._authority(self.state.spiffe_dir / "ca"))
+        # One SPIFFE CA signs SVIDs of every trust domain the fixtures name.
         write_private_file(self.state.server_dir / "ca.crt", self.server_ca.cert_pem, 0o644)
         write_private_file(
             self.state.spiffe_dir / "bundle.pem", self.spiffe.trust_bundle_pem, 0o644
@@ -236,7 +237,11 @@ class MockServer:
             "federation_mtls_url": self.listeners["mtls"].url,
             "server_ca_file": str(self.state.server_dir / "ca.crt"),
             "spiffe_bundle_file": str(self.state.spiffe_dir / "bundle.pem"),
-            "spiffe_trust_domain": self.spiffe.trust_domain if self.spiffe else "",
+            "spiffe_trust_domains": sorted(
+                f.trust_domain for f in self.context.registry.model.spiffe_federations.values()
+            )
+            if self.context
+            else [],
             "quirks": sorted(self.behaviour.quirks),
             "strict": self.behaviour.strict,
             "clusters": clusters,

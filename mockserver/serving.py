@@ -34,6 +34,33 @@ class DropConnection(ConnectionError):
     """
 
 
+DROP_KEY = "esi.drop_connection"
+"""WSGI environ key: set it (to the reason) and the connection closes without a response."""
+
+
+def request_drop(environ: dict[str, Any], reason: str) -> None:
+    """Ask the listener to close this connection instead of sending the app's response.
+
+    Frameworks turn exceptions into 500 answers, so an app asks for a drop through the environ.
+    """
+    environ[DROP_KEY] = reason
+
+
+def drop_aware(app: Any) -> Any:
+    """Wrap a WSGI app so that `request_drop` inside it closes the connection."""
+
+    def wrapped(environ: dict[str, Any], start_response: Any) -> Any:
+        result = app(environ, start_response)
+        if environ.get(DROP_KEY):
+            close = getattr(result, "close", None)
+            if close is not None:
+                close()
+            raise DropConnection(environ[DROP_KEY])
+        return result
+
+    return wrapped
+
+
 class _Handler(WSGIRequestHandler):
     """Werkzeug's handler, quiet, and closing the socket when the app drops the connection."""
 

@@ -28,6 +28,7 @@ from mockserver.federation.routing import (
     split_target,
 )
 from mockserver.gojson import go_json
+from mockserver.serving import DropConnection, drop_aware, request_drop
 
 HANDLERS = {
     R1: handlers.get_secret,
@@ -115,6 +116,10 @@ def serve_federation_request(ctx: FederationContext, listener: str) -> Response:
         )
         value = HANDLERS[match.name](ctx, call)
         return json_response(200, value, pretty)
+    except DropConnection as drop:
+        outcome["error"] = f"connection dropped: {drop}"
+        request_drop(environ, str(drop))
+        return Response(status=500)
     except ProtocolError as error:
         outcome["error"] = getattr(error, "detail", error.message)
         if getattr(error, "near_miss", ""):
@@ -128,4 +133,5 @@ def create_app(ctx: FederationContext, listener: str = "http") -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = None
     app.before_request(lambda: serve_federation_request(ctx, listener))
     app.extensions["esi_federation"] = ctx
+    app.wsgi_app = drop_aware(app.wsgi_app)  # type: ignore[method-assign]
     return app

@@ -201,13 +201,13 @@ def _owner_reference(ctx: FederationContext, call: Call) -> dict[str, Any] | Non
     else:
         clusters = list(ctx.clusters.values())
     if workload.pod_uid:
-        kind, resource, name = "Pod", "pods", workload.pod_name
+        kind, name = "Pod", workload.pod_name
         found = next(
             (c.pod(workload.namespace, name) for c in clusters if c.pod(workload.namespace, name)),
             None,
         )
     else:
-        kind, resource, name = "ServiceAccount", "serviceaccounts", workload.sa_name
+        kind, name = "ServiceAccount", workload.sa_name
         found = next(
             (
                 c.service_account(workload.namespace, name)
@@ -217,7 +217,9 @@ def _owner_reference(ctx: FederationContext, call: Call) -> dict[str, Any] | Non
             None,
         )
     if found is None:
-        raise BadRequest(f'{resource} "{name}" not found')
+        # The real server reads through controller-runtime's cache, whose not-found errors name
+        # the Kind ("Pod", not "pods").
+        raise BadRequest(f'{kind} "{name}" not found')
     return {"apiVersion": "v1", "kind": kind, "name": found.name, "uid": found.uid}
 
 
