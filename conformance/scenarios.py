@@ -808,8 +808,10 @@ class _Checker:
 class _Context:
     """Catalogue-wide facts the validator checks against."""
 
-    def __init__(self, requirement_ids: set[str] | None) -> None:
+    def __init__(self, requirement_ids: set[str] | None,
+                 needs_of: Mapping[str, Sequence[str]] | None = None) -> None:
         self.requirement_ids = requirement_ids
+        self.needs_of = needs_of or {}
         self.broken = broken_kinds()
 
 
@@ -1395,6 +1397,8 @@ def _scenario(c: _Checker, value: Any, file: str, ctx: _Context) -> Scenario | N
     if len(c.errors) != before:
         return None
     derived = set(needs or ())
+    for rid in reqs or ():
+        derived |= set(ctx.needs_of.get(rid, ()))
     for action in (*(given or ()), *(a for s in steps for a in s.setup)):
         derived |= _action_needs(action)
     if any(isinstance(s.request.identity, SpiffeIdentity) or s.request.transport == "mtls"
@@ -1479,11 +1483,12 @@ def load_catalogue(root: Path | str | None = None,
     scenario IDs are unique. Raises ScenarioError listing every problem.
     """
     base = Path(root) if root is not None else default_scenarios_dir()
-    if requirement_ids is None:
-        from conformance.requirements import all_requirements
+    from conformance.requirements import all_requirements
 
-        requirement_ids = set(all_requirements())
-    ctx = _Context(requirement_ids)
+    registry = all_requirements()
+    if requirement_ids is None:
+        requirement_ids = set(registry)
+    ctx = _Context(requirement_ids, {rid: r.needs for rid, r in registry.items()})
     errors: list[str] = []
     out: list[Scenario] = []
     seen: dict[str, str] = {}
