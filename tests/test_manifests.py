@@ -1016,7 +1016,7 @@ def test_every_fixture_file_starts_with_a_comment_header() -> None:
 
 
 def test_fixture_clusters_match_the_readme(fixtures: ManifestSet) -> None:
-    rows = table_rows(r"`(alpha|beta|gamma)`$")
+    rows = table_rows(r"`(alpha|beta|gamma|delta)`$")
     assert {r[0].strip("`"): r[1].strip("`") for r in rows} == {
         name: spec.issuer for name, spec in fixtures.fake_clusters.items()
     }
@@ -1025,12 +1025,12 @@ def test_fixture_clusters_match_the_readme(fixtures: ManifestSet) -> None:
     }
     assert fixtures.fake_clusters["gamma"].ca_from == "alpha"
     issuers = {spec.issuer for spec in fixtures.fake_clusters.values()}
-    assert len(issuers) == 3
+    assert len(issuers) == 4
     assert re.fullmatch(
         r"https://oidc\.eks\.[a-z0-9-]+\.amazonaws\.com/id/[0-9A-F]{32}",
         fixtures.fake_clusters["beta"].issuer,
     )
-    assert set(fixtures.kubernetes_federations) == {"alpha", "beta", "gamma"}
+    assert set(fixtures.kubernetes_federations) == {"alpha", "beta", "gamma", "delta"}
     assert fixtures.kubernetes_federations["beta"].url == "https://127.0.0.1:4432"
     assert fixtures.spiffe_federations["example-org"].trust_domain == "example.org"
 
@@ -1040,7 +1040,7 @@ def _generator_triples(cell: str) -> set[tuple[str, str, str]]:
 
 
 def test_fixture_identities_reach_what_the_readme_says(fixtures: ManifestSet) -> None:
-    rows = table_rows(r"(alpha|beta|gamma) / |SPIFFE ")
+    rows = table_rows(r"(alpha|beta|gamma|delta) / |SPIFFE ")
     listed_sas = set()
     for identity, auth_cell, stores_cell, gens_cell, states_cell in rows:
         if identity.startswith("SPIFFE"):
