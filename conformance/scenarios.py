@@ -219,7 +219,9 @@ class Request:
             members.update(self.params.get("body") or {})
         data = json.dumps(members, separators=(",", ":")).encode("utf-8")
         if form == "oversized" and self.body.size is not None and len(data) < self.body.size:
-            members["padding"] = "x" * (self.body.size - len(data) - len(',"padding":""'))
+            members["padding"] = ""
+            base = len(json.dumps(members, separators=(",", ":")).encode("utf-8"))
+            members["padding"] = "x" * max(0, self.body.size - base)
             data = json.dumps(members, separators=(",", ":")).encode("utf-8")
         return data
 
@@ -746,7 +748,6 @@ class _Checker:
                 allowed = ", ".join([*required, *optional])
                 self.errors.append(f"{self.where}: {_join(path, str(key))}: unknown field "
                                    f"(expected one of: {allowed})")
-                ok = False
         for key in required:
             if key not in value:
                 self.missing(_join(path, key))
