@@ -393,7 +393,7 @@ def test_catalogue_uses_only_fixture_identities():
         ("alpha", "team-a/web"), ("alpha", "team-a/worker"), ("alpha", "team-a/intruder"),
         ("alpha", "team-b/reporter"), ("alpha", "team-b/auditor"), ("alpha", "ops/admin"),
         ("alpha", "web/frontend"), ("beta", "payments/api"), ("beta", "payments/batch"),
-        ("beta", "team-a/web"), ("gamma", "tools/ci"),
+        ("beta", "team-a/web"), ("gamma", "tools/ci"), ("delta", "apps/signer"),
     }
     for scenario in load_catalogue():
         for step in scenario.steps:
