@@ -79,12 +79,14 @@ class Bookkeeping:
         self._lock = threading.Lock()
         self._states: dict[tuple[str, str], dict[str, Any]] = {}
         self._identities: dict[str, dict[str, Any]] = {}
+        self._credentials: dict[str, dict[str, dict[str, Any]]] = {}
         self.leaked_credentials: list[dict[str, Any]] = []
 
     def reset(self) -> None:
         with self._lock:
             self._states.clear()
             self._identities.clear()
+            self._credentials.clear()
             self.leaked_credentials.clear()
 
     # -- GeneratorStates -------------------------------------------------------------------------
@@ -166,8 +168,12 @@ class Bookkeeping:
         subject: str,
         federation_ref: dict[str, str],
         credential: dict[str, Any],
-    ) -> dict[str, Any]:
-        """Record an issued credential, replacing an equal entry or appending a new one."""
+    ) -> str:
+        """Record an issued credential, replacing an equal entry or appending a new one.
+
+        Entries are indexed by what makes two of them equal, so an upsert costs the same with
+        four thousand credentials as with one. Returns the AuthorizedIdentity's name.
+        """
         name = f"{method}-{sanitize_subject(subject)}"
         credential = {**credential, "lastIssuedAt": rfc3339(self._clock.now())}
         with self._lock:
@@ -183,30 +189,34 @@ class Bookkeeping:
                     "kind": "AuthorizedIdentity",
                     "metadata": {"name": name},
                     "spec": {
-                        "identitySpec": {"federationRef": federation_ref, "subject": subject_spec},
-                        "issuedCredentials": [],
+                        "identitySpec": {"federationRef": federation_ref, "subject": subject_spec}
                     },
                 }
                 self._identities[name] = identity
-            issued = identity["spec"]["issuedCredentials"]
-            for index, existing in enumerate(issued):
-                if _same_credential(existing, credential):
-                    issued[index] = credential
-                    break
-            else:
-                issued.append(credential)
-            return copy.deepcopy(identity)
+                self._credentials[name] = {}
+            self._credentials[name][_credential_key(credential)] = credential
+        return name
 
     def authorized_identities(self) -> list[dict[str, Any]]:
         with self._lock:
-            return [copy.deepcopy(i) for _, i in sorted(self._identities.items())]
+            views = []
+            for name, identity in sorted(self._identities.items()):
+                view = copy.deepcopy(identity)
+                view["spec"]["issuedCredentials"] = copy.deepcopy(
+                    list(self._credentials[name].values())
+                )
+                views.append(view)
+            return views
 
 
-def _same_credential(a: dict[str, Any], b: dict[str, Any]) -> bool:
-    return (
-        a.get("sourceRef") == b.get("sourceRef")
-        and (a.get("remoteRef") or {}).get("remoteKey")
-        == (b.get("remoteRef") or {}).get("remoteKey")
-        and a.get("stateRef") == b.get("stateRef")
-        and a.get("workloadBinding") == b.get("workloadBinding")
+def _credential_key(credential: dict[str, Any]) -> str:
+    """What makes two issued credentials the same entry (server-protocol.md §4.5)."""
+    return json.dumps(
+        [
+            credential.get("sourceRef"),
+            (credential.get("remoteRef") or {}).get("remoteKey"),
+            credential.get("stateRef"),
+            credential.get("workloadBinding"),
+        ],
+        sort_keys=True,
     )
