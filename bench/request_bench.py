@@ -1,0 +1,139 @@
+"""Authenticated R1 requests per second against a bare Flask endpoint on the same server stack
+(goal ≥ 0.6×), and upstream discovery/JWKS fetches per 1,000 warm requests (goal ≤ 1; the real
+server makes 2,000)."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import multiprocessing
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from urllib.parse import urlsplit
+
+GOAL_RATIO = 0.6
+GOAL_FETCHES = 1
+SECONDS = 3.0
+CLIENT_PROCESSES = 2
+THREADS_PER_PROCESS = 2
+PATH = "/secretstore/app-store/secrets/plain"
+
+
+def _client(url: str, headers: dict[str, str], body: str, seconds: float, out) -> None:
+    parts = urlsplit(url)
+    counts: list[int] = []
+
+    def worker() -> None:
+        conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+        done = 0
+        deadline = time.perf_counter() + seconds
+        while time.perf_counter() < deadline:
+            conn.request("POST", PATH, body=body, headers=headers)
+            response = conn.getresponse()
+            response.read()
+            if response.status != 200:
+                raise RuntimeError(f"unexpected status {response.status}")
+            done += 1
+        conn.close()
+        counts.append(done)
+
+    threads = [threading.Thread(target=worker) for _ in range(THREADS_PER_PROCESS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    out.put(sum(counts))
+
+
+def requests_per_second(url: str, headers: dict[str, str], body: str) -> float:
+    queue: multiprocessing.Queue = multiprocessing.Queue()
+    processes = [
+        multiprocessing.Process(target=_client, args=(url, headers, body, SECONDS, queue))
+        for _ in range(CLIENT_PROCESSES)
+    ]
+    for process in processes:
+        process.start()
+    total = sum(queue.get(timeout=SECONDS + 30) for _ in processes)
+    for process in processes:
+        process.join()
+    return total / SECONDS
+
+
+def throughput() -> tuple[float, float]:
+    server = subprocess.Popen(
+        [sys.executable, "-m", "bench.bench_server"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        info = json.loads(server.stdout.readline())  # type: ignore[union-attr]
+        headers = {"Authorization": f"Bearer {info['token']}", "Content-Type": "application/json"}
+        # Warm the key caches before measuring.
+        requests_per_second_once(info["federation_url"], headers, info["body"])
+        bare = requests_per_second(info["bare_url"], headers, info["body"])
+        mock = requests_per_second(info["federation_url"], headers, info["body"])
+        return mock, bare
+    finally:
+        server.stdin.close()  # type: ignore[union-attr]
+        server.wait(timeout=20)
+
+
+def requests_per_second_once(url: str, headers: dict[str, str], body: str) -> None:
+    parts = urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+    conn.request("POST", PATH, body=body, headers=headers)
+    response = conn.getresponse()
+    response.read()
+    conn.close()
+    if response.status != 200:
+        raise RuntimeError(f"warm-up answered {response.status}")
+
+
+def upstream_fetches_per_thousand() -> int:
+    import base64
+
+    from mockserver.runtime import MockServer
+
+    with tempfile.TemporaryDirectory(prefix="esi-bench-") as state:
+        server = MockServer(state_dir=state, refresh_volumes=False).start()
+        try:
+            alpha = server.clusters["alpha"]
+            headers = {
+                "Authorization": f"Bearer {alpha.mint('team-a/web')}",
+                "Content-Type": "application/json",
+            }
+            body = json.dumps({"ca.crt": base64.b64encode(alpha.ca.cert_pem).decode()})
+            requests_per_second_once(server.federation_url, headers, body)
+            alpha.reset_request_counts()
+            parts = urlsplit(server.federation_url)
+            conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+            for _ in range(1000):
+                conn.request("POST", PATH, body=body, headers=headers)
+                response = conn.getresponse()
+                response.read()
+            conn.close()
+            return sum(alpha.request_counts.values())
+        finally:
+            server.stop()
+
+
+def run() -> Iterator[tuple[str, bool]]:
+    mock, bare = throughput()
+    ratio = mock / bare
+    yield (
+        f"R1 authenticated: {mock:,.0f} req/s vs bare Flask endpoint {bare:,.0f} req/s = "
+        f"{ratio:.2f}x (goal ≥ {GOAL_RATIO}x; {CLIENT_PROCESSES}×{THREADS_PER_PROCESS} "
+        "keep-alive clients)",
+        ratio >= GOAL_RATIO,
+    )
+    fetches = upstream_fetches_per_thousand()
+    yield (
+        f"upstream discovery+JWKS fetches per 1,000 warm R1 requests: {fetches} "
+        f"(goal ≤ {GOAL_FETCHES}; the real server makes 2,000)",
+        fetches <= GOAL_FETCHES,
+    )
