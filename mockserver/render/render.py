@@ -1,0 +1,93 @@
+"""One render: load client-side manifests, reconcile every ExternalSecret, collect the output."""
+
+from __future__ import annotations
+
+import difflib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mockserver.manifests import read_documents, substitute
+
+from .clients import Exchange
+from .environment import Environment
+from .externalsecret import sync
+from .kinds import build_client_manifests
+from .model import ClientManifests, ExternalSecret
+from .resolve import ManifestResolver
+from .secret import dump, outcome_manifests
+
+
+def load(paths: Iterable[Path | str], env: Environment) -> ClientManifests:
+    """Read, substitute `${...}` (see `Environment.variables`) and validate the manifests."""
+    documents = substitute(read_documents(list(paths)), env.variables())
+    return build_client_manifests(documents)
+
+
+@dataclass
+class Outcome:
+    """The result for one ExternalSecret."""
+
+    external_secret: ExternalSecret
+    data: dict[str, bytes] | None
+    error: str | None
+    manifests: list[dict[str, Any]]
+
+
+@dataclass
+class RenderResult:
+    """Every ExternalSecret's outcome, plus the requests made."""
+
+    outcomes: list[Outcome] = field(default_factory=list)
+    exchanges: list[Exchange] = field(default_factory=list)
+
+    @property
+    def failed(self) -> bool:
+        return any(o.error is not None for o in self.outcomes)
+
+    def yaml(self) -> str:
+        """The printed output: each Secret (or failure status and events), in file order."""
+        return dump([m for o in self.outcomes for m in o.manifests])
+
+
+def render(manifests: ClientManifests, env: Environment, *, released: bool = False) -> RenderResult:
+    """Reconcile each ExternalSecret once, as a correct or an as-released ESE would."""
+    resolver = ManifestResolver(manifests, env, released=released)
+    result = RenderResult()
+    for es in manifests.external_secrets:
+        synced = sync(es, resolver)
+        existing = manifests.secrets.get((es.namespace, es.target.name))
+        result.outcomes.append(
+            Outcome(es, synced.data, synced.error, outcome_manifests(es, synced, existing))
+        )
+    result.exchanges = resolver.exchanges
+    return result
+
+
+def readable(result: RenderResult) -> list[str]:
+    """One line per key (values JSON-quoted) or per error: the text `--diff` compares."""
+    lines: list[str] = []
+    for outcome in result.outcomes:
+        es = outcome.external_secret
+        head = f"{es.namespace}/{es.name}"
+        if outcome.data is None:
+            lines.append(f"{head}: error: {outcome.error}")
+            continue
+        for key in sorted(outcome.data):
+            text = outcome.data[key].decode("utf-8", "surrogateescape")
+            value = json.dumps(text, ensure_ascii=False)
+            value = value.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+            lines.append(f"{head} {key}: {value}")
+    return lines
+
+
+def diff(correct: RenderResult, released: RenderResult) -> str:
+    """A unified diff from what a correct client stores to what the released clients store."""
+    return "".join(
+        line if line.endswith("\n") else line + "\n"
+        for line in difflib.unified_diff(
+            readable(correct), readable(released), "correct", "as-released", lineterm=""
+        )
+    )
