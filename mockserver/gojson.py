@@ -213,7 +213,7 @@ def _key_bytes(key: Any) -> bytes:
     raise TypeError(f"json: unsupported map key type {type(key).__name__}")
 
 
-def _encode(value: Any, out: bytearray, indent: str, depth: int) -> None:
+def _encode(value: Any, out: bytearray, indent: str, depth: int, sort_keys: bool = True) -> None:
     if value is None:
         out += b"null"
     elif value is True:
@@ -227,10 +227,14 @@ def _encode(value: Any, out: bytearray, indent: str, depth: int) -> None:
     elif isinstance(value, (str, bytes)):
         _encode_string(value, out)
     elif isinstance(value, Mapping):
-        items = sorted(((_key_bytes(k), v) for k, v in value.items()), key=lambda kv: kv[0])
-        _encode_container(b"{", b"}", items, out, indent, depth, is_map=True)
+        items = [(_key_bytes(k), v) for k, v in value.items()]
+        if sort_keys:
+            items.sort(key=lambda kv: kv[0])
+        _encode_container(b"{", b"}", items, out, indent, depth, is_map=True, sort_keys=sort_keys)
     elif isinstance(value, (list, tuple)):
-        _encode_container(b"[", b"]", list(value), out, indent, depth, is_map=False)
+        _encode_container(
+            b"[", b"]", list(value), out, indent, depth, is_map=False, sort_keys=sort_keys
+        )
     else:
         raise TypeError(f"json: unsupported type: {type(value).__name__}")
 
@@ -244,6 +248,7 @@ def _encode_container(
     depth: int,
     *,
     is_map: bool,
+    sort_keys: bool = True,
 ) -> None:
     out += open_
     if not items:  # Go's indenter keeps empty objects and arrays compact
@@ -260,12 +265,20 @@ def _encode_container(
             key, val = item
             _encode_string(key, out)
             out += b": " if indent else b":"
-            _encode(val, out, indent, depth + 1)
+            _encode(val, out, indent, depth + 1, sort_keys)
         else:
-            _encode(item, out, indent, depth + 1)
+            _encode(item, out, indent, depth + 1, sort_keys)
     if indent:
         out += ("\n" + indent * depth).encode()
     out += close
+
+
+def go_marshal(value: Any, sort_keys: bool = True) -> bytes:
+    """`json.Marshal` output: compact, no newline. Mappings are Go maps (sorted keys) unless
+    `sort_keys` is false, which writes them in insertion order as Go writes struct fields."""
+    out = bytearray()
+    _encode(value, out, "", 0, sort_keys)
+    return bytes(out)
 
 
 def go_json(value: Any, pretty: bool = False) -> bytes:

@@ -18,6 +18,9 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
+from mockserver.files import write_private_file
+from mockserver.gojson import go_marshal
+
 PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
 PublicKey = rsa.RSAPublicKey | ec.EllipticCurvePublicKey
 
@@ -37,21 +40,11 @@ def b64url(data: bytes) -> str:
 
 
 def go_json(value: Any, *, sort_keys: bool = False) -> bytes:
-    """Compact JSON as Go's encoding/json writes it (HTML characters and U+2028/9 escaped).
+    """Compact JSON as Go writes it; dict order is kept (struct fields) unless `sort_keys`.
 
-    Kept here because JWKS, discovery documents and token segments all need the same bytes
-    kube-apiserver produces; dict order is kept unless `sort_keys` (Go sorts map keys).
+    JWKS, discovery documents and token segments all need the bytes kube-apiserver produces.
     """
-    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False, sort_keys=sort_keys)
-    for raw, escaped in (
-        ("<", "\\u003c"),
-        (">", "\\u003e"),
-        ("&", "\\u0026"),
-        ("\u2028", "\\u2028"),
-        ("\u2029", "\\u2029"),
-    ):
-        text = text.replace(raw, escaped)
-    return text.encode("utf-8")
+    return go_marshal(value, sort_keys=sort_keys)
 
 
 def _public_of(key: PublicKey | PrivateKey | SigningKey) -> PublicKey:
@@ -121,19 +114,6 @@ def load_public_pem(pem: bytes) -> PublicKey:
     if not isinstance(key, rsa.RSAPublicKey | ec.EllipticCurvePublicKey):
         raise ValueError(f"unsupported public key type {type(key).__name__}")
     return key
-
-
-def write_private_file(path: Path, data: bytes) -> None:
-    """Write secret material atomically with mode 0600, whatever the umask."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        os.fchmod(fd, 0o600)
-        os.write(fd, data)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
 
 
 class SigningKey:

@@ -14,22 +14,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from mockserver.files import write_private_file
+
+__all__ = ["StateDir", "write_private_file", "write_projected_volume"]
+
 SCHEMA_VERSION = 1
 CONNECTION_FILE = "connection.json"
-
-
-def write_private_file(path: Path, data: bytes, mode: int = 0o600) -> None:
-    """Write `data` atomically with `mode` (0600 for anything holding a key)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 class StateDir:

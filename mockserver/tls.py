@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from mockserver.keys import write_private_file
+from mockserver.files import write_private_file
 
 __all__ = [
     "CertificateAuthority",
