@@ -114,7 +114,15 @@ def outcome_manifests(
 
 
 class _Dumper(yaml.SafeDumper):
-    """Block style; multi-line or trailing-newline strings stay exact (double-quoted)."""
+    """Block style; strings with line breaks double-quoted so every byte reads exactly."""
+
+
+def _string(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    style = '"' if any(c in value for c in "\n\r\u2028\u2029\x85") else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Dumper.add_representer(str, _string)
 
 
 def dump(documents: list[dict[str, Any]]) -> str:
