@@ -1,0 +1,84 @@
+"""Upstream keys: caching rules of the design note §2, and key rotation on a running mock."""
+
+from __future__ import annotations
+
+import pytest
+
+from mockserver.federation.upstream import JWKS_TTL
+from tests.wire import ca_body, send
+
+R1_PLAIN = "/secretstore/app-store/secrets/plain"
+
+
+@pytest.fixture
+def alpha(mock):
+    cluster = mock.clusters["alpha"]
+    mock.context.resolver.clear()
+    cluster.reset_request_counts()
+    yield cluster
+    mock.context.resolver.clear()
+    mock.clock.reset()
+
+
+def r1(mock, cluster, token):
+    return send(mock.federation_url, "POST", R1_PLAIN, token, ca_body(cluster.ca.cert_pem))
+
+
+def test_discovery_once_per_token_and_jwks_once_per_ttl(mock, alpha):
+    token = alpha.mint("team-a/web")
+    for _ in range(5):
+        assert r1(mock, alpha, token).status == 200
+    assert alpha.request_counts == {"discovery": 1, "jwks": 1}
+    second = alpha.mint("team-a/worker")
+    assert (
+        send(
+            mock.federation_url,
+            "POST",
+            "/secretstore/staging/secrets/db-url",
+            second,
+            ca_body(alpha.ca.cert_pem),
+        ).status
+        == 200
+    )
+    assert alpha.request_counts == {"discovery": 2, "jwks": 1}
+    mock.clock.shift(JWKS_TTL + 1)
+    assert r1(mock, alpha, token).status == 200
+    assert alpha.request_counts == {"discovery": 2, "jwks": 2}
+
+
+def test_nothing_upstream_for_an_issuer_no_authorization_names(mock, alpha):
+    token = alpha.mint("team-a/web", broken="wrong-issuer")
+    assert r1(mock, alpha, token).status == 401
+    assert alpha.request_counts == {"discovery": 0, "jwks": 0}
+
+
+def test_a_ca_that_does_not_verify_the_cluster_is_always_a_fresh_failing_fetch(mock, alpha):
+    token = alpha.mint("team-a/web")
+    wrong_ca = ca_body(mock.clusters["beta"].ca.cert_pem)
+    for _ in range(2):
+        reply = send(mock.federation_url, "POST", R1_PLAIN, token, wrong_ca)
+        assert (
+            reply.body == b'"token is unverifiable: error while executing keyfunc: no jwks found"\n'
+        )
+    assert r1(mock, alpha, token).status == 200
+
+
+def test_rotation_keeps_old_tokens_until_the_old_key_is_retired(mock, alpha):
+    old_kid = alpha.signing_key.kid
+    old_token = alpha.mint("team-a/web")
+    assert r1(mock, alpha, old_token).status == 200
+    new_key = alpha.rotate_add_key("rsa")
+    alpha.rotate_sign_with(new_key.kid)
+    new_token = alpha.mint("team-a/web")
+    # The cached JWKS lacks the new kid: it is refetched at once.
+    assert r1(mock, alpha, new_token).status == 200
+    assert r1(mock, alpha, old_token).status == 200
+    alpha.rotate_retire(old_kid)
+    # Still cached: the retired key verifies until the JWKS TTL passes on the mock's clock.
+    assert r1(mock, alpha, old_token).status == 200
+    mock.clock.shift(JWKS_TTL + 1)
+    assert r1(mock, alpha, old_token).body == (
+        b'"token is unverifiable: error while executing keyfunc: '
+        b'found right store, but kid not found in jwks"\n'
+    )
+    assert r1(mock, alpha, alpha.mint("team-a/web")).status == 200
