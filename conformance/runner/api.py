@@ -1,0 +1,170 @@
+"""The runner's Python entry point: `run_server_suite(...) -> RunResult`.
+
+A caller that runs many targets against one set of fake clusters starts them once
+(`BundleClusters(bundle).start()`) and passes them as `clusters=`; the embedded mock is started
+once with `EmbeddedMock()` and passed as `target=`.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from conformance.report import write_reports
+from conformance.results import RunResult, load_expected_failures
+from conformance.runner.clusters import ClusterSet
+from conformance.runner.embedded import EmbeddedHooks
+from conformance.runner.engine import ScenarioRunner
+from conformance.runner.hooks import Hooks, NoHooks
+from conformance.runner.redact import EvidenceRedactor
+from conformance.runner.suite import Progress, _now, fold, plan
+from conformance.runner.target import Target
+from mockserver.runtime import MockServer
+
+
+class EmbeddedMock:
+    """The mock with the default fixtures, as a target with every hook (start once, reuse)."""
+
+    def __init__(self, state_dir: str | Path | None = None, quirks: Iterable[str] = (),
+                 strict: bool = False) -> None:
+        self._tmp: tempfile.TemporaryDirectory[str] | None = None
+        if state_dir is None:
+            self._tmp = tempfile.TemporaryDirectory(prefix="esi-conformance-")
+            state_dir = self._tmp.name
+        self.server = MockServer(state_dir=state_dir, quirks=quirks, strict=strict,
+                                 refresh_volumes=False)
+        self.target: Target | None = None
+
+    def start(self) -> Target:
+        server = self.server.start()
+        assert server.server_ca is not None
+        self.target = Target(
+            name="embedded mock", http_url=server.listeners["http"].url,
+            clusters=ClusterSet(server.clusters), hooks=EmbeddedHooks(server),
+            https_url=server.listeners["https"].url, mtls_url=server.listeners["mtls"].url,
+            server_ca_pem=server.server_ca.cert_pem, spiffe=server.spiffe,
+            variables={f"clusters.{n}.url": c.url for n, c in server.clusters.items()})
+        return self.target
+
+    def stop(self) -> None:
+        if self.target is not None:
+            self.target.clusters.detach()
+        self.server.stop()
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
+
+    def __enter__(self) -> Target:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def runner_for(target: Target) -> ScenarioRunner:
+    """A ScenarioRunner with the target's secrets known to the redactor."""
+    redactor = EvidenceRedactor()
+    if isinstance(target.hooks, EmbeddedHooks):
+        model = target.hooks.ctx.registry.model
+        for store in model.cluster_secret_stores.values():
+            for entry in store.data:
+                redactor.learn(entry.value, pinned=True)
+        return ScenarioRunner(target, variables=target.variables, redactor=redactor,
+                              self_resetting_hooks=True)
+    for doc in target.baseline:
+        for entry in (((doc.get("spec") or {}).get("provider") or {}).get("fake") or {}).get(
+                "data") or ():
+            if isinstance(entry, dict):
+                redactor.learn(str(entry.get("value", "")), pinned=True)
+    return ScenarioRunner(target, baseline=target.baseline, variables=target.variables,
+                          redactor=redactor)
+
+
+def run_server_suite(
+    target: Target | str | None = None,
+    *,
+    bundle: str | Path | None = None,
+    hooks: Hooks | str | Path | None = None,
+    clusters: Any = None,
+    target_ca: str | Path | None = None,
+    target_mtls: str | None = None,
+    profile: str = "full",
+    level: str | None = None,
+    requirement_ids: Iterable[str] | None = None,
+    scenario_ids: Iterable[str] | None = None,
+    expected_failures: str | Path | Mapping[str, str] | None = None,
+    report_dir: str | Path | None = None,
+    progress: Progress | None = None,
+) -> RunResult:
+    """Run the server suite and return the result tree (reports written when `report_dir`).
+
+    `target`: a started `Target` (e.g. from `EmbeddedMock`), a URL of a vendor server (then
+    `bundle` is required; `clusters` may be already started `BundleClusters` to share), or None
+    for a freshly started embedded mock.
+    """
+    started = _now()
+    work = plan(profile, level, requirement_ids, scenario_ids)
+    expected: Mapping[str, str] | None
+    if expected_failures is None or isinstance(expected_failures, Mapping):
+        expected = expected_failures
+    else:
+        expected = load_expected_failures(expected_failures, [r.id for r in work.requirements])
+    owned: list[Any] = []
+    try:
+        resolved = _resolve_target(target, bundle, hooks, clusters, target_ca, target_mtls,
+                                   owned)
+        runner = runner_for(resolved)
+        results = {}
+        for scenario in work.scenarios:
+            result = runner.run(scenario)
+            results[scenario.id] = result
+            if progress is not None:
+                progress(scenario, result)
+        settings = {"capabilities": sorted(resolved.capabilities),
+                    "http_url": resolved.http_url, "https_url": resolved.https_url,
+                    "mtls_url": resolved.mtls_url,
+                    "bundle": str(bundle) if bundle is not None else None,
+                    "requirement_ids": sorted(requirement_ids) if requirement_ids else None}
+        run = fold(work, results, resolved.name, profile, level, started, expected, settings)
+    finally:
+        for thing in reversed(owned):
+            thing.close() if isinstance(thing, Hooks) else thing.stop()
+    if report_dir is not None:
+        write_reports(run, report_dir)
+    return run
+
+
+def _resolve_target(target: Target | str | None, bundle: str | Path | None,
+                    hooks: Hooks | str | Path | None, clusters: Any,
+                    target_ca: str | Path | None, target_mtls: str | None,
+                    owned: list[Any]) -> Target:
+    if isinstance(target, Target):
+        return target
+    if target is None:
+        mock = EmbeddedMock()
+        owned.append(mock)
+        return mock.start()
+    from conformance.bundle import Bundle, BundleClusters
+    from conformance.runner.hooksfile import load_hooks
+
+    if bundle is None:
+        raise ValueError("a vendor target needs --bundle (the directory `bundle` wrote)")
+    loaded = Bundle.load(bundle)
+    if clusters is None:
+        clusters = BundleClusters(loaded)
+        owned.append(clusters)
+        clusters.start()
+    if isinstance(hooks, Hooks):
+        resolved_hooks = hooks
+    else:
+        resolved_hooks = load_hooks(hooks) if hooks is not None else NoHooks()
+        owned.append(resolved_hooks)
+    server_ca = Path(target_ca).read_bytes() if target_ca is not None else None
+    https_url = target if target.startswith("https://") else None
+    resolved = Target(name=target, http_url=target, clusters=clusters.cluster_set,
+                      hooks=resolved_hooks, https_url=https_url, mtls_url=target_mtls,
+                      server_ca_pem=server_ca, spiffe=loaded.spiffe,
+                      baseline=tuple(loaded.documents), variables=dict(loaded.variables))
+    return resolved

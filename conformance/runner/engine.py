@@ -1,0 +1,276 @@
+"""Runs one scenario against a target: set-up, requests, judgement, undo, evidence.
+
+Result rules: a target that answers wrongly (or drops the connection where an answer was due) is
+FAIL; a set-up action, hook or connection attempt that breaks is ERROR; a scenario needing a
+capability the target lacks is SKIP with the reason. The first failing step ends the scenario.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from conformance.results import ERROR, FAIL, PASS, SKIP, Evidence, ScenarioResult
+from conformance.runner.clusters import SetupError
+from conformance.runner.embedded import object_key
+from conformance.runner.hooks import HookError
+from conformance.runner.redact import EvidenceRedactor
+from conformance.runner.target import Target
+from conformance.runner.wire import Answer, Unreachable, send
+from conformance.scenarios import (
+    KubeIdentity,
+    Request,
+    Scenario,
+    SetupAction,
+    SpiffeIdentity,
+    Step,
+    ca_crt_text,
+)
+from mockserver.clock import CLOCK, Clock
+
+SKIP_REASONS = {
+    "state-hooks": "needs state hooks (apply and delete manifests, list GeneratorStates and "
+                   "AuthorizedIdentities); give them with --hooks",
+    "mtls": "needs an mTLS target (--target-mtls) with the bundle's SPIFFE trust material and "
+            "--target-ca",
+    "faults": "needs backend fault hooks (--hooks with backend_fault)",
+    "mock": "needs the embedded mock (quirks or canned answers)",
+    "https": "needs the target's HTTPS port for bearer callers",
+}
+
+
+class Broken(Exception):
+    """The harness or the set-up broke: the scenario is ERROR with this message."""
+
+
+@dataclass
+class Undo:
+    """What a scenario changed, to put back afterwards."""
+
+    applied: dict[tuple[str, str, str], Mapping[str, Any]] = field(default_factory=dict)
+    deleted: dict[tuple[str, str, str], Mapping[str, Any]] = field(default_factory=dict)
+    clock_offset: float | None = None
+
+
+class ScenarioRunner:
+    """Runs scenarios against one target; `baseline` maps object keys to the loaded manifests
+    (what `manifests.*` actions are undone to)."""
+
+    def __init__(self, target: Target, baseline: Sequence[Mapping[str, Any]] = (),
+                 variables: Mapping[str, str] | None = None,
+                 redactor: EvidenceRedactor | None = None, clock: Clock = CLOCK,
+                 self_resetting_hooks: bool = False) -> None:
+        self.target = target
+        self.baseline = {object_key(d): d for d in baseline}
+        self.variables = dict(variables or {})
+        self.redactor = redactor or EvidenceRedactor()
+        self.clock = clock
+        self.self_resetting_hooks = self_resetting_hooks
+
+    # -- one scenario ----------------------------------------------------------------------------
+
+    def skip_reason(self, scenario: Scenario) -> str | None:
+        caps = self.target.capabilities
+        for need in scenario.needs:
+            if need not in caps:
+                return SKIP_REASONS.get(need, f"needs {need}")
+        if self.target.https_url is None and any(s.request.transport == "https"
+                                                 for s in scenario.steps):
+            return SKIP_REASONS["https"]
+        return None
+
+    def run(self, scenario: Scenario) -> ScenarioResult:
+        started = time.perf_counter()
+        reason = self.skip_reason(scenario)
+        if reason is not None:
+            return ScenarioResult(scenario.id, SKIP, reason)
+        evidence: list[Evidence] = []
+        undo = Undo()
+        status, message = PASS, ""
+        try:
+            self._actions(scenario.given, undo)
+            earlier: dict[str, int] = {}
+            for step in scenario.steps:
+                problems = self._step(step, undo, earlier, evidence)
+                if problems:
+                    status = FAIL
+                    message = self.redactor.text(f"step {step.name}: {problems[0]}")
+                    break
+        except (Broken, SetupError, HookError, Unreachable) as exc:
+            status, message = ERROR, self.redactor.text(f"{type(exc).__name__}: {exc}")
+        except Exception as exc:  # a harness bug must still be reported, never crash the run
+            status, message = ERROR, self.redactor.text(f"harness error: {exc!r}")
+        finally:
+            try:
+                self._undo(undo)
+            except Exception as exc:
+                if status != ERROR:
+                    status, message = ERROR, self.redactor.text(f"undo failed: {exc}")
+        return ScenarioResult(scenario.id, status, message, tuple(evidence),
+                              time.perf_counter() - started)
+
+    def _step(self, step: Step, undo: Undo, earlier: dict[str, int],
+              evidence: list[Evidence]) -> list[str]:
+        self._actions(step.setup, undo)
+        state_checks = step.expect.state
+        before = self._state() if state_checks else []
+        clusters = self.target.clusters
+        clusters.reset_journals()
+        method, path, headers, body, base, context, mtls = self._build(step.request)
+        answer = self._send(base, method, path, headers, body, context, mtls)
+        attempts = 0
+        while (step.retry is not None and answer.outcome == "response"
+               and answer.status in step.retry.on_status and attempts < step.retry.max):
+            attempts += 1
+            answer = self._send(base, method, path, headers, body, context, mtls)
+        problems = step.expect.check_response(answer.status, answer.headers, answer.body,
+                                              answer.outcome, earlier)
+        if answer.status is not None:
+            earlier[step.name] = answer.status
+        if state_checks:
+            after = self._state()
+            problems += [p for s in state_checks if (p := s.check(before, after)) is not None]
+        for up in step.expect.upstream:
+            problem = up.check(clusters.journal(up.cluster))
+            if problem is not None:
+                problems.append(problem)
+        evidence.append(self._evidence(step, method, path, headers, body, answer, attempts,
+                                       problems))
+        return problems
+
+    def _send(self, base: str, method: str, path: str, headers: dict[str, str], body: bytes,
+              context: Any, mtls: bool) -> Answer:
+        return send(base, method, path, headers, body, context=context, mtls=mtls)
+
+    def _state(self) -> list[dict[str, Any]]:
+        return self.target.hooks.state()
+
+    # -- requests --------------------------------------------------------------------------------
+
+    def _build(self, request: Request) -> tuple[str, str, dict[str, str], bytes, str, Any, bool]:
+        clusters = self.target.clusters
+        identity = request.identity
+        token = ca = None
+        if isinstance(identity, KubeIdentity):
+            token = clusters.mint(identity)
+            ca = ca_crt_text(request.ca_crt, identity.cluster, clusters.pem_of)
+            self.redactor.learn(token)
+            self.redactor.learn(ca)
+        body = request.body_bytes(ca)
+        wlt = None
+        if request.workload_token is not None:
+            wlt = request.workload_token.text(clusters.mint)
+            self.redactor.learn(wlt)
+        headers = request.header_list(token, wlt, body)
+        target = self.target
+        transport = request.transport
+        if isinstance(identity, SpiffeIdentity) or transport == "mtls":
+            if target.mtls_url is None:
+                raise Broken("the scenario needs the mTLS port, but the target has none")
+            spiffe_id = identity.spiffe_id if isinstance(identity, SpiffeIdentity) else None
+            untrusted = isinstance(identity, SpiffeIdentity) and identity.svid == "untrusted"
+            context = target.svid_context(spiffe_id, untrusted)
+            return request.method, request.path, headers, body, target.mtls_url, context, True
+        if transport == "https":
+            assert target.https_url is not None
+            return (request.method, request.path, headers, body, target.https_url,
+                    target.https_context, False)
+        context = target.https_context if target.http_url.startswith("https:") else None
+        return request.method, request.path, headers, body, target.http_url, context, False
+
+    # -- set-up and undo -------------------------------------------------------------------------
+
+    def _actions(self, actions: Sequence[SetupAction], undo: Undo) -> None:
+        hooks = self.target.hooks
+        for action in actions:
+            name, args = action.action, action.args
+            if name == "manifests.apply":
+                docs = self._documents(args)
+                for doc in docs:
+                    key = object_key(doc)
+                    undo.applied.setdefault(key, doc)
+                hooks.apply(docs)
+            elif name == "manifests.delete":
+                docs = self._documents(args)
+                for doc in docs:
+                    key = object_key(doc)
+                    if key in self.baseline:
+                        undo.deleted.setdefault(key, self.baseline[key])
+                hooks.delete(docs)
+            elif name == "quirks":
+                hooks.set_quirks(list(args))
+            elif name == "clock.shift":
+                if undo.clock_offset is None:
+                    undo.clock_offset = self.clock.offset
+                self.clock.shift(args)
+            elif name == "keys.rotate":
+                self.target.clusters.rotate(args["cluster"], bool(args.get("retire_old")))
+            elif name == "cluster.fault":
+                self.target.clusters.set_fault(args["cluster"], args["endpoint"], args["fault"])
+            elif name == "backend.fault":
+                hooks.backend_fault(args)
+            else:
+                raise Broken(f"set-up action {name} is for the client direction only")
+
+    def _documents(self, args: Mapping[str, Any]) -> list[dict[str, Any]]:
+        if "documents" in args:
+            docs = [dict(d) for d in args["documents"]]
+        elif "file" in args:
+            from mockserver.manifests import read_documents
+
+            docs = [d.data for d in read_documents(args["file"])]
+        else:
+            meta = {"name": args["name"]}
+            if args.get("namespace"):
+                meta["namespace"] = args["namespace"]
+            docs = [{"kind": args["kind"], "metadata": meta}]
+        return [_substitute(d, self.variables) for d in docs]
+
+    def _undo(self, undo: Undo) -> None:
+        hooks = self.target.hooks
+        try:
+            if not self.self_resetting_hooks:
+                restore = [self.baseline[k] for k in undo.applied if k in self.baseline]
+                restore += [d for k, d in undo.deleted.items() if k not in undo.applied]
+                remove = [d for k, d in undo.applied.items() if k not in self.baseline]
+                if remove:
+                    hooks.delete(remove)
+                if restore:
+                    hooks.apply(restore)
+            hooks.end_scenario()
+        finally:
+            self.target.clusters.undo()
+            if undo.clock_offset is not None:
+                self.clock.set_offset(undo.clock_offset)
+
+    # -- evidence --------------------------------------------------------------------------------
+
+    def _evidence(self, step: Step, method: str, path: str, headers: dict[str, str],
+                  body: bytes, answer: Answer, retries: int, problems: list[str]) -> Evidence:
+        r = self.redactor
+        request = {"method": method, "path": r.text(path), "transport": step.request.transport,
+                   "headers": r.headers(headers), "body": r.body(body)}
+        response: dict[str, Any] = {"outcome": answer.outcome}
+        if answer.outcome == "response":
+            response.update(status=answer.status, headers=r.headers(answer.headers),
+                            body=r.body(answer.body))
+        if answer.detail:
+            response["detail"] = r.text(answer.detail)
+        if retries:
+            response["retries"] = retries
+        return Evidence(step.name, request, response, tuple(r.text(p) for p in problems))
+
+
+def _substitute(value: Any, variables: Mapping[str, str]) -> Any:
+    """`${clusters.<name>.url}` in every string of a manifest."""
+    if isinstance(value, str):
+        for name, replacement in variables.items():
+            value = value.replace("${" + name + "}", replacement)
+        return value
+    if isinstance(value, dict):
+        return {k: _substitute(v, variables) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_substitute(v, variables) for v in value]
+    return value

@@ -1,0 +1,85 @@
+"""Which requirements and scenarios a run covers, and folding scenario results into a RunResult."""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from conformance import __version__
+from conformance.requirements import Requirement, select
+from conformance.results import (
+    RunMetadata,
+    RunResult,
+    ScenarioResult,
+    requirement_result,
+)
+from conformance.scenarios import Scenario, load_catalogue
+
+TOOL = "esi-conformance server"
+Progress = Callable[[Scenario, ScenarioResult], None]
+
+
+@cache
+def catalogue() -> tuple[Scenario, ...]:
+    """The shipped catalogue, loaded once per process."""
+    return tuple(load_catalogue())
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The selected requirements and the server-direction scenarios that exercise them."""
+
+    requirements: tuple[Requirement, ...]
+    scenarios: tuple[Scenario, ...]
+
+
+def plan(profile: str = "full", level: str | None = None,
+         requirement_ids: Iterable[str] | None = None,
+         scenario_ids: Iterable[str] | None = None,
+         scenarios: Sequence[Scenario] | None = None) -> Plan:
+    """Requirements by profile, level and IDs; the scenarios listing any of them (optionally
+    only `scenario_ids`)."""
+    reqs = tuple(select(level=level, profile=profile, direction="server", ids=requirement_ids))
+    wanted = {r.id for r in reqs}
+    only = set(scenario_ids) if scenario_ids is not None else None
+    pool = catalogue() if scenarios is None else tuple(scenarios)
+    if only is not None:
+        unknown = sorted(only - {s.id for s in pool})
+        if unknown:
+            raise ValueError(f"unknown scenario IDs: {', '.join(unknown)}")
+    chosen = tuple(s for s in pool if s.runs_in("server") and wanted & set(s.requirements)
+                   and (only is None or s.id in only))
+    return Plan(reqs, chosen)
+
+
+def fold(plan_: Plan, results: Mapping[str, ScenarioResult], target: str, profile: str,
+         level: str | None, started: datetime.datetime,
+         expected: Mapping[str, str] | None = None,
+         settings: Mapping[str, Any] | None = None) -> RunResult:
+    """One RequirementResult per selected requirement from the scenario results."""
+    by_req: dict[str, list[ScenarioResult]] = {r.id: [] for r in plan_.requirements}
+    for scenario in plan_.scenarios:
+        result = results.get(scenario.id)
+        if result is None:
+            continue
+        for rid in scenario.requirements:
+            if rid in by_req:
+                by_req[rid].append(result)
+    reqs = tuple(requirement_result(r, by_req[r.id], expected,
+                                     skip_reason="no server scenario covers it")
+                 for r in plan_.requirements)
+    meta = RunMetadata(tool=TOOL, version=__version__, target=target,
+                       started=_iso(started), finished=_iso(_now()), profile=profile,
+                       level=level, settings=dict(settings or {}))
+    return RunResult(meta, reqs)
+
+
+def _now() -> datetime.datetime:
+    return datetime.datetime.now(datetime.UTC)
+
+
+def _iso(moment: datetime.datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
