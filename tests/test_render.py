@@ -257,3 +257,32 @@ def test_operation_generator_delete_and_failures(mock, tmp_path) -> None:
         '"Authorization"\n'
     )
     assert not (tmp_path / "never").exists()
+
+
+@pytest.mark.parametrize(
+    ("adapter", "expected"),
+    [("ese-provider", b"hello"), ("ese-provider-as-released", b'"hello"\n')],
+)
+def test_shipped_adapters_run_render_as_a_client(mock, tmp_path, adapter, expected) -> None:
+    import subprocess
+
+    from conformance.adapters import STORE_GET, load_adapter
+
+    root = Path(__file__).parent.parent
+    loaded = load_adapter(root / "conformance" / "adapters" / f"{adapter}.yaml")
+    token_file = tmp_path / "token"
+    token_file.write_text(mock.clusters["alpha"].mint("team-a/web"))
+    values = {
+        **loaded.base_values(),
+        "server_url": mock.federation_url,
+        "token_file": str(token_file),
+        "client_ca_file": str(mock.state.cluster_ca_file("alpha")),
+        "server_ca_file": "",
+        "out_dir": str(tmp_path / "out"),
+        "store": "app-store",
+        "key": "plain",
+    }
+    invocation = loaded.operations[STORE_GET].render(values)
+    done = subprocess.run(invocation.argv, capture_output=True, timeout=30, cwd=root)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "out" / "value").read_bytes() == expected

@@ -97,7 +97,7 @@ def _trace(exchanges: list[Exchange]) -> None:
 )
 @click.option(
     "--server-ca-file",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    type=click.Path(dir_okay=False, path_type=Path),
     help="Operation, store-get: CA bundle trusted for an https server (server.caRef).",
 )
 @click.option("--store", help="Operation store-get: the server's ClusterSecretStore.")
@@ -218,7 +218,12 @@ def _operation(
         if operation == "store-get":
             if store is None or key is None:
                 _fail("store-get needs --store and --key")
-            server_ca = server_ca_file.read_bytes() if server_ca_file else None
+            # An empty file means "no server.caRef" (an http server, or system roots).
+            server_ca = None
+            if server_ca_file is not None and str(server_ca_file) not in ("", "."):
+                if not server_ca_file.is_file():
+                    _fail(f"--server-ca-file {server_ca_file}: no such file")
+                server_ca = server_ca_file.read_bytes() or None
             # The provider's token comes from a TokenRequest: never with surrounding whitespace.
             client = ProviderClient(url, store, token.strip(), ca_pem, server_ca, released=released)
             try:

@@ -37,6 +37,8 @@ CORRECT_TIMEOUT = 10.0
 GO_USER_AGENT = "Go-http-client/1.1"
 USER_AGENT = f"esi-mock-render/{__version__}"
 NO_SECRET = "Secret does not exist"
+BODY_LIMIT = 1 << 20
+"""Correct clients refuse larger answers (CC-16); the released ones read without a limit."""
 
 
 class ClientError(Exception):
@@ -109,6 +111,7 @@ def _send(
     timeout: float | None,
     context: ssl.SSLContext | None,
     log: list[Exchange],
+    limit: int | None = None,
 ) -> tuple[int, bytes]:
     host, _, port_text = parsed.host.rpartition(":")
     if not host or not port_text.isdigit():
@@ -136,7 +139,12 @@ def _send(
                 conn.putheader("Content-Length", str(len(body)))
             conn.endheaders(body)
         response = conn.getresponse()
-        data = response.read()
+        data = response.read() if limit is None else response.read(limit + 1)
+        if limit is not None and len(data) > limit:
+            log.append(exchange)
+            raise ClientError(
+                f'{method.capitalize()} "{url}": response body larger than {limit} bytes'
+            )
     except (OSError, http.client.HTTPException) as exc:
         log.append(exchange)
         raise ClientError(f'{method.capitalize()} "{url}": {_describe(exc)}') from exc
@@ -230,6 +238,7 @@ class ProviderClient:
             timeout=PROVIDER_TIMEOUT,
             context=self.context,
             log=self.log,
+            limit=None if self.released else BODY_LIMIT,
         )
         if status != 200:
             shown = _text(data) if self.released else _text(data).rstrip("\r\n")
@@ -377,6 +386,7 @@ class GeneratorClient:
                 timeout=None if self.released else CORRECT_TIMEOUT,
                 context=None,
                 log=self.log,
+                limit=None if self.released else BODY_LIMIT,
             )
         except ClientError as exc:
             raise ClientError(f"failed to call federation server: {exc}") from exc
