@@ -80,6 +80,17 @@ DEFECTS: dict[str, Defect] = {
     ),
     "malformed-body-500": Defect("a body that is not JSON is answered 500", ("SRV-AUTH-018",)),
     "accept-es256": Defect("ES256 tokens with an EC key are accepted", ("SRV-AUTH-020",)),
+    "mtls-client-cert-optional": Defect(
+        "the mTLS port lets clients without a certificate finish the handshake",
+        ("SRV-MTLS-001",),
+    ),
+    "mtls-any-svid": Defect(
+        "the mTLS port accepts any trusted SVID, listed or not", ("SRV-MTLS-002",)
+    ),
+    "mtls-spiffe-ignored": Defect(
+        "the mTLS port ignores the client certificate as an identity", ("SRV-MTLS-003",)
+    ),
+    "spiffe-any-path": Defect("SPIFFE IDs of any path form are authenticated", ("SRV-MTLS-004",)),
     "plain-http-spiffe": Defect(
         "X-Forwarded-Client-Cert on the plain HTTP port authenticates a SPIFFE ID",
         ("SRV-MTLS-005",),

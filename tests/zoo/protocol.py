@@ -227,7 +227,7 @@ class Zoo:
     # -- authentication ---------------------------------------------------------------------------
 
     def _authenticate(self, request: Request) -> Identity:
-        if request.peer_cert_der is not None:
+        if request.peer_cert_der is not None and not self.has("mtls-spiffe-ignored"):
             return self._spiffe(request.peer_cert_der)
         forwarded = request.header("X-Forwarded-Client-Cert")
         if forwarded and self.has("plain-http-spiffe"):
@@ -315,6 +315,8 @@ class Zoo:
     def _spiffe_id(self, spiffe_id: str) -> Identity:
         domain, _, path = spiffe_id.removeprefix("spiffe://").partition("/")
         found = SPIFFE_PATH.fullmatch("/" + path)
+        if found is None and self.has("spiffe-any-path"):
+            return Identity("spiffe", domain, spiffe_id, Workload())
         if found is None:
             raise AuthError(
                 "invalid spiffe path; should follow the pattern "

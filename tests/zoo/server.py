@@ -6,15 +6,18 @@ from __future__ import annotations
 import argparse
 import json
 import signal
+import ssl
 import sys
 import threading
 import urllib.parse
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import trustme
 import yaml
+from cryptography import x509
 
 from tests.zoo.defects import DEFECTS
 from tests.zoo.protocol import Answer, Request, Zoo
@@ -26,6 +29,36 @@ BODY_LIMIT = 1 << 20
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+
+
+class _TLSServer(_Server):
+    """TLS in the worker thread; after the handshake the peer must pass `peer_check`, else the
+    connection is closed without an HTTP response."""
+
+    def __init__(
+        self,
+        address: tuple[str, int],
+        handler: type[BaseHTTPRequestHandler],
+        context: ssl.SSLContext,
+        peer_check: Callable[[ssl.SSLSocket], bool],
+    ) -> None:
+        super().__init__(address, handler)
+        self.context = context
+        self.peer_check = peer_check
+
+    def finish_request(self, request: Any, client_address: Any) -> None:
+        request.settimeout(10)
+        try:
+            tls = self.context.wrap_socket(request, server_side=True)
+        except (ssl.SSLError, OSError):
+            return
+        try:
+            if self.peer_check(tls):
+                self.RequestHandlerClass(tls, client_address, self)
+        except (ssl.SSLError, OSError):
+            pass
+        finally:
+            tls.close()
 
 
 class _FederationHandler(BaseHTTPRequestHandler):
@@ -68,7 +101,10 @@ class _FederationHandler(BaseHTTPRequestHandler):
                 )
             )
             return
-        request = Request(self.command, self.path, dict(self.headers.items()), body)
+        peer = None
+        if isinstance(self.connection, ssl.SSLSocket):
+            peer = self.connection.getpeercert(binary_form=True)
+        request = Request(self.command, self.path, dict(self.headers.items()), body, peer)
         answer = self.zoo.handle(request)
         if answer.drop:
             self.close_connection = True
@@ -113,7 +149,7 @@ class _AdminHandler(BaseHTTPRequestHandler):
         if url.path == "/healthz":
             self._reply(200, "ok")
         elif url.path == "/state":
-            self._reply(200, {"items": self.owner.list_state(**query)})
+            self._reply(200, {"items": self.owner.list_state(query.get("kind"))})
         else:
             self._reply(404, "not found")
 
@@ -121,12 +157,12 @@ class _AdminHandler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
         try:
-            payload = yaml.safe_load(raw.decode("utf-8")) if raw else {}
+            payload = [d for d in yaml.safe_load_all(raw.decode("utf-8")) if d] if raw else []
             path = urllib.parse.urlsplit(self.path).path
             if path == "/apply":
                 self.owner.apply(_documents(payload))
             elif path == "/delete":
-                self.owner.delete(payload)
+                self.owner.delete(_documents(payload))
             elif path == "/reset":
                 self.owner.reset()
             else:
@@ -139,13 +175,18 @@ class _AdminHandler(BaseHTTPRequestHandler):
 
 
 def _documents(payload: Any) -> list[dict[str, Any]]:
-    if isinstance(payload, dict) and "documents" in payload:
-        payload = payload["documents"]
-    if isinstance(payload, dict):
-        payload = [payload]
-    if not isinstance(payload, list) or not all(isinstance(d, dict) for d in payload):
-        raise ValueError("expected a manifest, a list of them, or {documents: [...]}")
-    return payload
+    """Manifests from YAML documents: each a manifest, a list, or `{documents: [...]}`."""
+    found: list[dict[str, Any]] = []
+    for item in payload if isinstance(payload, list) else [payload]:
+        if isinstance(item, dict) and "documents" in item:
+            found.extend(_documents(item["documents"]))
+        elif isinstance(item, list):
+            found.extend(_documents(item))
+        elif isinstance(item, dict):
+            found.append(item)
+        else:
+            raise ValueError("expected manifests, lists of them, or {documents: [...]}")
+    return found
 
 
 class ZooServer:
@@ -159,6 +200,8 @@ class ZooServer:
         port: int = 0,
         state_hooks: bool = True,
         forward_bearer: bool = True,
+        spiffe_bundle: str | Path | bytes | None = None,
+        mtls_port: int = 0,
     ) -> None:
         unknown = set(defects) - set(DEFECTS)
         if unknown:
@@ -171,6 +214,11 @@ class ZooServer:
         self.world.apply(self.initial)
         self.zoo = Zoo(self.world, defects, forward_bearer)
         self.host, self.port, self.state_hooks = host, port, state_hooks
+        if isinstance(spiffe_bundle, str | Path):
+            spiffe_bundle = Path(spiffe_bundle).read_bytes()
+        self.spiffe_bundle = spiffe_bundle
+        self.mtls_port = mtls_port
+        self._ca = trustme.CA()
         self._servers: list[tuple[ThreadingHTTPServer, threading.Thread]] = []
 
     @property
@@ -191,7 +239,41 @@ class ZooServer:
         if self.state_hooks:
             admin = type("Admin", (_AdminHandler,), {"owner": self})
             self._admin = self._listen(admin, 0)
+        if self.spiffe_bundle is not None:
+            self._mtls = _TLSServer(
+                (self.host, self.mtls_port), federation, self._mtls_context(), self._peer_allowed
+            )
+            thread = threading.Thread(target=self._mtls.serve_forever, name="zoo", daemon=True)
+            thread.start()
+            self._servers.append((self._mtls, thread))
         return self
+
+    def _mtls_context(self) -> ssl.SSLContext:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.minimum_version = ssl.TLSVersion.TLSv1_2
+        self._ca.issue_cert("127.0.0.1", "localhost", self.host).configure_cert(context)
+        assert self.spiffe_bundle is not None
+        context.load_verify_locations(cadata=self.spiffe_bundle.decode())
+        optional = "mtls-client-cert-optional" in self.defects
+        context.verify_mode = ssl.CERT_OPTIONAL if optional else ssl.CERT_REQUIRED
+        return context
+
+    def _peer_allowed(self, tls: ssl.SSLSocket) -> bool:
+        """The TLS allow-list: the SPIFFE IDs of current SPIFFE Authorizations."""
+        der = tls.getpeercert(binary_form=True)
+        if der is None:
+            return "mtls-client-cert-optional" in self.defects
+        if "mtls-any-svid" in self.defects:
+            return True
+        try:
+            sans = x509.load_der_x509_certificate(der).extensions.get_extension_for_class(
+                x509.SubjectAlternativeName
+            )
+            uris = sans.value.get_values_for_type(x509.UniformResourceIdentifier)
+        except (ValueError, x509.ExtensionNotFound):
+            return False
+        allowed = {a.subject for a in self.world.authorizations() if a.spiffe}
+        return len(uris) == 1 and uris[0] in allowed
 
     def stop(self) -> None:
         """Stop every listener and join its thread."""
@@ -213,6 +295,18 @@ class ZooServer:
         return f"http://{host}:{port}"
 
     @property
+    def mtls_url(self) -> str | None:
+        if self.spiffe_bundle is None:
+            return None
+        host, port = self._mtls.server_address[:2]
+        return f"https://{host}:{port}"
+
+    @property
+    def server_ca_pem(self) -> bytes:
+        """The CA of the mTLS port's serving certificate (the runner's --target-ca)."""
+        return self._ca.cert_pem.bytes()
+
+    @property
     def admin_url(self) -> str | None:
         if not self.state_hooks:
             return None
@@ -225,33 +319,29 @@ class ZooServer:
         """Create or replace manifests."""
         self.world.apply(documents)
 
-    def delete(self, spec: Any) -> None:
-        """Delete `{kind, name, namespace?}` or every document of `{documents: [...]}`."""
-        items = _documents(spec) if isinstance(spec, list) or "documents" in spec else [spec]
-        for item in items:
-            meta = item.get("metadata") or item
+    def delete(self, documents: Iterable[dict[str, Any]]) -> None:
+        """Delete these objects (kind and metadata are read)."""
+        for item in documents:
+            meta = item.get("metadata") or {}
             self.world.delete(
                 str(item["kind"]), str(meta["name"]), str(meta.get("namespace") or "")
             )
 
-    def list_state(
-        self, kind: str = "GeneratorState", namespace: str | None = None
-    ) -> list[dict[str, Any]]:
-        """GeneratorStates (optionally of one namespace) or AuthorizedIdentities."""
+    def list_state(self, kind: str | None = None) -> list[dict[str, Any]]:
+        """Every GeneratorState and AuthorizedIdentity (or those of one kind), as JSON data."""
         with self.world.lock:
-            if kind == "AuthorizedIdentity":
-                return json.loads(json.dumps(list(self.world.identities.values())))
-            if kind == "GeneratorState":
-                return json.loads(
-                    json.dumps(
-                        [
-                            s
-                            for (ns, _), s in self.world.states.items()
-                            if namespace in (None, "", ns)
-                        ]
-                    )
-                )
-        return []
+            items = [*self.world.states.values(), *self.world.identities.values()]
+            return json.loads(json.dumps([i for i in items if kind in (None, i["kind"])]))
+
+    def hooks_file(self, path: str | Path) -> Path:
+        """Write a runner hooks file (apply, delete, state, reset URLs) for this server."""
+        if self.admin_url is None:
+            raise ValueError("the zoo was started without state hooks")
+        hooks = {name: {"url": f"{self.admin_url}/{name}"} for name in ("apply", "delete")}
+        hooks["state"] = {"url": f"{self.admin_url}/state"}
+        hooks["reset"] = {"url": f"{self.admin_url}/reset"}
+        Path(path).write_text(yaml.safe_dump(hooks, sort_keys=False), "utf-8")
+        return Path(path)
 
     def reset(self) -> None:
         """Back to the initial manifests, no state."""
@@ -276,6 +366,10 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="do not send the caller's token to the issuer's discovery and JWKS endpoints",
     )
+    parser.add_argument("--spiffe-bundle", help="CA bundle for SVIDs: serve the mTLS port too")
+    parser.add_argument("--mtls-port", type=int, default=0)
+    parser.add_argument("--server-ca-out", help="write the mTLS serving CA (PEM) here")
+    parser.add_argument("--hooks-out", help="write a runner hooks file here (with --state-hooks)")
     args = parser.parse_args(argv)
     server = ZooServer(
         args.manifests,
@@ -284,14 +378,23 @@ def main(argv: list[str] | None = None) -> int:
         port=args.port,
         state_hooks=args.state_hooks,
         forward_bearer=not args.no_forward_bearer,
+        spiffe_bundle=args.spiffe_bundle,
+        mtls_port=args.mtls_port,
     ).start()
+    if args.server_ca_out:
+        Path(args.server_ca_out).write_bytes(server.server_ca_pem)
+    if args.hooks_out:
+        server.hooks_file(args.hooks_out)
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
-    ready = {"url": server.url, "admin_url": server.admin_url, "defects": sorted(server.defects)}
     if args.port_file:
-        Path(args.port_file).write_text(json.dumps(ready) + "\n", "utf-8")
-    print(json.dumps(ready), flush=True)
+        Path(args.port_file).write_text(server.url + "\n", "utf-8")
+    print(server.url, flush=True)
+    if server.mtls_url:
+        print(f"mtls {server.mtls_url}", flush=True)
+    if server.admin_url:
+        print(f"admin {server.admin_url}", flush=True)
     try:
         stop.wait()
     finally:
