@@ -25,6 +25,10 @@ test: $(STAMP)
 	$(BIN)/ruff check .
 	HYPOTHESIS_PROFILE=$${HYPOTHESIS_PROFILE:-ci} $(BIN)/python -m pytest -q $(ARGS)
 
+conformance: $(STAMP)
+	$(BIN)/esi-conformance server --report-dir reports/server $(ARGS); status=$$?; \
+	echo "reports: $(CURDIR)/reports/server/{junit.xml,results.json,report.html}"; exit $$status
+
 bench: $(STAMP)
 	$(BIN)/python -m bench $(ARGS)
 

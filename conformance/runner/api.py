@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from conformance.report import write_reports
-from conformance.results import RunResult, load_expected_failures
+from conformance.results import RunResult, ScenarioResult, load_expected_failures
 from conformance.runner.clusters import ClusterSet
 from conformance.runner.embedded import EmbeddedHooks
 from conformance.runner.engine import ScenarioRunner
@@ -21,6 +21,7 @@ from conformance.runner.hooks import Hooks, NoHooks
 from conformance.runner.redact import EvidenceRedactor
 from conformance.runner.suite import Progress, _now, fold, plan
 from conformance.runner.target import Target
+from conformance.scenarios import Scenario
 from mockserver.runtime import MockServer
 
 
@@ -82,6 +83,77 @@ def runner_for(target: Target) -> ScenarioRunner:
                           redactor=redactor)
 
 
+class ServerSession:
+    """One run: resolves and starts the target, runs scenarios one at a time, folds the result.
+
+    Both `run_server_suite` and the pytest plugin drive it, so they judge identically.
+    """
+
+    def __init__(
+        self,
+        target: Target | str | None = None,
+        *,
+        bundle: str | Path | None = None,
+        hooks: Hooks | str | Path | None = None,
+        clusters: Any = None,
+        target_ca: str | Path | None = None,
+        target_mtls: str | None = None,
+        profile: str = "full",
+        level: str | None = None,
+        requirement_ids: Iterable[str] | None = None,
+        scenario_ids: Iterable[str] | None = None,
+        expected_failures: str | Path | Mapping[str, str] | None = None,
+    ) -> None:
+        self.started = _now()
+        self.profile, self.level = profile, level
+        self.requirement_ids = sorted(requirement_ids) if requirement_ids else None
+        self.plan = plan(profile, level, self.requirement_ids, scenario_ids)
+        if expected_failures is None or isinstance(expected_failures, Mapping):
+            self.expected = expected_failures
+        else:
+            self.expected = load_expected_failures(expected_failures,
+                                                   [r.id for r in self.plan.requirements])
+        self._args = (target, bundle, hooks, clusters, target_ca, target_mtls)
+        self.bundle = bundle
+        self._owned: list[Any] = []
+        self.target: Target | None = None
+        self.runner: ScenarioRunner | None = None
+        self.results: dict[str, ScenarioResult] = {}
+
+    def start(self) -> ServerSession:
+        try:
+            self.target = _resolve_target(*self._args, owned=self._owned)
+            self.runner = runner_for(self.target)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def run(self, scenario: Scenario) -> ScenarioResult:
+        assert self.runner is not None, "start() the session first"
+        result = self.runner.run(scenario)
+        self.results[scenario.id] = result
+        return result
+
+    def result(self) -> RunResult:
+        target = self.target
+        settings = {
+            "capabilities": sorted(target.capabilities) if target else [],
+            "http_url": target.http_url if target else None,
+            "https_url": target.https_url if target else None,
+            "mtls_url": target.mtls_url if target else None,
+            "bundle": str(self.bundle) if self.bundle is not None else None,
+            "requirement_ids": self.requirement_ids,
+        }
+        return fold(self.plan, self.results, target.name if target else "(not started)",
+                    self.profile, self.level, self.started, self.expected, settings)
+
+    def stop(self) -> None:
+        owned, self._owned = self._owned, []
+        for thing in reversed(owned):
+            thing.close() if isinstance(thing, Hooks) else thing.stop()
+
+
 def run_server_suite(
     target: Target | str | None = None,
     *,
@@ -104,33 +176,19 @@ def run_server_suite(
     `bundle` is required; `clusters` may be already started `BundleClusters` to share), or None
     for a freshly started embedded mock.
     """
-    started = _now()
-    work = plan(profile, level, requirement_ids, scenario_ids)
-    expected: Mapping[str, str] | None
-    if expected_failures is None or isinstance(expected_failures, Mapping):
-        expected = expected_failures
-    else:
-        expected = load_expected_failures(expected_failures, [r.id for r in work.requirements])
-    owned: list[Any] = []
+    session = ServerSession(target, bundle=bundle, hooks=hooks, clusters=clusters,
+                            target_ca=target_ca, target_mtls=target_mtls, profile=profile,
+                            level=level, requirement_ids=requirement_ids,
+                            scenario_ids=scenario_ids, expected_failures=expected_failures)
+    session.start()
     try:
-        resolved = _resolve_target(target, bundle, hooks, clusters, target_ca, target_mtls,
-                                   owned)
-        runner = runner_for(resolved)
-        results = {}
-        for scenario in work.scenarios:
-            result = runner.run(scenario)
-            results[scenario.id] = result
+        for scenario in session.plan.scenarios:
+            result = session.run(scenario)
             if progress is not None:
                 progress(scenario, result)
-        settings = {"capabilities": sorted(resolved.capabilities),
-                    "http_url": resolved.http_url, "https_url": resolved.https_url,
-                    "mtls_url": resolved.mtls_url,
-                    "bundle": str(bundle) if bundle is not None else None,
-                    "requirement_ids": sorted(requirement_ids) if requirement_ids else None}
-        run = fold(work, results, resolved.name, profile, level, started, expected, settings)
+        run = session.result()
     finally:
-        for thing in reversed(owned):
-            thing.close() if isinstance(thing, Hooks) else thing.stop()
+        session.stop()
     if report_dir is not None:
         write_reports(run, report_dir)
     return run
@@ -139,7 +197,7 @@ def run_server_suite(
 def _resolve_target(target: Target | str | None, bundle: str | Path | None,
                     hooks: Hooks | str | Path | None, clusters: Any,
                     target_ca: str | Path | None, target_mtls: str | None,
-                    owned: list[Any]) -> Target:
+                    *, owned: list[Any]) -> Target:
     if isinstance(target, Target):
         return target
     if target is None:

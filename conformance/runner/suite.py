@@ -68,9 +68,10 @@ def fold(plan_: Plan, results: Mapping[str, ScenarioResult], target: str, profil
         for rid in scenario.requirements:
             if rid in by_req:
                 by_req[rid].append(result)
-    reqs = tuple(requirement_result(r, by_req[r.id], expected,
-                                     skip_reason="no server scenario covers it")
-                 for r in plan_.requirements)
+    planned = {rid for s in plan_.scenarios for rid in s.requirements}
+    reqs = tuple(requirement_result(r, by_req[r.id], expected, skip_reason=(
+        "its scenarios were not selected in this run" if r.id in planned
+        else "no server scenario covers it")) for r in plan_.requirements)
     meta = RunMetadata(tool=TOOL, version=__version__, target=target,
                        started=_iso(started), finished=_iso(_now()), profile=profile,
                        level=level, settings=dict(settings or {}))

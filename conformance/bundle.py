@@ -1,0 +1,394 @@
+"""The vendor bundle: what a server under test loads, and the harness identities it trusts.
+
+`create_bundle` fixes where the fake clusters will listen, generates their keys and CAs (kept,
+mode 0600, so every later run presents the same identities), the SPIFFE CA and SVIDs, and writes
+standard CRD YAML pointing at the clusters. `BundleClusters` starts those clusters again, on the
+same addresses, for `esi-conformance server --target`.
+
+Placement: with a port in `--issuer-url` (or none given: 127.0.0.1 and ports free at bundle time)
+every cluster has its own port. Without a port every cluster listens on 443 behind one listener
+that picks the cluster by TLS server name and Host: `https://<cluster>.<HOST>`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import ipaddress
+import json
+import socket
+import ssl
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import yaml
+
+from conformance.runner.clusters import ClusterSet
+from mockserver.cluster import FakeCluster
+from mockserver.manifests import fake_cluster_specs, read_documents, substitute
+from mockserver.manifests.documents import Document
+from mockserver.paths import default_fixtures_dir
+from mockserver.runtime import build_clusters
+from mockserver.serving import Listener
+from mockserver.state import StateDir, write_private_file
+from mockserver.tls import CertificateAuthority, SpiffeAuthority, server_context
+
+BUNDLE_FILE = "bundle.json"
+MANIFESTS_FILE = "manifests.yaml"
+CLUSTERS_FILE = "harness-clusters.yaml"
+SCHEMA_VERSION = 1
+FAKE_CLUSTER_KIND = "FakeCluster"
+
+
+class BundleError(RuntimeError):
+    """A bundle that cannot be written, read or served (with what to do about it)."""
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where one fake cluster listens and the URL the server under test is given."""
+
+    url: str
+    bind_host: str
+    bind_port: int
+    server_name: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def plan_placements(names: list[str], issuer_url: str | None, bind: str,
+                    shared_port: int | None = None) -> dict[str, Placement]:
+    """Cluster name → Placement for `--issuer-url` and `--bind` (see the module docstring)."""
+    if issuer_url is None:
+        host, port = bind if bind not in ("0.0.0.0", "::") else "127.0.0.1", None
+        ports = _free_ports(bind, len(names))
+        return {n: Placement(f"https://{_url_host(host)}:{p}", bind, p, host)
+                for n, p in zip(names, ports, strict=True)}
+    parts = urlsplit(issuer_url)
+    if parts.scheme != "https" or not parts.hostname or parts.path not in ("", "/") \
+            or parts.query or parts.fragment:
+        raise BundleError(f"--issuer-url must look like https://HOST[:PORT], got {issuer_url!r}")
+    host, port = parts.hostname, parts.port
+    if port is not None:
+        return {n: Placement(f"https://{_url_host(host)}:{port + i}", bind, port + i, host)
+                for i, n in enumerate(names)}
+    if _is_ip(host):
+        raise BundleError("--issuer-url without a port needs a DNS name (the clusters are "
+                          "told apart by name: https://<cluster>.<HOST>)")
+    shared = 443 if shared_port is None else shared_port
+    return {n: Placement(f"https://{n}.{host}", bind, shared, f"{n}.{host}") for n in names}
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
+def _free_ports(bind: str, count: int) -> list[int]:
+    sockets = []
+    try:
+        for _ in range(count):
+            s = socket.socket(socket.AF_INET6 if ":" in bind else socket.AF_INET)
+            s.bind((bind, 0))
+            sockets.append(s)
+        return [s.getsockname()[1] for s in sockets]
+    finally:
+        for s in sockets:
+            s.close()
+
+
+# -- writing ---------------------------------------------------------------------------------
+
+
+def create_bundle(out: str | Path, issuer_url: str | None = None, bind: str = "127.0.0.1",
+                  anonymous_discovery: bool = False, fixtures: str | Path | None = None,
+                  shared_port: int | None = None) -> Bundle:
+    """Write a bundle into `out` (created; existing bundle files are replaced)."""
+    root = Path(out)
+    root.mkdir(parents=True, exist_ok=True)
+    docs = read_documents(fixtures if fixtures is not None else default_fixtures_dir())
+    specs = fake_cluster_specs(docs)
+    placements = plan_placements([s.name for s in specs], issuer_url, bind, shared_port)
+    clusters = build_clusters(specs, None, _clock())
+    state = StateDir(root)
+    for name, cluster in clusters.items():
+        cluster.save_secrets(state.cluster_dir(name))
+        write_private_file(state.cluster_ca_file(name), cluster.ca.cert_pem, 0o644)
+    variables = {f"clusters.{n}.url": p.url for n, p in placements.items()}
+    served = [d for d in docs if d.kind != FAKE_CLUSTER_KIND]
+    manifests = [d.data for d in substitute(served, variables)]
+    header = ("# Generated by `esi-conformance bundle`: load these into the server under test.\n"
+              "# Standard CRDs only; URLs point at the harness's fake clusters.\n")
+    (root / MANIFESTS_FILE).write_text(
+        header + yaml.safe_dump_all(manifests, sort_keys=False, allow_unicode=True),
+        encoding="utf-8")
+    cluster_docs = [d.data for d in docs if d.kind == FAKE_CLUSTER_KIND]
+    (root / CLUSTERS_FILE).write_text(
+        "# The harness's fake clusters (not for the server under test).\n" +
+        yaml.safe_dump_all(cluster_docs, sort_keys=False), encoding="utf-8")
+    spiffe = _write_spiffe(root, manifests)
+    info = {
+        "schema_version": SCHEMA_VERSION,
+        "created": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "issuer_url": issuer_url,
+        "bind": bind,
+        "anonymous_discovery": anonymous_discovery,
+        "clusters": {n: {**p.to_dict(), "issuer": clusters[n].issuer,
+                         "ca_file": f"clusters/{n}/ca.crt"} for n, p in placements.items()},
+        "spiffe": {"trust_bundle": "spiffe/bundle.pem",
+                   "trust_domains": sorted(spiffe_trust_domains(manifests)),
+                   "svids": sorted(spiffe)},
+    }
+    (root / BUNDLE_FILE).write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
+    (root / "README.md").write_text(vendor_readme(info), encoding="utf-8")
+    return Bundle.load(root)
+
+
+def spiffe_trust_domains(manifests: Iterable[Mapping[str, Any]]) -> set[str]:
+    return {str((d.get("spec") or {}).get("trustDomain")) for d in manifests
+            if d.get("kind") == "SpiffeFederation"}
+
+
+def _spiffe_ids(manifests: Iterable[Mapping[str, Any]]) -> dict[str, str]:
+    out = {}
+    for doc in manifests:
+        spiffe = (((doc.get("spec") or {}).get("subject") or {}).get("spiffe") or {})
+        if doc.get("kind") == "Authorization" and spiffe.get("spiffeID"):
+            out[str(doc["metadata"]["name"])] = str(spiffe["spiffeID"])
+    return out
+
+
+def _write_spiffe(root: Path, manifests: list[dict[str, Any]]) -> dict[str, str]:
+    folder = root / "spiffe"
+    ca = CertificateAuthority.create("esi-conformance SPIFFE CA")
+    ca.save(folder / "ca")
+    write_private_file(folder / "bundle.pem", ca.cert_pem, 0o644)
+    authority = SpiffeAuthority("example.org", ca)
+    ids = _spiffe_ids(manifests)
+    for name, spiffe_id in ids.items():
+        cert, key = authority.issue_svid(spiffe_id)
+        write_private_file(folder / "svids" / f"{name}.crt", cert, 0o644)
+        write_private_file(folder / "svids" / f"{name}.key", key)
+    return ids
+
+
+def _clock() -> Any:
+    from mockserver.clock import CLOCK
+
+    return CLOCK
+
+
+# -- reading ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Bundle:
+    """A bundle as written: its placements, manifests, identities and SPIFFE authority."""
+
+    root: Path
+    info: dict[str, Any]
+    documents: list[dict[str, Any]]
+    cluster_documents: list[Document]
+
+    @classmethod
+    def load(cls, root: str | Path) -> Bundle:
+        base = Path(root)
+        try:
+            info = json.loads((base / BUNDLE_FILE).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise BundleError(f"{base} is not a bundle (no {BUNDLE_FILE}); write one with "
+                              "`esi-conformance bundle --out DIR`") from None
+        if info.get("schema_version") != SCHEMA_VERSION:
+            raise BundleError(f"{base / BUNDLE_FILE}: unsupported schema_version "
+                              f"{info.get('schema_version')!r}")
+        text = (base / MANIFESTS_FILE).read_text(encoding="utf-8")
+        documents = [d for d in yaml.safe_load_all(text) if d]
+        return cls(base, info, documents, read_documents(base / CLUSTERS_FILE))
+
+    @property
+    def placements(self) -> dict[str, Placement]:
+        return {n: Placement(c["url"], c["bind_host"], int(c["bind_port"]), c["server_name"])
+                for n, c in self.info["clusters"].items()}
+
+    @property
+    def variables(self) -> dict[str, str]:
+        return {f"clusters.{n}.url": p.url for n, p in self.placements.items()}
+
+    @property
+    def spiffe(self) -> SpiffeAuthority:
+        folder = self.root / "spiffe" / "ca"
+        if not CertificateAuthority.exists(folder):
+            raise BundleError(f"{folder}: the bundle's SPIFFE CA is missing")
+        return SpiffeAuthority("example.org", CertificateAuthority.load(folder))
+
+
+# -- serving the fake clusters again ---------------------------------------------------------
+
+
+class BundleClusters:
+    """The bundle's fake clusters, started on the bundle's addresses with its keys and CAs."""
+
+    def __init__(self, bundle: Bundle | str | Path, clock: Any = None) -> None:
+        self.bundle = bundle if isinstance(bundle, Bundle) else Bundle.load(bundle)
+        self.clock = clock or _clock()
+        self.clusters: dict[str, FakeCluster] = {}
+        self._listeners: list[Listener] = []
+        self._set: ClusterSet | None = None
+
+    @property
+    def cluster_set(self) -> ClusterSet:
+        if self._set is None:
+            raise BundleError("the bundle's fake clusters are not started")
+        return self._set
+
+    def start(self) -> BundleClusters:
+        placements = self.bundle.placements
+        anonymous = bool(self.bundle.info.get("anonymous_discovery"))
+        specs = []
+        for spec in fake_cluster_specs(self.bundle.cluster_documents):
+            p = placements[spec.name]
+            specs.append(dataclasses.replace(
+                spec, listen_host=p.bind_host, listen_port=p.bind_port,
+                extra_names=(*spec.extra_names, p.server_name),
+                jwks_uri_host=f"{_url_host(p.server_name)}:{p.bind_port}",
+                anonymous_discovery=anonymous or spec.anonymous_discovery))
+        self.clusters = build_clusters(specs, StateDir(self.bundle.root), self.clock)
+        groups: dict[tuple[str, int], list[str]] = {}
+        for name, p in placements.items():
+            groups.setdefault((p.bind_host, p.bind_port), []).append(name)
+        try:
+            for (host, port), names in groups.items():
+                if len(names) == 1:
+                    self._start_one(self.clusters[names[0]], host, port)
+                else:
+                    self._start_shared(names, host, port)
+        except BaseException:
+            self.stop()
+            raise
+        self._set = ClusterSet(self.clusters)
+        return self
+
+    def _start_one(self, cluster: FakeCluster, host: str, port: int) -> None:
+        try:
+            cluster.start()
+        except OSError as exc:
+            raise BundleError(_port_problem(cluster.name, host, port, exc)) from exc
+
+    def _start_shared(self, names: list[str], host: str, port: int) -> None:
+        by_name = {self.bundle.placements[n].server_name: self.clusters[n] for n in names}
+        contexts = {sn: server_context(c.server_cert()) for sn, c in by_name.items()}
+        first = next(iter(contexts.values()))
+        base = server_context(next(iter(by_name.values())).server_cert())
+
+        def choose(sock: ssl.SSLObject, server_name: str | None, _: ssl.SSLContext) -> None:
+            sock.context = contexts.get(server_name or "", first)
+
+        base.sni_callback = choose  # type: ignore[assignment]
+        apps = {sn: c.wsgi_app() for sn, c in by_name.items()}
+
+        def dispatch(environ: dict[str, Any], start_response: Any) -> Any:
+            host_header = environ.get("HTTP_HOST", "").rsplit(":", 1)[0].strip("[]")
+            app = apps.get(host_header)
+            if app is None:
+                start_response("404 Not Found", [("Content-Type", "text/plain")])
+                return [b"no fake cluster is named by this Host\n"]
+            return app(environ, start_response)
+
+        try:
+            listener = Listener(dispatch, host=host, port=port, ssl_context=base,
+                                name=f"clusters-{port}")
+        except OSError as exc:
+            raise BundleError(_port_problem(", ".join(names), host, port, exc)) from exc
+        self._listeners.append(listener.start())
+
+    def stop(self) -> None:
+        if self._set is not None:
+            self._set.detach()
+            self._set = None
+        for cluster in self.clusters.values():
+            cluster.stop()
+        for listener in self._listeners:
+            listener.stop()
+        self._listeners = []
+
+    def __enter__(self) -> BundleClusters:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def _port_problem(what: str, host: str, port: int, exc: OSError) -> str:
+    return (f"cannot listen on {host}:{port} for fake cluster {what}: {exc.strerror or exc}. "
+            "The bundle fixed this address; stop whatever uses the port, or write a new bundle "
+            "(`esi-conformance bundle --out DIR`) and load its manifests.yaml again.")
+
+
+def vendor_readme(info: Mapping[str, Any]) -> str:
+    """The bundle's README.md: how to load it, the hooks, and the real server's known limits."""
+    rows = "\n".join(f"| `{n}` | `{c['issuer']}` | `{c['url']}` | `{c['ca_file']}` |"
+                     for n, c in info["clusters"].items())
+    return f"""# Conformance bundle
+
+Written by `esi-conformance bundle` on {info['created']}. Keep this folder: it holds the keys and
+CAs of the harness's fake clusters (private files are mode 0600), so every later run presents
+the same identities at the same addresses.
+
+## 1. Load it into the server under test
+
+`manifests.yaml` holds standard CRDs only: `KubernetesFederation`s pointing at the fake clusters
+below, a `SpiffeFederation`, `ClusterSecretStore`s with fake-provider data, generators, a
+`Secret` and the `Authorization`s. Apply it to the server's cluster (`kubectl apply -f
+manifests.yaml`) or load it however the server reads its configuration.
+
+| cluster | issuer | federation URL | CA (callers send it as `ca.crt`) |
+|---|---|---|---|
+{rows}
+
+The server must reach those URLs over HTTPS. By default a cluster answers discovery and JWKS only
+to callers presenting one of its service-account tokens (as kube-apiserver does); the caller's
+token is what a server forwards. A server that does not forward it needs a bundle written with
+`--anonymous-discovery`.
+
+For SPIFFE callers (mTLS port): trust `spiffe/bundle.pem` for client certificates (trust
+domain(s) {', '.join(info['spiffe']['trust_domains'])}). `spiffe/svids/` holds one SVID per
+SPIFFE Authorization, for trying the port by hand; the harness issues its own from the same CA
+(`spiffe/ca/`).
+
+## 2. Run the suite
+
+    esi-conformance server --target http://SERVER:PORT --bundle {'<this folder>'}
+        [--target-ca server-ca.pem --target-mtls https://SERVER:MTLS_PORT]
+        [--hooks hooks.yaml] [--profile smoke|core|full] [--report-dir reports]
+
+The harness starts the fake clusters on the addresses above (a clear error if a port is taken).
+
+## 3. Optional state hooks
+
+Requirements about side effects (GeneratorStates, AuthorizedIdentities, Authorization changes
+taking effect, backend faults) need hooks: commands or URLs that apply and delete manifests and
+list state. Without them those requirements are SKIP with the reason, never FAIL. The hooks file
+format is in the project's docs/vendor-bundle.md.
+
+## 4. Known limits of the real server
+
+- Its discovery fetch uses the URL minus `https://` as the TLS server name, so federation URLs
+  with a port fail verification (server-protocol.md §6 #18). Write the bundle with
+  `--issuer-url https://HOST` (no port): the clusters then listen on port 443 as
+  `https://<cluster>.HOST`, and HOST's subdomains must resolve to the harness.
+- It forwards the caller's token to discovery and JWKS; servers that do not need
+  `--anonymous-discovery`.
+- The first OIDC request per new `ca.crt` may get 401; the suite retries once where the
+  scenarios allow it.
+"""
