@@ -5,12 +5,25 @@
 
 from __future__ import annotations
 
+import ipaddress
 import ssl
+import sys
 import threading
+import traceback
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+import flask
+
+from mockserver.admin.api import create_admin_app
+from mockserver.admin.clusterfaults import ClusterFaults
+from mockserver.admin.control import MockControl, model_secrets
+from mockserver.admin.faults import ClockGate, FaultSet
+from mockserver.admin.journal import DEFAULT_SIZE, Journal
+from mockserver.admin.middleware import JournalMiddleware
+from mockserver.admin.redaction import Redactor
+from mockserver.admin.tlsfaults import BadContexts
 from mockserver.clock import CLOCK, Clock
 from mockserver.cluster import FakeCluster, Pod, ServiceAccount
 from mockserver.federation.app import create_app
@@ -32,6 +45,20 @@ from mockserver.tls import CertificateAuthority, SpiffeAuthority, server_context
 
 REFRESH_FRACTION = 0.8
 VOLUME_TOKEN_SECONDS = 3600
+UNREDACTED_WARNING = (
+    "WARNING: esi-mock runs UNREDACTED: tokens, ca.crt bodies, private keys and secret values "
+    "appear in clear in the journal and the logs. Use this for local debugging only."
+)
+
+
+def is_loopback(host: str) -> bool:
+    """Whether `host` names the loopback interface (the admin API listens nowhere else)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def build_clusters(
@@ -90,17 +117,40 @@ class MockServer:
         strict: bool = False,
         clock: Clock = CLOCK,
         refresh_volumes: bool = True,
+        unredacted: bool = False,
+        journal_size: int = DEFAULT_SIZE,
+        admin_host: str = "127.0.0.1",
+        admin_port: int = 0,
     ) -> None:
+        if not is_loopback(admin_host):
+            raise ValueError(
+                f"the admin API listens on loopback only; {admin_host!r} is not a loopback address"
+            )
         self.fixtures = Path(fixtures) if fixtures else default_fixtures_dir()
         self.state = StateDir(state_dir)
         self.host = host
         self.clock = clock
         self.behaviour = Behaviour(tuple(quirks), strict=strict)
+        self._stop = threading.Event()
+        self._initial_behaviour = (tuple(quirks), strict)
+        self._initial_offset = clock.offset
+        self._initial_keys: dict[str, tuple[list[Any], str]] = {}
+        self.redactor = Redactor(enabled=not unredacted)
+        self.journal = Journal(journal_size)
+        self.faults = FaultSet()
+        self.gate = ClockGate(clock)
+        self.cluster_faults = ClusterFaults({}, self._stop)
+        self.admin = MockControl(self)
+        self.admin_host = admin_host
+        self.admin_port = admin_port
+        self.admin_listener: Listener | None = None
+        self.variables: dict[str, str] = {}
+        self._errors: list[str] = []
+        self._errors_lock = threading.Lock()
         self.clusters: dict[str, FakeCluster] = {}
         self.context: FederationContext | None = None
         self.listeners: dict[str, Listener] = {}
         self._refresh_volumes = refresh_volumes
-        self._stop = threading.Event()
         self._refresher: threading.Thread | None = None
         self._volume_expiry: dict[Path, float] = {}
         self.server_ca: CertificateAuthority | None = None
@@ -109,6 +159,10 @@ class MockServer:
     # -- start and stop --------------------------------------------------------------------------
 
     def start(self) -> MockServer:
+        self._stop.clear()
+        self.gate.open()
+        if not self.redactor.enabled:
+            print(UNREDACTED_WARNING, file=sys.stderr, flush=True)
         documents = read_documents(self.fixtures)
         self.clusters = build_clusters(fake_cluster_specs(documents), self.state, self.clock)
         if self.behaviour.strict:
@@ -119,8 +173,9 @@ class MockServer:
                 cluster.start()
                 cluster.save_secrets(self.state.cluster_dir(name))
                 write_private_file(self.state.cluster_ca_file(name), cluster.ca.cert_pem, 0o644)
-            variables = {f"clusters.{n}.url": c.url for n, c in self.clusters.items()}
-            model: ManifestSet = build_model(substitute(documents, variables))
+            self.variables = {f"clusters.{n}.url": c.url for n, c in self.clusters.items()}
+            model: ManifestSet = build_model(substitute(documents, self.variables))
+            self._register_secrets(model)
             self.context = FederationContext(
                 registry=Registry(model, self.behaviour),
                 clusters=self.clusters,
@@ -129,6 +184,7 @@ class MockServer:
                 home_cluster=next(iter(self.clusters), None),
             )
             self._start_listeners()
+            self._start_admin()
             self.refresh_volumes(force=True)
             self.state.write_connection(self.connection())
         except BaseException:
@@ -157,26 +213,119 @@ class MockServer:
         write_private_file(
             self.state.spiffe_dir / "bundle.pem", self.spiffe.trust_bundle_pem, 0o644
         )
-        names = ("127.0.0.1", "localhost", "::1", self.host)
-        leaf = self.server_ca.issue_server_cert(*dict.fromkeys(names))
+        names = tuple(dict.fromkeys(("127.0.0.1", "localhost", "::1", self.host)))
+        leaf = self.server_ca.issue_server_cert(*names)
+        self.redactor.add(self.server_ca.private_key_pem, "private key")
+        self.redactor.add(self.spiffe.ca.private_key_pem, "private key")
+        bad = {
+            "https": BadContexts(self.server_ca, names),
+            "mtls": BadContexts(self.server_ca, names, require_client_cert_from=self.spiffe),
+        }
         self.listeners = {
-            "http": Listener(create_app(self.context, "http"), self.host, name="federation-http"),
+            "http": Listener(self._app("http"), self.host, name="federation-http"),
             "https": Listener(
-                create_app(self.context, "https"),
+                self._app("https"),
                 self.host,
                 ssl_context=server_context(leaf),
                 name="federation-https",
+                context_for_connection=self._tls_fault_hook("https", bad["https"]),
             ),
             "mtls": Listener(
-                create_app(self.context, "mtls"),
+                self._app("mtls"),
                 self.host,
                 ssl_context=server_context(leaf, require_client_cert_from=self.spiffe),
                 peer_check=self._spiffe_allowed,
                 name="federation-mtls",
+                context_for_connection=self._tls_fault_hook("mtls", bad["mtls"]),
             ),
         }
         for listener in self.listeners.values():
+            listener.set_log_filter(self.redactor.scrub)
             listener.start()
+
+    def _app(self, listener: str) -> JournalMiddleware:
+        """The federation app of one listener, inside the journal and fault middleware."""
+        assert self.context is not None
+        app = create_app(self.context, listener)
+        flask.got_request_exception.connect(self._flask_failure, app, weak=False)
+        return JournalMiddleware(
+            app,
+            listener,
+            journal=self.journal,
+            redactor=self.redactor,
+            faults=self.faults,
+            gate=self.gate,
+            clock=self.clock,
+            stopping=self._stop,
+            on_error=self.report_error,
+        )
+
+    def _tls_fault_hook(self, listener: str, bad: BadContexts) -> Any:
+        def hook(_address: Any) -> ssl.SSLContext | None:
+            firing = self.faults.pick_tls(listener)
+            return None if firing is None else bad.get(firing.rule.tls or "")
+
+        return hook
+
+    def _start_admin(self) -> None:
+        app = create_admin_app(self.admin, self.report_error)
+        self.admin_listener = Listener(
+            app, self.admin_host, self.admin_port, name="admin", log_filter=self.redactor.scrub
+        ).start()
+        self.cluster_faults = ClusterFaults(self.clusters, self._stop)
+        self.cluster_faults.install()
+
+    def _register_secrets(self, model: ManifestSet) -> None:
+        """Teach the redactor every secret known at start: keys, CAs, store values."""
+        for name, cluster in self.clusters.items():
+            self._initial_keys[name] = (cluster.keys, cluster.signing_key.kid)
+            for key in cluster.keys:
+                self.redactor.add(key.private_pem(), "private key")
+            self.redactor.add(cluster.ca.private_key_pem, "private key")
+            self.redactor.add(cluster.ca.cert_pem, "ca.crt")
+        self.redactor.add_many(model_secrets(model), "store value")
+
+    # -- failures inside the mock's threads ------------------------------------------------------
+
+    def report_error(self, error: BaseException, where: str) -> None:
+        """Keep a failure from a serving thread so the test that caused it can see it."""
+        text = "".join(traceback.format_exception_only(type(error), error)).strip()
+        with self._errors_lock:
+            self._errors.append(self.redactor.scrub(f"{where}: {text}"))
+
+    def _flask_failure(self, sender: Any, exception: BaseException, **_: Any) -> None:
+        self.report_error(exception, f"federation app {sender.name}")
+
+    def errors(self) -> list[str]:
+        with self._errors_lock:
+            return list(self._errors)
+
+    def take_errors(self) -> list[str]:
+        with self._errors_lock:
+            taken, self._errors = self._errors, []
+            return taken
+
+    def reset(self) -> None:
+        """Back to the loaded fixtures (see `MockControl.reset`)."""
+        if self.context is not None:
+            self.context.reset()
+        quirks, strict = self._initial_behaviour
+        self.behaviour.set(list(quirks), strict)
+        self.journal.clear()
+        self.faults.clear()
+        self.cluster_faults.clear()
+        for name, (keys, kid) in self._initial_keys.items():
+            cluster = self.clusters[name]
+            current = cluster.keys
+            for key in keys:
+                cluster.rotate_add_key(key=key)
+            cluster.rotate_sign_with(kid)
+            for key in current:
+                if all(k.kid != key.kid for k in keys):
+                    cluster.rotate_retire(key.kid)
+        self.clock.set_offset(self._initial_offset)
+        self.gate.notify()
+        self.take_errors()
 
     def _spiffe_allowed(self, tls: ssl.SSLSocket) -> bool:
         """The TLS allow-list: SPIFFE IDs that some current Authorization names."""
@@ -191,9 +340,14 @@ class MockServer:
 
     def stop(self) -> None:
         self._stop.set()
+        self.gate.close()
+        self.cluster_faults.clear()
         if self._refresher is not None:
             self._refresher.join(timeout=5)
             self._refresher = None
+        if self.admin_listener is not None:
+            self.admin_listener.stop()
+            self.admin_listener = None
         for listener in self.listeners.values():
             listener.stop()
         self.listeners = {}
@@ -211,6 +365,12 @@ class MockServer:
     @property
     def federation_url(self) -> str:
         return self.listeners["http"].url
+
+    @property
+    def admin_url(self) -> str:
+        if self.admin_listener is None:
+            raise RuntimeError("the mock is not running: call start() first")
+        return self.admin_listener.url
 
     def connection(self) -> dict[str, Any]:
         """The document written to `connection.json`: every URL and file a client needs."""
@@ -235,6 +395,8 @@ class MockServer:
             "federation_url": self.listeners["http"].url,
             "federation_tls_url": self.listeners["https"].url,
             "federation_mtls_url": self.listeners["mtls"].url,
+            "admin_url": self.admin_listener.url if self.admin_listener else None,
+            "unredacted": not self.redactor.enabled,
             "server_ca_file": str(self.state.server_dir / "ca.crt"),
             "spiffe_bundle_file": str(self.state.spiffe_dir / "bundle.pem"),
             "spiffe_trust_domains": sorted(

@@ -24,6 +24,13 @@ log = logging.getLogger("mockserver.serving")
 PeerCheck = Callable[[ssl.SSLSocket], bool]
 """Decides, after a successful handshake, whether the peer may speak HTTP at all."""
 
+ContextForConnection = Callable[[Any], "ssl.SSLContext | None"]
+"""Called with the client address for each new TLS connection, before the handshake; a context
+it returns replaces the listener's own for that one connection (TLS faults use this)."""
+
+LogFilter = Callable[[str], str]
+"""Applied to every log line a listener writes (the admin layer scrubs secrets with it)."""
+
 HANDSHAKE_TIMEOUT = 10.0
 
 
@@ -83,8 +90,12 @@ class _Handler(WSGIRequestHandler):
         if self.server.access_log:  # type: ignore[attr-defined]
             super().log_request(code, size)
 
+    def log(self, type: str, message: str, *args: Any) -> None:
+        line = message % args if args else message
+        super().log(type, "%s", self.server.log_filter(line))  # type: ignore[attr-defined]
+
     def log_error(self, format: str, *args: Any) -> None:
-        log.debug(format, *args)
+        log.debug("%s", self.server.log_filter(format % args if args else format))  # type: ignore[attr-defined]
 
 
 class _Server(ThreadedWSGIServer):
@@ -107,21 +118,27 @@ class _Server(ThreadedWSGIServer):
         self.peer_check = peer_check
         self.handshake_timeout = handshake_timeout
         self.access_log = False
+        self.context_for_connection: ContextForConnection | None = None
+        self.log_filter: LogFilter = lambda line: line
 
     def process_request_thread(self, request: Any, client_address: Any) -> None:
         if self.ssl_context is not None:
-            request = self._handshake(request)
+            request = self._handshake(request, client_address)
             if request is None:
                 return
         super().process_request_thread(request, client_address)
 
-    def _handshake(self, raw: socket.socket) -> ssl.SSLSocket | None:
+    def _handshake(self, raw: socket.socket, client_address: Any = None) -> ssl.SSLSocket | None:
+        context = self.ssl_context
+        hook = self.context_for_connection
         try:
+            if hook is not None:
+                context = hook(client_address) or context
             raw.settimeout(self.handshake_timeout)
-            tls = self.ssl_context.wrap_socket(raw, server_side=True)  # type: ignore[union-attr]
+            tls = context.wrap_socket(raw, server_side=True)  # type: ignore[union-attr]
             tls.settimeout(None)
         except (OSError, ssl.SSLError) as exc:
-            log.debug("TLS handshake failed: %s", exc)
+            log.debug("TLS handshake failed: %s", self.log_filter(str(exc)))
             raw.close()
             return None
         if self.peer_check is not None and not self.peer_check(tls):
@@ -153,11 +170,29 @@ class Listener:
         peer_check: PeerCheck | None = None,
         name: str = "listener",
         handshake_timeout: float = HANDSHAKE_TIMEOUT,
+        context_for_connection: ContextForConnection | None = None,
+        log_filter: LogFilter | None = None,
     ) -> None:
         self.name = name
         self.host = host
         self._server = _Server(host, port, app, ssl_context, peer_check, handshake_timeout)
+        self._server.context_for_connection = context_for_connection
+        if log_filter is not None:
+            self._server.log_filter = log_filter
         self._thread: threading.Thread | None = None
+
+    @property
+    def context_for_connection(self) -> ContextForConnection | None:
+        """The per-connection TLS context hook (see `ContextForConnection`); settable."""
+        return self._server.context_for_connection
+
+    @context_for_connection.setter
+    def context_for_connection(self, hook: ContextForConnection | None) -> None:
+        self._server.context_for_connection = hook
+
+    def set_log_filter(self, log_filter: LogFilter) -> None:
+        """Pass every log line of this listener through `log_filter` (e.g. a secret scrubber)."""
+        self._server.log_filter = log_filter
 
     @property
     def port(self) -> int:

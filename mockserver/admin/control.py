@@ -1,0 +1,399 @@
+"""Every admin operation on a running mock, as plain Python methods.
+
+The HTTP admin API (`api.py`) and the pytest plugin both call these, so the two can never
+disagree. Bad input raises `AdminError` with the HTTP status the API answers with.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from mockserver.admin.faults import FaultError
+from mockserver.admin.journal import JournalQuery, QueryError
+from mockserver.federation.modes import QUIRKS, UnknownQuirk
+from mockserver.manifests import ManifestError, build_model, parse_documents, substitute
+from mockserver.tokens import BROKEN_KINDS, TokenRequestError
+
+if TYPE_CHECKING:
+    from mockserver.runtime import MockServer
+
+ROTATE_STEPS = ("add", "sign", "retire", "full")
+RUNTIME_REFUSED_KINDS = ("FakeCluster",)
+
+
+class AdminError(Exception):
+    """A refused admin call: `status` is the HTTP status, the message says what to fix."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+class MockThreadError(AssertionError):
+    """Raised in the test by `check_errors()` when a mock thread failed while serving it."""
+
+
+def model_secrets(model: Any) -> Iterable[str]:
+    """Secret values a manifest set holds: store data, Secret data, Fake generator data."""
+    for store in model.cluster_secret_stores.values():
+        for entry in store.data:
+            yield entry.value
+    for secret in model.secrets.values():
+        for value in secret.data.values():
+            yield value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+    for generator in model.generators.values():
+        data = (getattr(generator, "spec", None) or {}).get("data")
+        if isinstance(data, dict):
+            yield from (str(v) for v in data.values())
+
+
+def _object_ref(data: dict[str, Any]) -> dict[str, Any]:
+    meta = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
+    ref = {"kind": data.get("kind"), "name": meta.get("name")}
+    if meta.get("namespace"):
+        ref["namespace"] = meta["namespace"]
+    return ref
+
+
+class MockControl:
+    """Admin operations on one `MockServer` (journal, faults, state, manifests, quirks, clock,
+    keys, tokens, reset)."""
+
+    def __init__(self, server: MockServer) -> None:
+        self.server = server
+
+    @property
+    def _ctx(self) -> Any:
+        if self.server.context is None:
+            raise AdminError(503, "the mock is not running")
+        return self.server.context
+
+    # -- URLs ------------------------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        """The plain-HTTP federation URL."""
+        return self.server.federation_url
+
+    def connection(self) -> dict[str, Any]:
+        return self.server.connection()
+
+    # -- journal ---------------------------------------------------------------------------------
+
+    def journal(self, **filters: Any) -> list[dict[str, Any]]:
+        """Entries, oldest first; filters: route, status, identity, listener, method,
+        path_prefix, since, until, near_miss, limit."""
+        try:
+            query = JournalQuery.from_params(filters)
+        except QueryError as exc:
+            raise AdminError(400, str(exc)) from None
+        return self.server.journal.entries(query)
+
+    def journal_entry(self, entry_id: int) -> dict[str, Any]:
+        entry = self.server.journal.get(entry_id)
+        if entry is None:
+            raise AdminError(404, f"no journal entry {entry_id} (cleared, or pushed out)")
+        return entry
+
+    def journal_summary(self) -> dict[str, int]:
+        return self.server.journal.summary()
+
+    def clear_journal(self) -> int:
+        return self.server.journal.clear()
+
+    # -- faults ----------------------------------------------------------------------------------
+
+    def add_fault(self, spec: dict[str, Any] | None = None, **fields: Any) -> dict[str, Any]:
+        """Add a federation-listener fault (see docs/admin-api.md); returns it with its id."""
+        try:
+            return self.server.faults.add({**(spec or {}), **fields}).describe()
+        except FaultError as exc:
+            raise AdminError(400, str(exc)) from None
+
+    def faults(self) -> list[dict[str, Any]]:
+        return self.server.faults.rules()
+
+    def remove_fault(self, rule_id: int) -> None:
+        if not self.server.faults.remove(rule_id):
+            raise AdminError(404, f"no fault {rule_id}")
+
+    def clear_faults(self) -> int:
+        return self.server.faults.clear()
+
+    def add_cluster_fault(self, spec: dict[str, Any] | None = None, **fields: Any) -> dict:
+        """Break a fake cluster's discovery/JWKS side (see docs/admin-api.md)."""
+        try:
+            rule = self.server.cluster_faults.add({**(spec or {}), **fields})
+        except FaultError as exc:
+            raise AdminError(400, str(exc)) from None
+        self._ctx.resolver.clear()  # the next request fetches again and meets the fault
+        return rule.describe()
+
+    def cluster_faults(self) -> list[dict[str, Any]]:
+        return self.server.cluster_faults.rules()
+
+    def remove_cluster_fault(self, rule_id: int) -> None:
+        if not self.server.cluster_faults.remove(rule_id):
+            raise AdminError(404, f"no cluster fault {rule_id}")
+        self._ctx.resolver.clear()
+
+    def clear_cluster_faults(self) -> int:
+        count = self.server.cluster_faults.clear()
+        self._ctx.resolver.clear()
+        return count
+
+    # -- state -----------------------------------------------------------------------------------
+
+    def generator_states(self, namespace: str | None = None) -> list[dict[str, Any]]:
+        return self._scrubbed(self._ctx.bookkeeping.generator_states(namespace))
+
+    def authorized_identities(self) -> list[dict[str, Any]]:
+        return self._scrubbed(self._ctx.bookkeeping.authorized_identities())
+
+    def clusters(self) -> dict[str, Any]:
+        """Clusters with their keys (public parts), service accounts and pods."""
+        described = {}
+        for name, cluster in self.server.clusters.items():
+            signing = cluster.signing_key.kid
+            described[name] = {
+                "issuer": cluster.issuer,
+                "url": cluster.url,
+                "jwks_uri": cluster.jwks_uri,
+                "ca_fingerprint": "sha256:" + cluster.ca.fingerprint[:8],
+                "signing_kid": signing,
+                "keys": [
+                    {"kid": k.kid, "alg": k.alg, "kty": k.key_type, "signing": k.kid == signing}
+                    for k in cluster.keys
+                ],
+                "service_accounts": [
+                    {"namespace": s.namespace, "name": s.name, "uid": s.uid}
+                    for s in cluster.service_accounts
+                ],
+                "pods": [
+                    {
+                        "namespace": p.namespace,
+                        "name": p.name,
+                        "uid": p.uid,
+                        "service_account": p.service_account,
+                        "node": p.node,
+                    }
+                    for p in cluster.pods
+                ],
+                "request_counts": cluster.request_counts,
+            }
+        return described
+
+    def state(self) -> dict[str, Any]:
+        return {
+            "generator_states": self.generator_states(),
+            "authorized_identities": self.authorized_identities(),
+            "leaked_credentials": self._scrubbed(list(self._ctx.bookkeeping.leaked_credentials)),
+            "clusters": self.clusters(),
+            "behaviour": self.server.behaviour.describe(),
+            "clock": self.clock(),
+        }
+
+    def _scrubbed(self, value: Any) -> Any:
+        return self.server.redactor.scrub_value(value)
+
+    # -- manifests -------------------------------------------------------------------------------
+
+    def manifests(self) -> dict[str, Any]:
+        """What is loaded now, by kind: names only (values stay out of views)."""
+        model = self._ctx.registry.model
+        return {
+            "Authorization": [a.name for a in model.authorizations],
+            "KubernetesFederation": sorted(model.kubernetes_federations),
+            "SpiffeFederation": sorted(model.spiffe_federations),
+            "ClusterSecretStore": sorted(model.cluster_secret_stores),
+            "ClusterGenerator": sorted(model.cluster_generators),
+            "generators": [f"{ns}/{kind}/{name}" for ns, kind, name in sorted(model.generators)],
+            "Secret": [f"{ns}/{name}" for ns, name in sorted(model.secrets)],
+        }
+
+    def apply_manifests(self, manifests: str | list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Apply YAML text (or a list of documents) on top of what is loaded; effective for the
+        next request. Returns the objects applied."""
+        if isinstance(manifests, list):
+            if not all(isinstance(d, dict) for d in manifests):
+                raise AdminError(400, "documents must be a list of manifest objects")
+            manifests = "\n---\n".join(json.dumps(d) for d in manifests)
+        try:
+            documents = parse_documents(manifests, "<admin API>")
+            refused = [d for d in documents if d.kind in RUNTIME_REFUSED_KINDS]
+            if refused:
+                raise AdminError(
+                    400,
+                    f"document {refused[0].index}: a {refused[0].kind} cannot be applied at run "
+                    "time; start the mock with it in the fixtures",
+                )
+            if not documents:
+                raise AdminError(400, "no manifest documents in the request")
+            model = build_model(substitute(documents, self.server.variables))
+        except ManifestError as exc:
+            raise AdminError(400, str(exc)) from None
+        self.server.redactor.add_many(model_secrets(model), "store value")
+        registry = self._ctx.registry
+        registry.replace(registry.model.merged(model))
+        return [_object_ref(d.data) for d in documents]
+
+    def delete_manifest(self, kind: str, name: str, namespace: str | None = None) -> None:
+        """Remove one object; an Authorization stops authorizing on the next request (unless
+        the quirk sticky-authorizations is on)."""
+        if not isinstance(kind, str) or not isinstance(name, str):
+            raise AdminError(400, "kind and name are required strings")
+        if kind in RUNTIME_REFUSED_KINDS:
+            raise AdminError(400, f"a {kind} cannot be deleted at run time")
+        registry = self._ctx.registry
+        try:
+            registry.replace(registry.model.without(kind, name, namespace))
+        except KeyError:
+            where = f" in namespace {namespace!r}" if namespace else ""
+            raise AdminError(404, f"no {kind} {name!r}{where} is loaded") from None
+
+    # -- quirks and clock ------------------------------------------------------------------------
+
+    def quirks(self) -> dict[str, Any]:
+        return {
+            **self.server.behaviour.describe(),
+            "available": {q.name: q.summary for q in QUIRKS.values()},
+        }
+
+    def enable_quirk(self, name: str) -> dict[str, Any]:
+        try:
+            self.server.behaviour.enable(name)
+        except UnknownQuirk as exc:
+            raise AdminError(400, str(exc)) from None
+        return self.server.behaviour.describe()
+
+    def disable_quirk(self, name: str) -> dict[str, Any]:
+        try:
+            self.server.behaviour.disable(name)
+        except UnknownQuirk as exc:
+            raise AdminError(400, str(exc)) from None
+        return self.server.behaviour.describe()
+
+    def set_quirks(self, quirks: list[str], strict: bool | None = None) -> dict[str, Any]:
+        if not isinstance(quirks, list) or not all(isinstance(q, str) for q in quirks):
+            raise AdminError(400, "quirks must be a list of quirk names")
+        if strict is not None and not isinstance(strict, bool):
+            raise AdminError(400, "strict must be true or false")
+        try:
+            self.server.behaviour.set(quirks, strict)
+        except UnknownQuirk as exc:
+            raise AdminError(400, str(exc)) from None
+        return self.server.behaviour.describe()
+
+    def clock(self) -> dict[str, float]:
+        clock = self.server.clock
+        return {"now": clock.now(), "offset": clock.offset}
+
+    def shift_clock(self, seconds: float) -> dict[str, float]:
+        """Move the mock's clock; requests waiting on a clock delay wake and look again."""
+        if isinstance(seconds, bool) or not isinstance(seconds, int | float):
+            raise AdminError(400, f"seconds must be a number, got {seconds!r}")
+        self.server.clock.shift(seconds)
+        self.server.gate.notify()
+        return self.clock()
+
+    def set_clock_offset(self, offset: float) -> dict[str, float]:
+        if isinstance(offset, bool) or not isinstance(offset, int | float):
+            raise AdminError(400, f"offset must be a number, got {offset!r}")
+        self.server.clock.set_offset(offset)
+        self.server.gate.notify()
+        return self.clock()
+
+    # -- keys and tokens -------------------------------------------------------------------------
+
+    def _cluster(self, name: Any) -> Any:
+        cluster = self.server.clusters.get(name) if isinstance(name, str) else None
+        if cluster is None:
+            known = ", ".join(self.server.clusters)
+            raise AdminError(404, f"no cluster {name!r}; clusters: {known}")
+        return cluster
+
+    def rotate_keys(
+        self, cluster: str, step: str = "full", kid: str | None = None, key_type: str = "rsa"
+    ) -> dict[str, Any]:
+        """Rotate a cluster's keys: `add` publishes a new key, `sign` signs with `kid`,
+        `retire` unpublishes `kid`, `full` adds a key and signs with it at once."""
+        fake = self._cluster(cluster)
+        if step not in ROTATE_STEPS:
+            raise AdminError(400, f"step must be one of {', '.join(ROTATE_STEPS)}, got {step!r}")
+        if key_type not in ("rsa", "ec"):
+            raise AdminError(400, f"key_type must be rsa or ec, got {key_type!r}")
+        try:
+            if step in ("add", "full"):
+                key = fake.rotate_add_key(key_type)
+                self.server.redactor.add(key.private_pem(), "private key")
+                kid = key.kid
+                if step == "full":
+                    fake.rotate_sign_with(kid)
+            elif not isinstance(kid, str):
+                raise AdminError(400, f"step {step} needs the kid of a published key")
+            elif step == "sign":
+                fake.rotate_sign_with(kid)
+            else:
+                fake.rotate_retire(kid)
+        except (KeyError, ValueError) as exc:
+            raise AdminError(400, str(exc).strip("'\"")) from None
+        return {"kid": kid, **self.clusters()[cluster]}
+
+    def mint_token(
+        self,
+        cluster: str,
+        sa: str,
+        audiences: list[str] | None = None,
+        duration: int = 3600,
+        pod: str | None = None,
+        node: str | None = None,
+        legacy: bool = False,
+        broken: str | None = None,
+    ) -> str:
+        """A token from a fake cluster (normal, legacy or one of the broken kinds)."""
+        fake = self._cluster(cluster)
+        if not isinstance(sa, str):
+            raise AdminError(400, "sa must be 'namespace/name'")
+        if broken is not None and broken not in BROKEN_KINDS:
+            raise AdminError(400, f"broken must be one of {', '.join(sorted(BROKEN_KINDS))}")
+        if audiences is not None and not (
+            isinstance(audiences, list) and all(isinstance(a, str) for a in audiences)
+        ):
+            raise AdminError(400, "audiences must be a list of strings")
+        if isinstance(duration, bool) or not isinstance(duration, int):
+            raise AdminError(400, f"duration must be a whole number of seconds, got {duration!r}")
+        try:
+            token = fake.mint(
+                sa,
+                audiences=audiences,
+                duration=duration,
+                pod=pod,
+                node=node,
+                legacy=bool(legacy),
+                broken=broken,
+            )
+        except TokenRequestError as exc:
+            raise AdminError(400, str(exc)) from None
+        except (KeyError, ValueError) as exc:
+            raise AdminError(400, str(exc).strip("'\"")) from None
+        self.server.redactor.add(token, "token", pinned=False)
+        return token
+
+    # -- reset and errors ------------------------------------------------------------------------
+
+    def reset(self) -> None:
+        """Back to the loaded fixtures: manifests, books, caches, journal, faults, quirks, clock
+        offset and keys as they were at start."""
+        self.server.reset()
+
+    def errors(self) -> list[str]:
+        return self.server.errors()
+
+    def check_errors(self) -> None:
+        """Raise `MockThreadError` for failures inside the mock's threads since the last check."""
+        failures = self.server.take_errors()
+        if failures:
+            raise MockThreadError("the mock failed while serving:\n" + "\n".join(failures))

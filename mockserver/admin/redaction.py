@@ -1,0 +1,250 @@
+"""Secrets never reach the journal or the logs: a registry of secrets and a scrubber.
+
+Every token a client sends, every `ca.crt`, every secret value of the loaded stores, every
+generator output and every private key is registered here. `Redactor.scrub(text)` replaces each
+occurrence of a registered secret, in any of the encodings a log line or a JSON view could carry
+(raw, JSON-escaped, Go-escaped, base64 std/url with or without padding at any byte alignment,
+percent-encoded), and any fragment of at least `FRAGMENT` characters of one of those forms, with a
+short fingerprint `sha256:1a2b3c4d` that tests can still compare.
+
+Matching: each encoded form is indexed by its `GRAM`-character windows at every `STEP`-th
+position; a common substring of `FRAGMENT` or more characters with a form always contains one such
+window (`STEP - 1 + GRAM <= FRAGMENT`), which is then extended both ways and accepted when long
+enough. URL-safe and standard base64 alphabets are folded together before matching.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote, quote_plus
+
+from mockserver.gojson import go_json
+
+FRAGMENT = 12
+"""A run of this many characters of a secret's form is scrubbed wherever it appears."""
+MIN_LENGTH = 8
+"""Shorter secrets are redacted where they are known to sit (headers, response bodies), but not
+searched for in free text: a value like `admin` would shred ordinary identifiers."""
+GRAM = 8
+STEP = 4
+MAX_CANDIDATES = 4
+MAX_SEEN = 512
+"""Secrets learnt from traffic (tokens, ca.crt) kept in the index; older ones are dropped in
+batches (entries already recorded were scrubbed when recorded)."""
+
+_FOLD = str.maketrans("-_", "+/")
+
+
+def fingerprint(secret: str | bytes) -> str:
+    """`sha256:` and the first 8 hex digits of the secret's SHA-256: comparable, not reversible."""
+    data = secret.encode("utf-8", "surrogatepass") if isinstance(secret, str) else secret
+    return "sha256:" + hashlib.sha256(data).hexdigest()[:8]
+
+
+def _b64_forms(data: bytes) -> list[str]:
+    forms = []
+    for shift in range(3):
+        encoded = base64.b64encode(b"\0" * shift + data).decode("ascii").rstrip("=")
+        # Drop the characters that mix the alignment bytes in; fragments match the rest.
+        forms.append(encoded[4:] if shift else encoded)
+    return forms
+
+
+def encoded_forms(secret: str) -> list[str]:
+    """Every text form of `secret` the scrubber looks for (deduplicated, longest first)."""
+    data = secret.encode("utf-8", "surrogatepass")
+    forms = {
+        secret,
+        json.dumps(secret)[1:-1],
+        json.dumps(secret, ensure_ascii=False)[1:-1],
+        go_json(data)[1:-2].decode("utf-8", "replace"),
+        quote(secret, safe=""),
+        quote(secret, safe="/"),
+        quote_plus(secret),
+        quote(secret, safe="").lower(),
+        *_b64_forms(data),
+    }
+    text = secret.replace("\r\n", "\n")
+    forms.add(text)
+    return sorted((f for f in forms if f), key=len, reverse=True)
+
+
+@dataclass(frozen=True)
+class _Form:
+    text: str  # folded (base64 url alphabet mapped to std)
+    fingerprint: str
+    minimum: int  # characters that must match: the whole form if short, else FRAGMENT
+
+
+class Redactor:
+    """Thread-safe secret registry and scrubber; `enabled=False` is the `--unredacted` switch."""
+
+    def __init__(self, enabled: bool = True) -> None:
+        self.enabled = enabled
+        self._lock = threading.Lock()
+        self._pinned: dict[str, str] = {}  # secret -> kind, never dropped
+        self._seen: OrderedDict[str, str] = OrderedDict()  # learnt from traffic, bounded
+        self._forms: list[_Form] = []
+        self._index: dict[int, list[int]] = {}
+        self._dirty = False
+
+    # -- registering -------------------------------------------------------------------------
+
+    def add(self, secret: str | bytes | None, kind: str = "secret", pinned: bool = True) -> None:
+        """Register a secret. `pinned=False` for values learnt from traffic (bounded LRU)."""
+        if secret is None:
+            return
+        if isinstance(secret, bytes):
+            secret = secret.decode("utf-8", "replace")
+        if len(secret) < MIN_LENGTH:
+            return
+        with self._lock:
+            if secret in self._pinned:
+                return
+            if not pinned:
+                if secret in self._seen:
+                    self._seen.move_to_end(secret)
+                    return
+                self._seen[secret] = kind
+                if len(self._seen) > MAX_SEEN:
+                    for _ in range(MAX_SEEN // 8):
+                        self._seen.popitem(last=False)
+                    self._dirty = True
+                    return
+            else:
+                self._pinned[secret] = kind
+            if not self._dirty:
+                self._index_secret(secret)
+
+    def add_many(self, secrets: Iterable[str | bytes], kind: str = "secret") -> None:
+        for secret in secrets:
+            self.add(secret, kind)
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._pinned) + len(self._seen)
+
+    def _index_secret(self, secret: str) -> None:
+        fp = fingerprint(secret)
+        for form in encoded_forms(secret):
+            if len(form) < GRAM:
+                continue
+            folded = form.translate(_FOLD)
+            form_id = len(self._forms)
+            self._forms.append(_Form(folded, fp, min(FRAGMENT, len(folded))))
+            positions = range(0, len(folded) - GRAM + 1, STEP) if len(folded) >= FRAGMENT else (0,)
+            for pos in positions:
+                if pos >= 1 << 20:
+                    break
+                bucket = self._index.setdefault(hash(folded[pos : pos + GRAM]), [])
+                if len(bucket) < MAX_CANDIDATES * 2:
+                    bucket.append(form_id << 20 | pos)
+
+    def _rebuild(self) -> None:
+        self._forms, self._index = [], {}
+        for secret in [*self._pinned, *self._seen]:
+            self._index_secret(secret)
+        self._dirty = False
+
+    # -- scrubbing ---------------------------------------------------------------------------
+
+    def scrub(self, text: str) -> str:
+        """`text` with every registered secret (in any form, or a long fragment) fingerprinted."""
+        if not self.enabled or len(text) < GRAM:
+            return text
+        with self._lock:
+            if self._dirty:
+                self._rebuild()
+            spans = self._find(text)
+        if not spans:
+            return text
+        out, last = [], 0
+        for start, end, fp in spans:
+            out.append(text[last:start])
+            out.append(fp)
+            last = end
+        out.append(text[last:])
+        return "".join(out)
+
+    def _find(self, text: str) -> list[tuple[int, int, str]]:
+        folded = text.translate(_FOLD)
+        index, forms = self._index, self._forms
+        found: list[tuple[int, int, str]] = []
+        i, limit = 0, len(folded) - GRAM + 1
+        while i < limit:
+            bucket = index.get(hash(folded[i : i + GRAM]))
+            best: tuple[int, int, str] | None = None
+            if bucket:
+                gram = folded[i : i + GRAM]
+                for packed in bucket:
+                    form = forms[packed >> 20]
+                    pos = packed & 0xFFFFF
+                    if form.text[pos : pos + GRAM] != gram:
+                        continue
+                    start = i - _common_suffix(folded, i, form.text, pos)
+                    end = i + GRAM + _common_prefix(folded, i + GRAM, form.text, pos + GRAM)
+                    if end - start < form.minimum:
+                        continue
+                    if best is None:
+                        best = (start, end, form.fingerprint)
+                    else:  # overlapping matches at i: scrub their union
+                        best = (min(start, best[0]), max(end, best[1]), best[2])
+            i += 1
+            if best is None:
+                continue
+            start, end, _ = best
+            if found and start <= found[-1][1]:
+                prev = found[-1]
+                found[-1] = (min(prev[0], start), max(prev[1], end), prev[2])
+            else:
+                found.append(best)
+        return found
+
+    def scrub_bytes(self, data: bytes) -> str:
+        """Body bytes as scrubbed text (undecodable bytes shown as `\\xNN`)."""
+        return self.scrub(data.decode("utf-8", "backslashreplace"))
+
+    def scrub_value(self, value: Any) -> Any:
+        """A JSON-like value with every string in it scrubbed (keys included)."""
+        if isinstance(value, str):
+            return self.scrub(value)
+        if isinstance(value, dict):
+            return {self.scrub(str(k)): self.scrub_value(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [self.scrub_value(v) for v in value]
+        return value
+
+    def mask(self, secret: str | bytes) -> str:
+        """What a known-secret field shows: its fingerprint (or itself when unredacted)."""
+        if not self.enabled:
+            return secret.decode("utf-8", "replace") if isinstance(secret, bytes) else secret
+        return fingerprint(secret)
+
+
+def _common_prefix(a: str, i: int, b: str, j: int) -> int:
+    """Length of the common prefix of a[i:] and b[j:], compared in chunks."""
+    n, chunk = 0, 64
+    limit = min(len(a) - i, len(b) - j)
+    while n + chunk <= limit and a[i + n : i + n + chunk] == b[j + n : j + n + chunk]:
+        n += chunk
+    while n < limit and a[i + n] == b[j + n]:
+        n += 1
+    return n
+
+
+def _common_suffix(a: str, i: int, b: str, j: int) -> int:
+    """Length of the common suffix of a[:i] and b[:j]."""
+    n, chunk = 0, 64
+    limit = min(i, j)
+    while n + chunk <= limit and a[i - n - chunk : i - n] == b[j - n - chunk : j - n]:
+        n += chunk
+    while n < limit and a[i - n - 1] == b[j - n - 1]:
+        n += 1
+    return n
