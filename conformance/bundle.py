@@ -280,10 +280,11 @@ class BundleClusters:
         return self
 
     def _start_one(self, cluster: FakeCluster, host: str, port: int) -> None:
+        _check_port(cluster.name, host, port)
         try:
             cluster.start()
-        except OSError as exc:
-            raise BundleError(_port_problem(cluster.name, host, port, exc)) from exc
+        except (OSError, SystemExit) as exc:  # werkzeug exits on a taken port
+            raise BundleError(_port_problem(cluster.name, host, port, exc)) from None
 
     def _start_shared(self, names: list[str], host: str, port: int) -> None:
         by_name = {self.bundle.placements[n].server_name: self.clusters[n] for n in names}
@@ -305,11 +306,12 @@ class BundleClusters:
                 return [b"no fake cluster is named by this Host\n"]
             return app(environ, start_response)
 
+        _check_port(", ".join(names), host, port)
         try:
             listener = Listener(dispatch, host=host, port=port, ssl_context=base,
                                 name=f"clusters-{port}")
-        except OSError as exc:
-            raise BundleError(_port_problem(", ".join(names), host, port, exc)) from exc
+        except (OSError, SystemExit) as exc:
+            raise BundleError(_port_problem(", ".join(names), host, port, exc)) from None
         self._listeners.append(listener.start())
 
     def stop(self) -> None:
@@ -329,8 +331,21 @@ class BundleClusters:
         self.stop()
 
 
-def _port_problem(what: str, host: str, port: int, exc: OSError) -> str:
-    return (f"cannot listen on {host}:{port} for fake cluster {what}: {exc.strerror or exc}. "
+def _check_port(what: str, host: str, port: int) -> None:
+    """Fail with the bundle's advice before the server library gets to print its own."""
+    probe = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        probe.bind((host, port))
+    except OSError as exc:
+        raise BundleError(_port_problem(what, host, port, exc)) from None
+    finally:
+        probe.close()
+
+
+def _port_problem(what: str, host: str, port: int, exc: BaseException) -> str:
+    reason = getattr(exc, "strerror", None) or "address in use"
+    return (f"cannot listen on {host}:{port} for fake cluster {what}: {reason}. "
             "The bundle fixed this address; stop whatever uses the port, or write a new bundle "
             "(`esi-conformance bundle --out DIR`) and load its manifests.yaml again.")
 

@@ -59,6 +59,14 @@ class EmbeddedHooks(Hooks):
         self._initial_quirks = tuple(sorted(server.behaviour.quirks))
         self._changed = False
 
+    def set_base_quirks(self, names: Sequence[str]) -> None:
+        """Switch quirks on for every following scenario (not undone after each one)."""
+        try:
+            self.server.behaviour.set(sorted(names))
+        except ValueError as exc:
+            raise HookError(str(exc)) from exc
+        self._initial_quirks = tuple(sorted(names))
+
     # -- manifests -------------------------------------------------------------------------------
 
     def apply(self, documents: Sequence[Manifest]) -> None:
