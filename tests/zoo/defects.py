@@ -97,7 +97,9 @@ DEFECTS: dict[str, Defect] = {
     ),
     # x-workload-token
     "wlt-ignored": Defect("x-workload-token is never parsed", ("SRV-WLT-001", "SRV-WLT-002")),
-    "wlt-claims-unchecked": Defect("x-workload-token claims are not required", ("SRV-WLT-002",)),
+    "wlt-claims-unchecked": Defect(
+        "an x-workload-token without the workload claims is ignored, not refused", ("SRV-WLT-002",)
+    ),
     "wlt-trusted": Defect(
         "x-workload-token is trusted without verifying its signature",
         ("SRV-WLT-003", "SRV-WLT-004"),

@@ -340,16 +340,17 @@ class Zoo:
                 400, f"invalid x-workload-token: failed to parse x-workload-token: {exc}"
             ) from None
         workload = Workload.from_claims(token.claims)
-        if not self.has("wlt-claims-unchecked"):
-            for attr, claim in (
-                ("namespace", "kubernetes.io.namespace"),
-                ("sa_name", "kubernetes.io.serviceaccount.name"),
-                ("sa_uid", "kubernetes.io.serviceaccount.uid"),
-            ):
-                if not getattr(workload, attr):
-                    raise HandlerError(
-                        400, f"invalid x-workload-token: x-workload-token missing {claim}"
-                    )
+        for attr, claim in (
+            ("namespace", "kubernetes.io.namespace"),
+            ("sa_name", "kubernetes.io.serviceaccount.name"),
+            ("sa_uid", "kubernetes.io.serviceaccount.uid"),
+        ):
+            if not getattr(workload, attr):
+                if self.has("wlt-claims-unchecked"):
+                    return identity.workload
+                raise HandlerError(
+                    400, f"invalid x-workload-token: x-workload-token missing {claim}"
+                )
         if not self.has("wlt-trusted"):
             self._verify_workload_token(token, identity)
         return workload

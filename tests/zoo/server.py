@@ -104,7 +104,10 @@ class _FederationHandler(BaseHTTPRequestHandler):
         peer = None
         if isinstance(self.connection, ssl.SSLSocket):
             peer = self.connection.getpeercert(binary_form=True)
-        request = Request(self.command, self.path, dict(self.headers.items()), body, peer)
+        # http.server collapses a leading "//" in self.path; route on the request line as sent.
+        words = self.requestline.split()
+        target = words[1] if len(words) >= 2 else self.path
+        request = Request(self.command, target, dict(self.headers.items()), body, peer)
         answer = self.zoo.handle(request)
         if answer.drop:
             self.close_connection = True
@@ -227,7 +230,9 @@ class ZooServer:
 
     def _listen(self, handler: type[BaseHTTPRequestHandler], port: int) -> ThreadingHTTPServer:
         server = _Server((self.host, port), handler)
-        thread = threading.Thread(target=server.serve_forever, name="zoo", daemon=True)
+        thread = threading.Thread(
+            target=server.serve_forever, args=(0.05,), name="zoo", daemon=True
+        )
         thread.start()
         self._servers.append((server, thread))
         return server
@@ -243,7 +248,9 @@ class ZooServer:
             self._mtls = _TLSServer(
                 (self.host, self.mtls_port), federation, self._mtls_context(), self._peer_allowed
             )
-            thread = threading.Thread(target=self._mtls.serve_forever, name="zoo", daemon=True)
+            thread = threading.Thread(
+                target=self._mtls.serve_forever, args=(0.05,), name="zoo", daemon=True
+            )
             thread.start()
             self._servers.append((self._mtls, thread))
         return self
@@ -389,7 +396,9 @@ def main(argv: list[str] | None = None) -> int:
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
     if args.port_file:
-        Path(args.port_file).write_text(server.url + "\n", "utf-8")
+        partial = Path(args.port_file + ".tmp")
+        partial.write_text(server.url + "\n", "utf-8")
+        partial.replace(args.port_file)
     print(server.url, flush=True)
     if server.mtls_url:
         print(f"mtls {server.mtls_url}", flush=True)
