@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from mockserver import __version__
+from mockserver.admin.commands import COMMANDS as ADMIN_COMMANDS
 from mockserver.federation.modes import QUIRKS, UnknownQuirk
 from mockserver.manifests import ManifestError
 from mockserver.state import StateDir, write_private_file
@@ -60,7 +61,25 @@ def main() -> None:
 @click.option(
     "--access-log",
     is_flag=True,
-    help="Print one line per request on stderr (no headers, no bodies).",
+    help="Print one line per request on stderr (no headers, no bodies; secrets scrubbed).",
+)
+@click.option(
+    "--journal-size",
+    type=click.IntRange(min=1),
+    default=1000,
+    show_default=True,
+    help="Requests the journal keeps (a ring buffer: the oldest go first).",
+)
+@click.option(
+    "--admin-host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Loopback address of the admin API (anything else is refused).",
+)
+@click.option(
+    "--unredacted",
+    is_flag=True,
+    help="Show tokens, keys and secret values in the journal and logs (local debugging only).",
 )
 def serve(
     fixtures: Path | None,
@@ -69,20 +88,33 @@ def serve(
     quirks: tuple[str, ...],
     strict: bool,
     access_log: bool,
+    journal_size: int,
+    admin_host: str,
+    unredacted: bool,
 ) -> None:
     """Start the fake clusters and the mock Federation Server until SIGINT or SIGTERM."""
     from mockserver.runtime import MockServer
 
     started = time.perf_counter()
     try:
-        server = MockServer(fixtures, state_dir, host=host, quirks=quirks, strict=strict)
+        server = MockServer(
+            fixtures,
+            state_dir,
+            host=host,
+            quirks=quirks,
+            strict=strict,
+            unredacted=unredacted,
+            journal_size=journal_size,
+            admin_host=admin_host,
+        )
         server.start()
-    except (ManifestError, UnknownQuirk) as exc:
+    except (ManifestError, UnknownQuirk, ValueError) as exc:
         _fail(str(exc))
     except OSError as exc:
         _fail(f"cannot start: {exc}")
-    for listener in server.listeners.values():
-        listener.set_access_log(access_log)
+    for listener in [*server.listeners.values(), server.admin_listener]:
+        if listener is not None:
+            listener.set_access_log(access_log)
     elapsed = time.perf_counter() - started
     info = server.connection()
     click.echo(f"esi-mock {__version__} ready in {elapsed:.2f}s")
@@ -92,12 +124,15 @@ def serve(
         f"  federation:  {info['federation_url']}  (TLS {info['federation_tls_url']}, "
         f"mTLS {info['federation_mtls_url']})"
     )
+    click.echo(f"  admin:       {info['admin_url']}")
     for name, cluster in info["clusters"].items():
         click.echo(f"  cluster {name}: {cluster['url']}  issuer {cluster['issuer']}")
     mode = "strict" if strict else "default"
     if quirks:
         mode += " + quirks " + ", ".join(quirks)
     click.echo(f"  mode:        {mode}")
+    if unredacted:
+        click.echo("  journal:     UNREDACTED (secrets in clear)")
     sys.stdout.flush()
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
@@ -240,3 +275,7 @@ def svid(state_dir: Path, spiffe_id: str, out: Path) -> None:
             indent=2,
         )
     )
+
+
+for _command in ADMIN_COMMANDS:
+    main.add_command(_command)

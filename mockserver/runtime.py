@@ -285,6 +285,10 @@ class MockServer:
             self.redactor.add(cluster.ca.cert_pem, "ca.crt")
         self.redactor.add_many(model_secrets(model), "store value")
 
+    def save_cluster_secrets(self, name: str) -> None:
+        """Keep a cluster's current keys in the state folder (after a rotation)."""
+        self.clusters[name].save_secrets(self.state.cluster_dir(name))
+
     # -- failures inside the mock's threads ------------------------------------------------------
 
     def report_error(self, error: BaseException, where: str) -> None:
@@ -323,6 +327,8 @@ class MockServer:
             for key in current:
                 if all(k.kid != key.kid for k in keys):
                     cluster.rotate_retire(key.kid)
+            if cluster.keys != current:
+                self.save_cluster_secrets(name)
         self.clock.set_offset(self._initial_offset)
         self.gate.notify()
         self.take_errors()

@@ -6,6 +6,7 @@ disagree. Bad input raises `AdminError` with the HTTP status the API answers wit
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
@@ -80,6 +81,11 @@ class MockControl:
 
     def connection(self) -> dict[str, Any]:
         return self.server.connection()
+
+    def ca_body(self, cluster: str | None = None, **extra: Any) -> bytes:
+        """The JSON body a Kubernetes-token client sends: `{"ca.crt": base64(cluster CA PEM)}`."""
+        fake = self._cluster(cluster or next(iter(self.server.clusters)))
+        return json.dumps({"ca.crt": base64.b64encode(fake.ca.cert_pem).decode(), **extra}).encode()
 
     # -- journal ---------------------------------------------------------------------------------
 
@@ -340,6 +346,7 @@ class MockControl:
                 fake.rotate_retire(kid)
         except (KeyError, ValueError) as exc:
             raise AdminError(400, str(exc).strip("'\"")) from None
+        self.server.save_cluster_secrets(cluster)  # so `esi-mock token` signs with the new key
         return {"kid": kid, **self.clusters()[cluster]}
 
     def mint_token(
