@@ -41,12 +41,14 @@ class AdminClient:
             raise AdminClientError(0, f"{state_dir}/connection.json has no admin_url")
         return cls(url, timeout)
 
-    def call(self, method: str, path: str, body: Any = None, **query: Any) -> Any:
+    def call(
+        self, verb: str, path: str, body: Any = None, query: dict[str, Any] | None = None
+    ) -> Any:
         """One admin call; returns the decoded JSON answer or raises AdminClientError."""
-        params = {k: v for k, v in query.items() if v is not None}
+        params = {k: v for k, v in (query or {}).items() if v is not None}
         url = self.base_url + path + (f"?{urlencode(params)}" if params else "")
         data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(url, data=data, method=method)
+        request = urllib.request.Request(url, data=data, method=verb)
         if data is not None:
             request.add_header("Content-Type", "application/json")
         try:
@@ -67,7 +69,7 @@ class AdminClient:
     # -- journal ---------------------------------------------------------------------------------
 
     def journal(self, **filters: Any) -> list[dict[str, Any]]:
-        return self.call("GET", "/journal", **filters)["entries"]
+        return self.call("GET", "/journal", query=filters)["entries"]
 
     def journal_entry(self, entry_id: int) -> dict[str, Any]:
         return self.call("GET", f"/journal/{int(entry_id)}")
@@ -107,7 +109,8 @@ class AdminClient:
         return self.call("GET", "/state")
 
     def generator_states(self, namespace: str | None = None) -> list[dict[str, Any]]:
-        return self.call("GET", "/state/generator-states", namespace=namespace)["generator_states"]
+        answer = self.call("GET", "/state/generator-states", query={"namespace": namespace})
+        return answer["generator_states"]
 
     def authorized_identities(self) -> list[dict[str, Any]]:
         return self.call("GET", "/state/authorized-identities")["authorized_identities"]
