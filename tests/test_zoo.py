@@ -196,6 +196,23 @@ def test_forged_workload_token_is_refused(baseline: ZooServer, clusters: BundleC
     assert answer.status == 200
 
 
+def test_zoo_is_independent_of_the_mock_and_the_suite() -> None:
+    check = (
+        "import sys, tests.zoo.server; "
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('mockserver', 'conformance')); "
+        "print(bad); sys.exit(1 if bad else 0)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", check],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
 # -- the suite judges the zoo ----------------------------------------------------------------
 
 
