@@ -16,10 +16,9 @@ from conformance.runner.hooks import NoHooks
 from conformance.runner.hooksfile import HooksFileError, load_hooks
 from mockserver.federation.modes import QUIRKS
 
-KNOWN_MOCK_BUGS = {"SRV-GEN-001"}
-"""MUST requirements the default mock fails today (reported to be fixed in the mock; remove the
-entry when it is, this test then insists). SRV-GEN-001: R2 on ClusterGenerator/cluster-password
-answers 400 "when kind is Password, PasswordSpec must be set"."""
+KNOWN_MOCK_BUGS: set[str] = set()
+"""MUST requirements the default mock fails today: none. An entry here makes the self-test
+insist on the failure, so a fixed bug must be removed from it."""
 
 QUIRK_BREAKS: dict[str, set[str]] = {
     "kidless-panic": {"SRV-AUTH-008"},
@@ -126,9 +125,14 @@ def test_without_hooks_or_mtls_requirements_are_skip_with_the_reason(target):
 
 
 def test_expected_failures_turn_fail_into_xfail(target):
-    run = run_server_suite(target, requirement_ids=sorted(KNOWN_MOCK_BUGS),
-                           expected_failures={r: "known mock bug" for r in KNOWN_MOCK_BUGS})
-    assert [r.status for r in run.requirements] == [XFAIL] * len(KNOWN_MOCK_BUGS)
+    broken = sorted(QUIRK_BREAKS["sticky-authorizations"])
+    target.hooks.set_base_quirks(["sticky-authorizations"])
+    try:
+        run = run_server_suite(target, requirement_ids=broken,
+                               expected_failures={r: "reproducing B4" for r in broken})
+    finally:
+        target.hooks.set_base_quirks([])
+    assert [r.status for r in run.requirements] == [XFAIL] * len(broken)
     assert exit_status(run) == 0
 
 

@@ -212,8 +212,10 @@ def test_verified_workload_token_from_a_known_cluster_is_accepted(mock):
         mock, "/generators/team-a/UUID/uuid", headers={"x-workload-token": delegate}
     )
     assert reply.status == 200
-    state = mock.context.bookkeeping.generator_states("team-a")[-1]
-    assert state["metadata"]["labels"][LABEL_OWNER] == "worker-0"
+    owners = [
+        s["metadata"]["labels"][LABEL_OWNER] for s in mock.context.bookkeeping.generator_states()
+    ]
+    assert "worker-0" in owners
 
 
 def _answers_anyone(cluster):

@@ -8,6 +8,7 @@ import json
 
 import pytest
 
+from mockserver.federation.bookkeeping import LABEL_GENERATOR
 from mockserver.gojson import go_json
 from tests.wire import Reply, ca_body, send
 
@@ -96,6 +97,31 @@ def test_r2_answers_an_object_of_strings_2_5(web):
     reply = web("POST", "/generators/team-a/Fake/fake-static")
     assert_json(reply, 200, {"password": 'p@ss"word<&>', "username": "admin"})
     assert reply.body == b'{"password":"p@ss\\"word\\u003c\\u0026\\u003e","username":"admin"}\n'
+
+
+def test_r2_runs_a_cluster_generator_2_5(web, mock):
+    reply = web("POST", "/generators/team-a/ClusterGenerator/cluster-password")
+    assert reply.status == 200
+    (password,) = json.loads(reply.body).values()
+    assert len(password) == 16
+    assert sum(c.isdigit() for c in password) == 4
+    (state,) = [
+        s
+        for s in mock.context.bookkeeping.generator_states("team-a")
+        if s["metadata"]["labels"][LABEL_GENERATOR] == "cluster-password"
+    ]
+    assert state["spec"]["resource"]["spec"] == {
+        "kind": "Password",
+        "generator": {
+            "passwordSpec": {
+                "length": 16,
+                "digits": 4,
+                "symbols": 0,
+                "noUpper": False,
+                "allowRepeat": False,
+            }
+        },
+    }
 
 
 def test_r3_answers_null_even_when_nothing_matched_2_5(web):

@@ -155,18 +155,23 @@ def _resolve_generator(
         cluster_generator = model.cluster_generators.get(name)
         if cluster_generator is None:
             raise BadRequest(generator_backend.generator_not_found_message(kind, name))
+        # The model keeps the inner `<kind>Spec`; the resolver wants `spec.generator` whole.
+        member = generator_backend.CLUSTER_SPEC_FIELDS.get(cluster_generator.kind, ("",))[0]
+        wrapped = {member: cluster_generator.spec} if member else {}
         manifest = {
             "apiVersion": GENERATORS_API_VERSION,
             "kind": "ClusterGenerator",
             "metadata": {"name": name},
-            "spec": {"kind": cluster_generator.kind, "generator": cluster_generator.spec},
+            "spec": {"kind": cluster_generator.kind, "generator": wrapped},
         }
         try:
             inner_kind, spec = generator_backend.resolve_cluster_generator(
-                cluster_generator.kind, cluster_generator.spec
+                cluster_generator.kind, wrapped
             )
         except generator_backend.GeneratorError as exc:
             raise BadRequest(str(exc)) from exc
+        if inner_kind not in generator_backend.SUPPORTED_KINDS:
+            raise BadRequest(str(generator_backend.UnknownGeneratorKind(inner_kind)))
         return inner_kind, spec, manifest
     try:
         generator_backend.resolve_kind(kind)
