@@ -118,6 +118,11 @@ def test_a_real_time_delay_trips_a_client_timeout(mock, web):
     with pytest.raises(TimeoutError):
         web(timeout=0.1)
     assert web().status == 200
+    deadline = time.monotonic() + 3
+    while len(mock.admin.journal()) < 2 and time.monotonic() < deadline:
+        time.sleep(0.02)  # the delayed request still finishes (into a closed connection)
+    faults = [e["fault"] and e["fault"]["action"] for e in mock.admin.journal()]
+    assert faults == [None, "delay"]
 
 
 def test_hang_never_answers_and_ends_when_the_client_goes(mock, web):
