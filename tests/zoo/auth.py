@@ -285,7 +285,8 @@ def verify_signature(token: Token, key: Any, defects: Collection[str]) -> None:
 def check_times(claims: dict[str, Any], defects: Collection[str]) -> None:
     """exp (if present) and nbf (if present), zero leeway."""
     now = time.time()
-    if "exp" in claims and "ignore-exp" not in defects and not now < claims["exp"]:
+    leeway = 60 if "exp-leeway" in defects else 0
+    if "exp" in claims and "ignore-exp" not in defects and not now < claims["exp"] + leeway:
         raise AuthError("token has invalid claims: token is expired")
     if "nbf" in claims and "ignore-nbf" not in defects and now < claims["nbf"]:
         raise AuthError("token has invalid claims: token is not valid yet")

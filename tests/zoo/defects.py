@@ -50,6 +50,9 @@ DEFECTS: dict[str, Defect] = {
         "HS256 tokens are verified with the RSA public key as HMAC secret", ("SRV-AUTH-005",)
     ),
     "ignore-exp": Defect("exp is not checked", ("SRV-AUTH-006",)),
+    "exp-leeway": Defect(
+        "a token expired by a few seconds is accepted (60 s of leeway)", ("SRV-AUTH-006",)
+    ),
     "ignore-nbf": Defect("nbf is not checked", ("SRV-AUTH-007",)),
     "kidless-drop": Defect("a token without a string kid drops the connection", ("SRV-AUTH-008",)),
     "unknown-issuer-404": Defect(
@@ -112,6 +115,12 @@ DEFECTS: dict[str, Defect] = {
     "ignore-subject": Defect(
         "any subject of a configured issuer gets that issuer's grants",
         ("SRV-AUTHZ-001", "SRV-AUTHZ-002"),
+    ),
+    "subject-prefix": Defect(
+        "an Authorization's subject matches any subject it is a prefix of", ("SRV-AUTHZ-002",)
+    ),
+    "subject-case-insensitive": Defect(
+        "subjects are matched case-insensitively", ("SRV-AUTHZ-002",)
     ),
     "kind-case-insensitive": Defect(
         "generator triples are matched case-insensitively", ("SRV-AUTHZ-003",)

@@ -389,7 +389,12 @@ class Zoo:
         specs = [s for s in specs if s.issuer == identity.provider]
         if self.has("ignore-subject"):
             return specs
-        specs = [s for s in specs if s.subject == identity.subject]
+        if self.has("subject-prefix"):
+            specs = [s for s in specs if identity.subject.startswith(s.subject)]
+        elif self.has("subject-case-insensitive"):
+            specs = [s for s in specs if s.subject.lower() == identity.subject.lower()]
+        else:
+            specs = [s for s in specs if s.subject == identity.subject]
         return specs[:1] if self.has("no-union") else specs
 
     def _granting(self, identity: Identity, allowed: Any) -> Authorization:
