@@ -241,3 +241,22 @@ def test_one_curl_r1_call_is_journalled_without_any_secret(served):
     secrets = {"token": token, "ca.crt": ca_crt, "ca.crt PEM": ca_pem, "secret value": CANARY}
     for output in (answer, cli.stdout, cli_json.stdout, logs["out"], logs["err"]):
         assert_clean(output, secrets)
+
+
+def test_unredacted_says_so_loudly_and_shows_the_token(tmp_path, capsys):
+    from mockserver.clock import Clock
+    from mockserver.runtime import MockServer
+    from tests.wire import ca_body, send
+
+    with MockServer(
+        state_dir=tmp_path, clock=Clock(), refresh_volumes=False, unredacted=True
+    ) as server:
+        assert "WARNING: esi-mock runs UNREDACTED" in capsys.readouterr().err
+        alpha = server.clusters["alpha"]
+        token = alpha.mint("team-a/web")
+        path = "/secretstore/app-store/secrets/db/password"
+        send(server.federation_url, "POST", path, token, ca_body(alpha.ca.cert_pem))
+        [entry] = server.admin.journal()
+        assert entry["headers"]["Authorization"] == f"Bearer {token}"
+        assert entry["response"]["body"] == '"c0rrect/h0rse:battery@staple"\n'
+        assert (entry["redacted"], server.connection()["unredacted"]) == (False, True)
