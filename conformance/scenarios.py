@@ -50,6 +50,11 @@ STATE_KINDS = ("GeneratorState", "AuthorizedIdentity", "LeakedCredential")
 CLIENT_OUTCOMES = ("success", "failure")
 MUST_NOT = ("write-output", "repeat-request", "exec", "leak-secret", "hang")
 REPORT_ITEMS = ("status", "message")
+# Client-direction inputs the harness hands a client (see ClientInputs).
+TOKEN_FILE_FORMS = ("plain", "trailing-newline")
+SERVER_URL_FORMS = ("plain", "trailing-slash", "double-trailing-slash")
+DELIVERY_SOURCES = ("files", "stdout", "env")
+RESPOND_TLS = ("untrusted-ca", "expired", "wrong-name")
 DIRECTIONS = ("server", "client", "both")
 SETUP_ACTIONS = ("manifests.apply", "manifests.delete", "quirks", "clock.shift", "keys.rotate",
                  "cluster.fault", "backend.fault", "respond")
@@ -452,6 +457,22 @@ class SentRequest:
 
 
 @dataclass(frozen=True)
+class ClientInputs:
+    """What the client runner hands the client beyond the operation's parameters.
+
+    `token_file`: the token as written (`trailing-newline` adds `\\n`);
+    `server_url`: the base URL as given (`trailing-slash` adds `/`); `program_args`: arguments
+    for the wrapped program; `delivery`: the scenario applies only to adapters whose operation
+    delivers this way (others SKIP).
+    """
+
+    token_file: str = "plain"
+    server_url: str = "plain"
+    program_args: tuple[str, ...] = ()
+    delivery: str | None = None
+
+
+@dataclass(frozen=True)
 class ClientExpectation:
     """What a client must do with the server's answer, and what it must not do."""
 
@@ -461,6 +482,9 @@ class ClientExpectation:
     requests: int | None = None
     report: tuple[str, ...] = ()
     must_not: tuple[str, ...] = ()
+    inputs: ClientInputs = field(default_factory=ClientInputs)
+    max_requests: int | None = None
+    private_files: bool = False
 
 
 @dataclass(frozen=True)
@@ -1152,7 +1176,8 @@ def _expect(c: _Checker, value: Any, path: str, nested: bool = False) -> Expecta
 
 def _client(c: _Checker, value: Any, path: str) -> ClientExpectation | None:
     d = c.mapping(value, path, ("outcome",), ("delivers", "sends", "requests", "report",
-                                              "must_not"))
+                                              "must_not", "inputs", "max_requests",
+                                              "private_files"))
     if d is None:
         return None
     before = len(c.errors)
@@ -1196,9 +1221,35 @@ def _client(c: _Checker, value: Any, path: str) -> ClientExpectation | None:
         requests = c.integer(d["requests"], _join(path, "requests"), 0, 100, "a count 0–100")
     report = c.string_list(d.get("report", []), _join(path, "report"), REPORT_ITEMS) or ()
     must_not = c.string_list(d.get("must_not", []), _join(path, "must_not"), MUST_NOT) or ()
+    inputs = _client_inputs(c, d.get("inputs", {}), _join(path, "inputs"))
+    most = None
+    if "max_requests" in d:
+        most = c.integer(d["max_requests"], _join(path, "max_requests"), 0, 100, "a count 0–100")
+    private = d.get("private_files", False)
+    if not isinstance(private, bool):
+        c.bad(_join(path, "private_files"), "true or false", private)
+    if len(c.errors) != before or inputs is None:
+        return None
+    return ClientExpectation(outcome, delivers, sends, requests, report, must_not,  # type: ignore
+                             inputs, most, private)
+
+
+def _client_inputs(c: _Checker, value: Any, path: str) -> ClientInputs | None:
+    d = c.mapping(value, path, (), ("token_file", "server_url", "program_args", "delivery"))
+    if d is None:
+        return None
+    before = len(c.errors)
+    token = c.string(d.get("token_file", "plain"), _join(path, "token_file"), TOKEN_FILE_FORMS)
+    url = c.string(d.get("server_url", "plain"), _join(path, "server_url"), SERVER_URL_FORMS)
+    args = d.get("program_args", [])
+    if not isinstance(args, list) or not all(isinstance(a, str) for a in args):
+        c.bad(_join(path, "program_args"), "a list of strings", args)
+    delivery = None
+    if "delivery" in d:
+        delivery = c.string(d["delivery"], _join(path, "delivery"), DELIVERY_SOURCES)
     if len(c.errors) != before:
         return None
-    return ClientExpectation(outcome, delivers, sends, requests, report, must_not)  # type: ignore
+    return ClientInputs(token or "plain", url or "plain", tuple(args), delivery)
 
 
 def _setup(c: _Checker, value: Any, path: str) -> tuple[SetupAction, ...] | None:
@@ -1282,7 +1333,7 @@ def _setup_args(c: _Checker, action: str, arg: Any, path: str) -> Any:
             is not None and ok
         return dict(d) if ok else _MISSING
     # respond: a canned answer from the mock (client direction only)
-    d = c.mapping(arg, path, (), ("status", "headers", "body", "drop", "hang"))
+    d = c.mapping(arg, path, (), ("status", "headers", "body", "drop", "hang", "tls", "count"))
     if d is None:
         return _MISSING
     if "status" in d and c.status(d["status"], _join(path, "status")) is None:
@@ -1291,16 +1342,24 @@ def _setup_args(c: _Checker, action: str, arg: Any, path: str) -> Any:
         return _MISSING
     if "body" in d:
         b = d["body"]
-        if not isinstance(b, dict) or len(b) != 1 or next(iter(b)) not in ("text", "json",
-                                                                           "base64"):
-            c.bad(_join(path, "body"), "a mapping with exactly one of: text, json, base64", b)
+        kinds = ("text", "json", "base64", "oversized")
+        if not isinstance(b, dict) or len(b) != 1 or next(iter(b)) not in kinds:
+            c.bad(_join(path, "body"), f"a mapping with exactly one of: {', '.join(kinds)}", b)
+            return _MISSING
+        if "oversized" in b and c.integer(b["oversized"], _join(path, "body.oversized"), 1,
+                                          64 << 20, "a size in bytes") is None:
             return _MISSING
     for flag in ("drop", "hang"):
         if flag in d and d[flag] is not True:
             c.bad(_join(path, flag), "true", d[flag])
             return _MISSING
-    if not any(k in d for k in ("status", "drop", "hang")):
-        c.bad(path, "one of status, drop, hang")
+    if "tls" in d and c.string(d["tls"], _join(path, "tls"), RESPOND_TLS) is None:
+        return _MISSING
+    if "count" in d and c.integer(d["count"], _join(path, "count"), 1, 100,
+                                  "an integer 1–100") is None:
+        return _MISSING
+    if sum(k in d for k in ("status", "drop", "hang", "tls")) != 1:
+        c.bad(path, "exactly one of status, drop, hang, tls")
         return _MISSING
     return dict(d)
 

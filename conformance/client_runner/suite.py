@@ -1,0 +1,115 @@
+"""The client suite: which CLI requirements and scenarios a run covers, running them, folding.
+
+`run_client_suite()` is the Python entry point behind `esi-conformance client`.
+"""
+
+from __future__ import annotations
+
+import datetime
+import tempfile
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from conformance import __version__
+from conformance.adapters import Adapter, resolve_adapter
+from conformance.client_runner.engine import ClientScenarioRunner
+from conformance.client_runner.mock import ClientMock
+from conformance.requirements import Requirement, select
+from conformance.results import RequirementResult, RunMetadata, RunResult, ScenarioResult
+from conformance.results import requirement_result as fold_requirement
+from conformance.scenarios import Scenario, load_catalogue
+
+TOOL = "esi-conformance client"
+Progress = Callable[[Scenario, ScenarioResult], None]
+
+
+@dataclass(frozen=True)
+class ClientPlan:
+    """The selected client requirements and the client-direction scenarios exercising them."""
+
+    requirements: tuple[Requirement, ...]
+    scenarios: tuple[Scenario, ...]
+
+
+def plan(profile: str = "full", level: str | None = None,
+         requirement_ids: Iterable[str] | None = None,
+         scenario_ids: Iterable[str] | None = None,
+         scenarios: Sequence[Scenario] | None = None) -> ClientPlan:
+    """CLI requirements by profile, level and IDs; the scenarios listing any of them."""
+    reqs = tuple(select(level=level, profile=profile, direction="client", ids=requirement_ids))
+    wanted = {r.id for r in reqs}
+    pool = tuple(load_catalogue()) if scenarios is None else tuple(scenarios)
+    only = set(scenario_ids) if scenario_ids is not None else None
+    if only is not None:
+        unknown = sorted(only - {s.id for s in pool})
+        if unknown:
+            raise ValueError(f"unknown scenario IDs: {', '.join(unknown)}")
+    chosen = tuple(s for s in pool if s.runs_in("client") and s.steps and
+                   all(step.client is not None for step in s.steps) and
+                   wanted & set(s.requirements) and (only is None or s.id in only))
+    return ClientPlan(reqs, chosen)
+
+
+def run_client_suite(adapter: Adapter | str | Path, *, profile: str = "full",
+                     level: str | None = None, requirement_ids: Iterable[str] | None = None,
+                     scenario_ids: Iterable[str] | None = None,
+                     expected: Mapping[str, str] | None = None,
+                     mock: ClientMock | None = None,
+                     progress: Progress | None = None) -> RunResult:
+    """Judge one client, given its adapter (a file, a shipped adapter's name, or loaded).
+
+    `mock`: a running `ClientMock` to share between runs (it is reset after every scenario);
+    without one, a mock is started and stopped here.
+    """
+    if not isinstance(adapter, Adapter):
+        adapter = resolve_adapter(str(adapter))
+    chosen = plan(profile, level, requirement_ids, scenario_ids)
+    started = _now()
+    own = mock is None
+    active = ClientMock().start() if mock is None else mock
+    results: dict[str, ScenarioResult] = {}
+    try:
+        with tempfile.TemporaryDirectory(prefix="esi-client-runs-") as work:
+            runner = ClientScenarioRunner(adapter, active, Path(work))
+            for scenario in chosen.scenarios:
+                result = runner.run(scenario)
+                results[scenario.id] = result
+                if progress is not None:
+                    progress(scenario, result)
+    finally:
+        if own:
+            active.stop()
+    settings = {"adapter": adapter.name, "adapter_file": str(adapter.path),
+                "operations": sorted(adapter.operations)}
+    return fold(chosen, results, adapter.name, profile, level, started, expected, settings)
+
+
+def fold(chosen: ClientPlan, results: Mapping[str, ScenarioResult], target: str, profile: str,
+         level: str | None, started: datetime.datetime,
+         expected: Mapping[str, str] | None = None,
+         settings: Mapping[str, object] | None = None) -> RunResult:
+    """One requirement result per selected requirement, from the scenarios that list it."""
+    by_req: dict[str, list[ScenarioResult]] = {r.id: [] for r in chosen.requirements}
+    for scenario in chosen.scenarios:
+        result = results.get(scenario.id)
+        if result is None:
+            continue
+        for rid in scenario.requirements:
+            if rid in by_req:
+                by_req[rid].append(result)
+    reqs: tuple[RequirementResult, ...] = tuple(
+        fold_requirement(r, by_req[r.id], expected, skip_reason="no client scenario covers it")
+        for r in chosen.requirements)
+    meta = RunMetadata(tool=TOOL, version=__version__, target=target, started=_iso(started),
+                       finished=_iso(_now()), profile=profile, level=level,
+                       settings=dict(settings or {}))
+    return RunResult(meta, reqs)
+
+
+def _now() -> datetime.datetime:
+    return datetime.datetime.now(datetime.UTC)
+
+
+def _iso(moment: datetime.datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
