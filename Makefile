@@ -27,7 +27,10 @@ test: $(STAMP)
 
 conformance: $(STAMP)
 	$(BIN)/esi-conformance server --report-dir reports/server $(ARGS); status=$$?; \
-	echo "reports: $(CURDIR)/reports/server/{junit.xml,results.json,report.html}"; exit $$status
+	echo "reports: $(CURDIR)/reports/server/{junit.xml,results.json,report.html}"; \
+	$(BIN)/esi-conformance client --adapter reference --report-dir reports/client; cstatus=$$?; \
+	echo "reports: $(CURDIR)/reports/client/{junit.xml,results.json,report.html}"; \
+	exit $$((status || cstatus))
 
 bench: $(STAMP)
 	$(BIN)/python -m bench $(ARGS)

@@ -38,10 +38,17 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--list", action="store_true",
                    help="print the requirements and scenarios a run would execute")
     s.add_argument("pytest_args", nargs="*", help="extra pytest arguments after --, e.g. -k")
+    sub.add_parser("client", add_help=False, help="run the client suite on a client adapter "
+                   "(esi-conformance client --help)")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["client"]:  # a click command of its own (conformance/client_runner/cli.py)
+        from conformance.client_runner.cli import main as client_main
+
+        return client_main(argv[1:])
     args = _parser().parse_args(argv)
     if args.command == "bundle":
         return _bundle(args)

@@ -7,6 +7,7 @@ Registered on the `esi-conformance` group by `conformance/cli.py`; also runnable
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import click
@@ -78,5 +79,15 @@ def client(adapter_ref: str, profile: str, level: str | None, requirement_ids: t
     sys.exit(exit_status(run))
 
 
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command with `argv` (default: sys.argv[1:]) and return its exit status."""
+    try:
+        client.main(args=list(sys.argv[1:] if argv is None else argv),
+                    prog_name="esi-conformance client", standalone_mode=True)
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    return 0
+
+
 if __name__ == "__main__":
-    client()
+    sys.exit(main())
