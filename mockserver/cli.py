@@ -15,6 +15,7 @@ from mockserver import __version__
 from mockserver.admin.commands import COMMANDS as ADMIN_COMMANDS
 from mockserver.federation.modes import QUIRKS, UnknownQuirk
 from mockserver.manifests import ManifestError
+from mockserver.render.cli import render
 from mockserver.state import StateDir, write_private_file
 from mockserver.tokens import BROKEN_KINDS, TokenRequestError
 
@@ -279,3 +280,4 @@ def svid(state_dir: Path, spiffe_id: str, out: Path) -> None:
 
 for _command in ADMIN_COMMANDS:
     main.add_command(_command)
+main.add_command(render)

@@ -604,6 +604,11 @@ class FakeCluster:
     # -- serving -----------------------------------------------------------------------------
 
     @property
+    def listener(self) -> Listener | None:
+        """The HTTPS listener while serving (faults install per-connection TLS hooks on it)."""
+        return self._listener
+
+    @property
     def listening(self) -> bool:
         return self._listener is not None
 

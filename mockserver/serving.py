@@ -15,6 +15,7 @@ import socket
 import ssl
 import threading
 from collections.abc import Callable
+from http import HTTPStatus
 from typing import Any
 
 from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
@@ -78,6 +79,16 @@ class _Handler(WSGIRequestHandler):
         if ok and len(words) == 3:
             self.path = words[1]
         return ok
+
+    def send_response(self, code: int, message: str | None = None) -> None:
+        """Write the status line with Go's reason phrase (`404 Not Found`); werkzeug upper-cases
+        it, and clients that print the status line would show another text than the real
+        server's."""
+        try:
+            message = HTTPStatus(code).phrase
+        except ValueError:
+            pass
+        super().send_response(code, message)
 
     def connection_dropped(self, error: BaseException, environ: Any = None) -> None:
         self.close_connection = True

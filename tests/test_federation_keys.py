@@ -16,8 +16,7 @@ def alpha(mock):
     mock.context.resolver.clear()
     cluster.reset_request_counts()
     yield cluster
-    mock.context.resolver.clear()
-    mock.clock.reset()
+    mock.admin.reset()  # back to the starting keys, caches and clock
 
 
 def r1(mock, cluster, token):

@@ -371,3 +371,19 @@ def test_r4_bind_before_authorization_4_3(intruder):
 def test_r4_authorization_on_the_url_namespace_4_3(admin):
     reply = admin("POST", "/generators/team-b/revoke", admin.body(owner="x", namespace="team-b"))
     assert_json(reply, 404, "Not Found")
+
+
+def test_status_lines_carry_go_reason_phrases_2_1(mock, intruder):
+    import http.client
+
+    conn = http.client.HTTPConnection("127.0.0.1", mock.listeners["http"].port, timeout=5)
+    conn.request(
+        "POST",
+        "/secretstore/app-store/secrets/plain",
+        body=intruder.body(),
+        headers={"Authorization": f"Bearer {intruder.token}"},
+    )
+    response = conn.getresponse()
+    response.read()
+    conn.close()
+    assert (response.status, response.reason) == (404, "Not Found")

@@ -112,7 +112,7 @@ class ClusterFaults:
     def install(self) -> None:
         for name, cluster in self.clusters.items():
             cluster.faults = self._hook(name)
-            listener = getattr(cluster, "_listener", None)  # FakeCluster keeps no public handle
+            listener = cluster.listener
             if listener is not None:
                 self._bad[name] = BadContexts(cluster.ca, cluster.server_names())
                 listener.context_for_connection = self._tls_hook(name)
