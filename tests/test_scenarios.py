@@ -389,11 +389,13 @@ def test_catalogue_loads_with_unique_ids_and_both_directions():
 
 def test_catalogue_uses_only_fixture_identities():
     """Every Kubernetes identity in the catalogue exists in the default fixtures."""
+    from mockserver.manifests import fake_cluster_specs, read_documents
+    from mockserver.paths import default_fixtures_dir
+
     known = {
-        ("alpha", "team-a/web"), ("alpha", "team-a/worker"), ("alpha", "team-a/intruder"),
-        ("alpha", "team-b/reporter"), ("alpha", "team-b/auditor"), ("alpha", "ops/admin"),
-        ("alpha", "web/frontend"), ("beta", "payments/api"), ("beta", "payments/batch"),
-        ("beta", "team-a/web"), ("gamma", "tools/ci"), ("delta", "apps/signer"),
+        (spec.name, f"{sa.namespace}/{sa.name}")
+        for spec in fake_cluster_specs(read_documents(default_fixtures_dir()))
+        for sa in spec.service_accounts
     }
     for scenario in load_catalogue():
         for step in scenario.steps:
