@@ -9,6 +9,7 @@ import datetime
 import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 from conformance import __version__
@@ -22,6 +23,12 @@ from conformance.scenarios import Scenario, load_catalogue
 
 TOOL = "esi-conformance client"
 Progress = Callable[[Scenario, ScenarioResult], None]
+
+
+@cache
+def catalogue() -> tuple[Scenario, ...]:
+    """The shipped catalogue, loaded once per process."""
+    return tuple(load_catalogue())
 
 
 @dataclass(frozen=True)
@@ -39,7 +46,7 @@ def plan(profile: str = "full", level: str | None = None,
     """CLI requirements by profile, level and IDs; the scenarios listing any of them."""
     reqs = tuple(select(level=level, profile=profile, direction="client", ids=requirement_ids))
     wanted = {r.id for r in reqs}
-    pool = tuple(load_catalogue()) if scenarios is None else tuple(scenarios)
+    pool = catalogue() if scenarios is None else tuple(scenarios)
     only = set(scenario_ids) if scenario_ids is not None else None
     if only is not None:
         unknown = sorted(only - {s.id for s in pool})
