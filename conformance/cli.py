@@ -95,7 +95,9 @@ def _server(args: argparse.Namespace) -> int:
             argv += [flag, value]
     for rid in args.requirement or ():
         argv += ["--esi-requirement", rid]
-    return int(pytest.main([*argv, *args.pytest_args]))
+    # conformance is imported before pytest starts, so its assert rewriting would only warn.
+    quiet = ["-W", "ignore::pytest.PytestAssertRewriteWarning"]
+    return int(pytest.main([*quiet, *argv, *args.pytest_args]))
 
 
 def _list(args: argparse.Namespace) -> int:
