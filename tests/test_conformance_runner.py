@@ -183,3 +183,25 @@ def test_pytest_plugin_runs_scenarios_as_items(tmp_path):
     data = json.loads((tmp_path / "results.json").read_text())
     statuses = {r["id"]: (r["status"], r["reason"]) for r in data["requirements"]}
     assert statuses["SRV-GEN-001"] == (SKIP, "its scenarios were not selected in this run")
+
+
+def test_failure_evidence_shows_no_secret_value_however_short(target, tmp_path):
+    """SHOULD failures of the default mock carry R1 answers as evidence: the values in them
+    (even `hello`, too short to search for in free text) appear only as fingerprints."""
+    from mockserver.manifests import build_model, read_documents, substitute
+    from mockserver.paths import default_fixtures_dir
+
+    run = run_server_suite(
+        target, requirement_ids=["SRV-STORE-004", "SRV-AUTH-014"], report_dir=tmp_path
+    )
+    assert {r.status for r in run.requirements} == {FAIL}
+    docs = read_documents(default_fixtures_dir())
+    names = {d.data["metadata"]["name"] for d in docs if d.data["kind"] == "FakeCluster"}
+    model = build_model(substitute(docs, {f"clusters.{n}.url": "https://x" for n in names}))
+    values = [e.value for s in model.cluster_secret_stores.values() for e in s.data if e.value]
+    for report in tmp_path.iterdir():
+        text = report.read_text()
+        for value in values:
+            assert json.dumps(value) not in text, (report.name, value)
+            assert json.dumps(json.dumps(value)) not in text, (report.name, value)
+    assert "sha256:2cf24dba" in (tmp_path / "results.json").read_text()  # fingerprint of hello

@@ -255,7 +255,7 @@ class ScenarioRunner:
         response: dict[str, Any] = {"outcome": answer.outcome}
         if answer.outcome == "response":
             response.update(status=answer.status, headers=r.headers(answer.headers),
-                            body=r.body(answer.body))
+                            body=r.answer(step.request.operation, answer.status, answer.body))
         if answer.detail:
             response["detail"] = r.text(answer.detail)
         if retries:
