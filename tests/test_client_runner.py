@@ -24,7 +24,7 @@ from conformance.results import PASS, SKIP, exit_status
 from conformance.scenarios import ClientExpectation, ScenarioError, parse_file
 
 ROOT = Path(__file__).resolve().parent.parent
-FAST_CLIENT_TIMEOUT = {"10s": "1s", "10": "1"}
+FAST_CLIENT_TIMEOUT = {"10s": "2s", "10": "2"}
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +34,7 @@ def mock():
 
 
 def fast_copy(name: str, folder: Path) -> Path:
-    """A shipped adapter with a 1 s client time limit (the hang scenario then takes 1 s)."""
+    """A shipped adapter with a 2 s client time limit (the hang scenario then takes 2 s)."""
     document = yaml.safe_load((BUILTIN_DIR / f"{name}.yaml").read_text())
     ops = list(document["spec"]["operations"].values())
     if document["spec"].get("daemon"):
