@@ -27,9 +27,9 @@ test: $(STAMP)
 
 conformance: $(STAMP)
 	$(BIN)/esi-conformance server --report-dir reports/server $(ARGS); status=$$?; \
-	echo "reports: $(CURDIR)/reports/server/{junit.xml,results.json,report.html}"; \
 	$(BIN)/esi-conformance client --adapter reference --report-dir reports/client; cstatus=$$?; \
-	echo "reports: $(CURDIR)/reports/client/{junit.xml,results.json,report.html}"; \
+	echo; echo "server suite: $(CURDIR)/reports/server/report.html (exit $$status)"; \
+	echo "client suite: $(CURDIR)/reports/client/report.html (exit $$cstatus)"; \
 	exit $$((status || cstatus))
 
 bench: $(STAMP)

@@ -96,3 +96,13 @@ def test_traffic_secrets_are_bounded_and_pinned_ones_stay():
     assert redactor.scrub("pinned-secret-value-1") == fingerprint("pinned-secret-value-1")
     newest = f"token-{redaction.MAX_SEEN + 9:06d}-abcdefgh"
     assert redactor.scrub(newest) == fingerprint(newest)
+
+
+def test_a_long_secret_inside_a_long_repetitive_text_is_scrubbed_in_one_pass():
+    """Each match resumes at its end: 64 KiB of a repeated secret is one linear scan (the
+    scrubber used to extend every position of the span again, quadratically)."""
+    secret = "ab" * 32768
+    redactor = Redactor()
+    redactor.add(secret)
+    text = "prefix " + secret + " suffix"
+    assert redactor.scrub(text) == f"prefix {fingerprint(secret)} suffix"

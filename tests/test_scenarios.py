@@ -381,7 +381,7 @@ def test_catalogue_loads_with_unique_ids_and_both_directions():
     ids = [s.id for s in catalogue]
     assert len(ids) == len(set(ids))
     assert len(catalogue) >= 60
-    assert {s.direction for s in catalogue} == {"server", "both"}
+    assert {s.direction for s in catalogue} == {"server", "client", "both"}
     assert all(s.file.startswith("scenarios/") for s in catalogue)
     folders = {s.file.split("/")[1] for s in catalogue}
     assert {"auth", "store", "generator", "error", "mtls", "wlt", "revoke", "http"} <= folders

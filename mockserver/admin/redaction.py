@@ -205,6 +205,9 @@ class Redactor:
                 found[-1] = (min(prev[0], start), max(prev[1], end), prev[2])
             else:
                 found.append(best)
+            # Positions inside the span cannot end it earlier; resume at its last gram, so a
+            # long secret inside a long text costs one pass, not one extension per position.
+            i = max(i, end - GRAM + 1)
         return found
 
     def scrub_bytes(self, data: bytes) -> str:
