@@ -22,6 +22,8 @@ import http.client
 import json
 import socket
 import ssl
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from http import HTTPStatus
 
@@ -158,6 +160,20 @@ def _send(
     return response.status, data
 
 
+RETRY_DELAY = 0.2
+"""Seconds before the one repeat after a 401 (the real server refuses the first request per new
+ca.crt, server-protocol.md §6 #9; nothing was generated, so repeating is safe)."""
+
+
+def retry_once_after_401(send: Callable[[], tuple[int, bytes]]) -> tuple[int, bytes]:
+    """Send, and send once more after a 401 only (never after a 5xx or a transport error)."""
+    status, data = send()
+    if status == 401:
+        time.sleep(RETRY_DELAY)
+        status, data = send()
+    return status, data
+
+
 def _describe(exc: BaseException) -> str:
     if isinstance(exc, socket.timeout | TimeoutError):
         return "context deadline exceeded (Client.Timeout exceeded while awaiting headers)"
@@ -228,18 +244,22 @@ class ProviderClient:
             ("Authorization", f"Bearer {self.token}"),
             ("Content-Type", "application/json"),
         ]
-        status, data = _send(
-            "POST",
-            url,
-            parsed,
-            headers,
-            body,
-            chunked=self.released,
-            timeout=PROVIDER_TIMEOUT,
-            context=self.context,
-            log=self.log,
-            limit=None if self.released else BODY_LIMIT,
-        )
+
+        def send() -> tuple[int, bytes]:
+            return _send(
+                "POST",
+                url,
+                parsed,
+                headers,
+                body,
+                chunked=self.released,
+                timeout=PROVIDER_TIMEOUT,
+                context=self.context,
+                log=self.log,
+                limit=None if self.released else BODY_LIMIT,
+            )
+
+        status, data = send() if self.released else retry_once_after_401(send)
         if status != 200:
             shown = _text(data) if self.released else _text(data).rstrip("\r\n")
             raise ClientError(f"failed to get secret: status {status_text(status)}, body: {shown}")
@@ -375,7 +395,8 @@ class GeneratorClient:
                 'net/http: invalid header field value for "Authorization"'
             )
         headers.append(("Authorization", authorization))
-        try:
+
+        def send() -> tuple[int, bytes]:
             return _send(
                 method,
                 url,
@@ -388,6 +409,9 @@ class GeneratorClient:
                 log=self.log,
                 limit=None if self.released else BODY_LIMIT,
             )
+
+        try:
+            return send() if self.released else retry_once_after_401(send)
         except ClientError as exc:
             raise ClientError(f"failed to call federation server: {exc}") from exc
 
