@@ -1,0 +1,45 @@
+"""The state folder: projected volumes refreshed like the kubelet does, swapped atomically."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import jwt
+
+from mockserver.runtime import REFRESH_FRACTION, VOLUME_TOKEN_SECONDS
+from mockserver.state import write_projected_volume
+
+
+def test_volume_layout_is_the_kubelets(tmp_path):
+    folder = tmp_path / "sa"
+    write_projected_volume(folder, {"token": b"t1", "namespace": b"ns"}, now=1_700_000_000)
+    payload = os.readlink(folder / "..data")
+    assert payload.startswith("..2023_11_14_22_13_20.")
+    assert os.readlink(folder / "token") == "..data/token"
+    assert (folder / "token").read_bytes() == b"t1"
+    write_projected_volume(folder, {"token": b"t2", "namespace": b"ns"}, now=1_700_000_100)
+    assert (folder / "token").read_bytes() == b"t2"
+    assert not (folder / payload).exists()
+    assert sorted(p.name for p in folder.iterdir()) == sorted(
+        ["..data", os.readlink(folder / "..data"), "namespace", "token"]
+    )
+
+
+def test_tokens_are_refreshed_after_80_percent_of_their_life(mock):
+    folder = Path(mock.connection()["clusters"]["alpha"]["serviceaccounts"]["team-a/web"])
+    before = (folder / "token").read_text()
+    assert mock.refresh_volumes() == 0
+    mock.clock.shift(REFRESH_FRACTION * VOLUME_TOKEN_SECONDS - 60)
+    try:
+        assert mock.refresh_volumes() == 0
+        mock.clock.shift(61)
+        refreshed = mock.refresh_volumes()
+        after = (folder / "token").read_text()
+    finally:
+        mock.clock.reset()
+    assert refreshed == sum(len(c.service_accounts) for c in mock.clusters.values())
+    assert after != before
+    claims = jwt.decode(after, options={"verify_signature": False})
+    assert claims["exp"] - claims["iat"] == VOLUME_TOKEN_SECONDS
+    assert claims["sub"] == "system:serviceaccount:team-a:web"
