@@ -139,3 +139,20 @@ def test_binary_always_valid_json(data: bytes) -> None:
     body = go_json(data)
     body.decode("utf-8")  # always valid UTF-8 on the wire
     assert json.loads(body) == go_string_from_bytes(data)
+
+
+_plain_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(),
+    lambda children: st.lists(children, max_size=4)
+    | st.dictionaries(st.text(max_size=6), children, max_size=4),
+    max_leaves=12,
+)
+
+
+@given(_plain_values, st.booleans())
+def test_fast_path_writes_exactly_what_the_careful_encoder_writes(value, sort_keys):
+    from mockserver.gojson import _encode, go_marshal
+
+    careful = bytearray()
+    _encode(value, careful, "", 0, sort_keys)
+    assert go_marshal(value, sort_keys=sort_keys) == bytes(careful)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -115,7 +115,7 @@ class Journal:
         if size < 1:
             raise ValueError(f"journal size must be at least 1, got {size}")
         self._lock = threading.Lock()
-        self._entries: deque[dict[str, Any]] = deque(maxlen=size)
+        self._entries: deque[Any] = deque(maxlen=size)  # entries, or (id, builder) pending
         self._next_id = 1
         self._dropped = 0
 
@@ -125,17 +125,34 @@ class Journal:
 
     def add(self, entry: dict[str, Any]) -> int:
         """Store an entry (its `id` is set here) and return the id."""
+        return self.add_pending(lambda: entry)
+
+    def add_pending(self, build: Callable[[], dict[str, Any]]) -> int:
+        """Reserve the next id for an entry built by `build()` when the journal is first read.
+
+        Building an entry means redacting it; deferring that keeps it off the request path.
+        """
         with self._lock:
-            entry["id"] = self._next_id
+            entry_id = self._next_id
             self._next_id += 1
             if len(self._entries) == self._entries.maxlen:
                 self._dropped += 1
-            self._entries.append(entry)
-            return entry["id"]
+            self._entries.append((entry_id, build))
+            return entry_id
+
+    def _settle(self) -> None:
+        """Build every pending entry, in order (called with the lock held)."""
+        for index, item in enumerate(self._entries):
+            if isinstance(item, tuple):
+                entry_id, build = item
+                entry = build()
+                entry["id"] = entry_id
+                self._entries[index] = entry
 
     def entries(self, query: JournalQuery | None = None) -> list[dict[str, Any]]:
         """Matching entries, oldest first (the newest `limit` of them when a limit is given)."""
         with self._lock:
+            self._settle()
             snapshot = list(self._entries)
         found = [e for e in snapshot if query is None or query.matches(e)]
         if query is not None and query.limit is not None:
@@ -144,6 +161,7 @@ class Journal:
 
     def get(self, entry_id: int) -> dict[str, Any] | None:
         with self._lock:
+            self._settle()
             return next((e for e in self._entries if e["id"] == entry_id), None)
 
     def clear(self) -> int:
