@@ -5,6 +5,7 @@ Each takes the request's facts and returns the JSON value of a 200, or raises a 
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -83,9 +84,8 @@ def get_secret(ctx: FederationContext, call: Call) -> str:
     store = ctx.registry.model.cluster_secret_stores.get(store_name)
     if store is None:
         raise BadRequest(store_not_found_message(store_name))
-    fake = FakeStore(store.name, [(e.key, e.value, e.version) for e in store.data])
     try:
-        value = fake.get_secret(key)
+        value = _fake_store(store).get_secret(key)
     except StoreError as exc:
         raise BadRequest(str(exc)) from exc
     credential: dict[str, Any] = {
@@ -101,6 +101,12 @@ def get_secret(ctx: FederationContext, call: Call) -> str:
         credential["workloadBinding"] = binding
     _record_identity(ctx, call, authorization, credential)
     return value
+
+
+@functools.lru_cache(maxsize=64)
+def _fake_store(store: Any) -> FakeStore:
+    """The provider client of one loaded ClusterSecretStore (rebuilt when the object changes)."""
+    return FakeStore(store.name, [(e.key, e.value, e.version) for e in store.data])
 
 
 def _record_identity(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
 import re
 from collections.abc import Callable
@@ -225,8 +226,14 @@ def parse_and_verify(
 def rsa_key_from_jwk(jwk: dict[str, Any]) -> rsa.RSAPublicKey:
     """Build an RSA public key from a JWK's unpadded base64url `n` and `e`."""
     try:
-        n = int.from_bytes(_decode_segment(str(jwk["n"])), "big")
-        e = int.from_bytes(_decode_segment(str(jwk["e"])), "big")
-        return rsa.RSAPublicNumbers(e, n).public_key()
+        return _rsa_key(str(jwk["n"]), str(jwk["e"]))
     except (KeyError, ValueError) as exc:
         raise KeyFuncError(f"invalid RSA key: {exc}") from exc
+
+
+@functools.lru_cache(maxsize=256)
+def _rsa_key(n: str, e: str) -> rsa.RSAPublicKey:
+    """Keys repeat on every request of a cluster: build each one once."""
+    modulus = int.from_bytes(_decode_segment(n), "big")
+    exponent = int.from_bytes(_decode_segment(e), "big")
+    return rsa.RSAPublicNumbers(exponent, modulus).public_key()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import http.client
 import json
@@ -39,6 +40,7 @@ class UpstreamError(Exception):
     """One discovery or JWKS fetch failed; the reason is kept for the journal only."""
 
 
+@functools.lru_cache(maxsize=256)
 def decode_ca_crt(ca_crt: str) -> bytes:
     """`ca.crt` → PEM of its first block, which must be a CERTIFICATE (Go's provider rules)."""
     try:
