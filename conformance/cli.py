@@ -78,6 +78,14 @@ def _server(args: argparse.Namespace) -> int:
         print("esi-conformance server: --target needs --bundle (write one with "
               "`esi-conformance bundle --out DIR`)", file=sys.stderr)
         return 2
+    if args.bundle:
+        from conformance.bundle import Bundle, BundleError
+
+        try:
+            Bundle.load(args.bundle)
+        except BundleError as exc:
+            print(f"esi-conformance server: {exc}", file=sys.stderr)
+            return 2
     if args.list:
         return _list(args)
     import pytest

@@ -155,7 +155,10 @@ def _offline_cluster(state: StateDir, name: str):
     from mockserver.manifests import fake_cluster_specs, read_documents
     from mockserver.runtime import build_clusters
 
-    connection = state.read_connection()
+    try:
+        connection = state.read_connection()
+    except (FileNotFoundError, ValueError) as exc:
+        _fail(str(exc))
     documents = read_documents(connection["fixtures"])
     clusters = build_clusters(fake_cluster_specs(documents), state, clock=_clock())
     if name not in clusters:

@@ -125,6 +125,17 @@ def test_a_taken_port_is_a_clear_error(bundle, clusters):
         BundleClusters(bundle).start()
 
 
+def test_a_taken_port_makes_the_run_an_error_not_a_skip(bundle, clusters, tmp_path):
+    """While the bundle's ports are taken, the CLI run reports ERROR and exits non-zero."""
+    done = _server_cli("--target", "http://127.0.0.1:9", "--bundle", str(bundle.root),
+                       "--requirement", "SRV-AUTH-001", "--report-dir", str(tmp_path))
+    assert done.returncode == 1, done.stdout[-2000:]
+    results = json.loads((tmp_path / "results.json").read_text())
+    (requirement,) = results["requirements"]
+    assert requirement["status"] == "ERROR"
+    assert "cannot listen on 127.0.0.1:" in requirement["reason"]
+
+
 def test_shared_port_serves_each_cluster_by_server_name(tmp_path):
     probe = socket.socket()
     probe.bind(("127.0.0.1", 0))

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from conformance.report import write_reports
-from conformance.results import RunResult, ScenarioResult, load_expected_failures
+from conformance.results import ERROR, RunResult, ScenarioResult, load_expected_failures
 from conformance.runner.clusters import ClusterSet
 from conformance.runner.embedded import EmbeddedHooks
 from conformance.runner.engine import ScenarioRunner
@@ -130,7 +130,15 @@ class ServerSession:
         return self
 
     def run(self, scenario: Scenario) -> ScenarioResult:
-        assert self.runner is not None, "start() the session first"
+        """Run one scenario, starting the session first; a set-up that cannot start is an
+        ERROR of the scenario (the harness broke), never a SKIP or a FAIL of the target."""
+        if self.runner is None:
+            try:
+                self.start()
+            except Exception as exc:
+                result = ScenarioResult(scenario.id, ERROR, f"set-up failed: {exc}")
+                self.results[scenario.id] = result
+                return result
         result = self.runner.run(scenario)
         self.results[scenario.id] = result
         return result

@@ -82,8 +82,6 @@ class ScenarioItem(pytest.Item):
 
     def setup(self) -> None:
         session = self.config.stash[_SESSION]
-        if session.runner is None:
-            session.start()
         self.outcome = session.run(self.scenario)
         if self.outcome.status == SKIP:
             pytest.skip(self.outcome.message)
