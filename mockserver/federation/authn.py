@@ -119,7 +119,10 @@ def read_ca_crt(body: bytes, strict: bool) -> str:
         return ""
     if not isinstance(value, dict):
         kind = {list: "array", str: "string", bool: "bool"}.get(type(value), "number")
-        raise AuthFailure(f"json: cannot unmarshal {kind} into Go value of type auth.caCrtBody")
+        raise AuthFailure(
+            f"json: cannot unmarshal {kind} into Go value of type "
+            'struct { CaCert string "json:\\"ca.crt\\"" }'
+        )
     chosen: Any = None
     if "ca.crt" in value:
         chosen = value["ca.crt"]

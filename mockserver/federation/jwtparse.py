@@ -224,16 +224,32 @@ def parse_and_verify(
 
 
 def rsa_key_from_jwk(jwk: dict[str, Any]) -> rsa.RSAPublicKey:
-    """Build an RSA public key from a JWK's unpadded base64url `n` and `e`."""
+    """Build an RSA public key from a JWK's unpadded base64url `n` and `e`, failing with the
+    real server's texts (`n not found in key`, `failed to decode modulus: …`)."""
+    for member in ("n", "e"):
+        if member not in jwk:
+            raise KeyFuncError(f"{member} not found in key")
     try:
         return _rsa_key(str(jwk["n"]), str(jwk["e"]))
-    except (KeyError, ValueError) as exc:
-        raise KeyFuncError(f"invalid RSA key: {exc}") from exc
+    except _KeyPartError as exc:
+        raise KeyFuncError(str(exc)) from exc
+
+
+class _KeyPartError(ValueError):
+    pass
 
 
 @functools.lru_cache(maxsize=256)
 def _rsa_key(n: str, e: str) -> rsa.RSAPublicKey:
     """Keys repeat on every request of a cluster: build each one once."""
-    modulus = int.from_bytes(_decode_segment(n), "big")
-    exponent = int.from_bytes(_decode_segment(e), "big")
-    return rsa.RSAPublicNumbers(exponent, modulus).public_key()
+    parts = []
+    for text, what in ((n, "modulus"), (e, "exponent")):
+        try:
+            parts.append(int.from_bytes(_decode_segment(text), "big"))
+        except ValueError as exc:
+            raise _KeyPartError(f"failed to decode {what}: {exc}") from exc
+    modulus, exponent = parts
+    try:
+        return rsa.RSAPublicNumbers(exponent, modulus).public_key()
+    except ValueError as exc:  # Go builds the key anyway and fails at verification
+        raise JWTError("token signature is invalid: crypto/rsa: verification error") from exc
