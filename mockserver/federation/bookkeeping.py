@@ -16,6 +16,7 @@ from typing import Any
 
 from mockserver.clock import CLOCK, Clock
 from mockserver.federation.errors import BadRequest
+from mockserver.gojson import go_marshal
 
 GROUP = "generators.external-secrets.io"
 LABEL_OWNER = "federation.externalsecrets.com/owner"
@@ -111,9 +112,8 @@ class Bookkeeping:
                 "namespace": namespace,
                 "labels": {LABEL_OWNER: owner, LABEL_GENERATOR: name, LABEL_KIND: kind},
                 "annotations": {
-                    ANNOTATION_OWNER_ATTRIBUTES: json.dumps(
-                        owner_attributes, sort_keys=True, separators=(",", ":")
-                    )
+                    # json.Marshal of a Go map: sorted keys, Go's escaping.
+                    ANNOTATION_OWNER_ATTRIBUTES: go_marshal(owner_attributes).decode()
                 },
                 "creationTimestamp": rfc3339(self._clock.now()),
             },
