@@ -8,54 +8,30 @@ from __future__ import annotations
 import datetime
 import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 
-from conformance import __version__
+from conformance import __version__, planning
 from conformance.adapters import Adapter, resolve_adapter
 from conformance.client_runner.engine import ClientScenarioRunner
 from conformance.client_runner.mock import ClientMock
-from conformance.requirements import Requirement, select
 from conformance.results import RequirementResult, RunMetadata, RunResult, ScenarioResult
 from conformance.results import requirement_result as fold_requirement
-from conformance.scenarios import Scenario, load_catalogue
+from conformance.scenarios import Scenario
 
 TOOL = "esi-conformance client"
 Progress = Callable[[Scenario, ScenarioResult], None]
 
 
-@cache
-def catalogue() -> tuple[Scenario, ...]:
-    """The shipped catalogue, loaded once per process."""
-    return tuple(load_catalogue())
-
-
-@dataclass(frozen=True)
-class ClientPlan:
-    """The selected client requirements and the client-direction scenarios exercising them."""
-
-    requirements: tuple[Requirement, ...]
-    scenarios: tuple[Scenario, ...]
+ClientPlan = planning.Plan
+catalogue = planning.catalogue
 
 
 def plan(profile: str = "full", level: str | None = None,
          requirement_ids: Iterable[str] | None = None,
          scenario_ids: Iterable[str] | None = None,
          scenarios: Sequence[Scenario] | None = None) -> ClientPlan:
-    """CLI requirements by profile, level and IDs; the scenarios listing any of them."""
-    reqs = tuple(select(level=level, profile=profile, direction="client", ids=requirement_ids))
-    wanted = {r.id for r in reqs}
-    pool = catalogue() if scenarios is None else tuple(scenarios)
-    only = set(scenario_ids) if scenario_ids is not None else None
-    if only is not None:
-        unknown = sorted(only - {s.id for s in pool})
-        if unknown:
-            raise ValueError(f"unknown scenario IDs: {', '.join(unknown)}")
-    chosen = tuple(s for s in pool if s.runs_in("client") and s.steps and
-                   all(step.client is not None for step in s.steps) and
-                   wanted & set(s.requirements) and (only is None or s.id in only))
-    return ClientPlan(reqs, chosen)
+    """CLI requirements by profile, level and IDs; the client scenarios listing any of them."""
+    return planning.plan("client", profile, level, requirement_ids, scenario_ids, scenarios)
 
 
 def run_client_suite(adapter: Adapter | str | Path, *, profile: str = "full",

@@ -4,55 +4,31 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from functools import cache
 from typing import Any
 
-from conformance import __version__
-from conformance.requirements import Requirement, select
+from conformance import __version__, planning
 from conformance.results import (
     RunMetadata,
     RunResult,
     ScenarioResult,
     requirement_result,
 )
-from conformance.scenarios import Scenario, load_catalogue
+from conformance.scenarios import Scenario
 
 TOOL = "esi-conformance server"
 Progress = Callable[[Scenario, ScenarioResult], None]
 
 
-@cache
-def catalogue() -> tuple[Scenario, ...]:
-    """The shipped catalogue, loaded once per process."""
-    return tuple(load_catalogue())
-
-
-@dataclass(frozen=True)
-class Plan:
-    """The selected requirements and the server-direction scenarios that exercise them."""
-
-    requirements: tuple[Requirement, ...]
-    scenarios: tuple[Scenario, ...]
+Plan = planning.Plan
+catalogue = planning.catalogue
 
 
 def plan(profile: str = "full", level: str | None = None,
          requirement_ids: Iterable[str] | None = None,
          scenario_ids: Iterable[str] | None = None,
          scenarios: Sequence[Scenario] | None = None) -> Plan:
-    """Requirements by profile, level and IDs; the scenarios listing any of them (optionally
-    only `scenario_ids`)."""
-    reqs = tuple(select(level=level, profile=profile, direction="server", ids=requirement_ids))
-    wanted = {r.id for r in reqs}
-    only = set(scenario_ids) if scenario_ids is not None else None
-    pool = catalogue() if scenarios is None else tuple(scenarios)
-    if only is not None:
-        unknown = sorted(only - {s.id for s in pool})
-        if unknown:
-            raise ValueError(f"unknown scenario IDs: {', '.join(unknown)}")
-    chosen = tuple(s for s in pool if s.runs_in("server") and wanted & set(s.requirements)
-                   and (only is None or s.id in only))
-    return Plan(reqs, chosen)
+    """Server requirements by profile, level and IDs, and their server-direction scenarios."""
+    return planning.plan("server", profile, level, requirement_ids, scenario_ids, scenarios)
 
 
 def fold(plan_: Plan, results: Mapping[str, ScenarioResult], target: str, profile: str,

@@ -1,0 +1,61 @@
+"""Which requirements and scenarios a run covers, for either direction of the suite."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import cache
+
+from conformance.requirements import Requirement, select
+from conformance.scenarios import Scenario, load_catalogue
+
+
+@cache
+def catalogue() -> tuple[Scenario, ...]:
+    """The shipped catalogue, loaded once per process."""
+    return tuple(load_catalogue())
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The selected requirements and the scenarios of that direction that exercise them."""
+
+    requirements: tuple[Requirement, ...]
+    scenarios: tuple[Scenario, ...]
+
+
+def _runnable(scenario: Scenario, direction: str) -> bool:
+    if not scenario.runs_in(direction):
+        return False
+    # The client runner judges a client at every step, so each step needs a client block.
+    return direction != "client" or (bool(scenario.steps) and all(
+        step.client is not None for step in scenario.steps
+    ))
+
+
+def plan(
+    direction: str,
+    profile: str = "full",
+    level: str | None = None,
+    requirement_ids: Iterable[str] | None = None,
+    scenario_ids: Iterable[str] | None = None,
+    scenarios: Sequence[Scenario] | None = None,
+) -> Plan:
+    """Requirements of `direction` by profile, level and IDs, and the scenarios listing any of
+    them (only `scenario_ids` when given; an unknown scenario ID is a ValueError)."""
+    reqs = tuple(select(level=level, profile=profile, direction=direction, ids=requirement_ids))
+    wanted = {r.id for r in reqs}
+    pool = catalogue() if scenarios is None else tuple(scenarios)
+    only = set(scenario_ids) if scenario_ids is not None else None
+    if only is not None:
+        unknown = sorted(only - {s.id for s in pool})
+        if unknown:
+            raise ValueError(f"unknown scenario IDs: {', '.join(unknown)}")
+    chosen = tuple(
+        s
+        for s in pool
+        if _runnable(s, direction)
+        and wanted & set(s.requirements)
+        and (only is None or s.id in only)
+    )
+    return Plan(reqs, chosen)
