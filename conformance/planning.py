@@ -1,12 +1,17 @@
-"""Which requirements and scenarios a run covers, for either direction of the suite."""
+"""Which requirements and scenarios a run covers, and folding scenario results into a
+RunResult, for either direction of the suite."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import datetime
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
+from conformance import __version__
 from conformance.requirements import Requirement, select
+from conformance.results import RunMetadata, RunResult, ScenarioResult, requirement_result
 from conformance.scenarios import Scenario, load_catalogue
 
 
@@ -28,9 +33,9 @@ def _runnable(scenario: Scenario, direction: str) -> bool:
     if not scenario.runs_in(direction):
         return False
     # The client runner judges a client at every step, so each step needs a client block.
-    return direction != "client" or (bool(scenario.steps) and all(
-        step.client is not None for step in scenario.steps
-    ))
+    return direction != "client" or (
+        bool(scenario.steps) and all(step.client is not None for step in scenario.steps)
+    )
 
 
 def plan(
@@ -59,3 +64,60 @@ def plan(
         and (only is None or s.id in only)
     )
     return Plan(reqs, chosen)
+
+
+def now() -> datetime.datetime:
+    return datetime.datetime.now(datetime.UTC)
+
+
+def _iso(moment: datetime.datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def fold(
+    chosen: Plan,
+    results: Mapping[str, ScenarioResult],
+    *,
+    tool: str,
+    direction: str,
+    target: str,
+    profile: str,
+    level: str | None,
+    started: datetime.datetime,
+    expected: Mapping[str, str] | None = None,
+    settings: Mapping[str, Any] | None = None,
+) -> RunResult:
+    """One requirement result per selected requirement, from the scenarios that list it."""
+    by_req: dict[str, list[ScenarioResult]] = {r.id: [] for r in chosen.requirements}
+    for scenario in chosen.scenarios:
+        result = results.get(scenario.id)
+        if result is None:
+            continue
+        for rid in scenario.requirements:
+            if rid in by_req:
+                by_req[rid].append(result)
+    planned = {rid for s in chosen.scenarios for rid in s.requirements}
+    reqs = tuple(
+        requirement_result(
+            r,
+            by_req[r.id],
+            expected,
+            skip_reason=(
+                "its scenarios were not selected in this run"
+                if r.id in planned
+                else f"no {direction} scenario covers it"
+            ),
+        )
+        for r in chosen.requirements
+    )
+    meta = RunMetadata(
+        tool=tool,
+        version=__version__,
+        target=target,
+        started=_iso(started),
+        finished=_iso(now()),
+        profile=profile,
+        level=level,
+        settings=dict(settings or {}),
+    )
+    return RunResult(meta, reqs)

@@ -10,12 +10,11 @@ import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
-from conformance import __version__, planning
+from conformance import planning
 from conformance.adapters import Adapter, resolve_adapter
 from conformance.client_runner.engine import ClientScenarioRunner
 from conformance.client_runner.mock import ClientMock
-from conformance.results import RequirementResult, RunMetadata, RunResult, ScenarioResult
-from conformance.results import requirement_result as fold_requirement
+from conformance.results import RunResult, ScenarioResult
 from conformance.scenarios import Scenario
 
 TOOL = "esi-conformance client"
@@ -73,26 +72,9 @@ def fold(chosen: ClientPlan, results: Mapping[str, ScenarioResult], target: str,
          expected: Mapping[str, str] | None = None,
          settings: Mapping[str, object] | None = None) -> RunResult:
     """One requirement result per selected requirement, from the scenarios that list it."""
-    by_req: dict[str, list[ScenarioResult]] = {r.id: [] for r in chosen.requirements}
-    for scenario in chosen.scenarios:
-        result = results.get(scenario.id)
-        if result is None:
-            continue
-        for rid in scenario.requirements:
-            if rid in by_req:
-                by_req[rid].append(result)
-    reqs: tuple[RequirementResult, ...] = tuple(
-        fold_requirement(r, by_req[r.id], expected, skip_reason="no client scenario covers it")
-        for r in chosen.requirements)
-    meta = RunMetadata(tool=TOOL, version=__version__, target=target, started=_iso(started),
-                       finished=_iso(_now()), profile=profile, level=level,
-                       settings=dict(settings or {}))
-    return RunResult(meta, reqs)
+    return planning.fold(chosen, results, tool=TOOL, direction="client", target=target,
+                         profile=profile, level=level, started=started, expected=expected,
+                         settings=settings)
 
 
-def _now() -> datetime.datetime:
-    return datetime.datetime.now(datetime.UTC)
-
-
-def _iso(moment: datetime.datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+_now = planning.now
