@@ -37,7 +37,7 @@ STEP = 4
 MAX_CANDIDATES = 4
 MAX_SEEN = 512
 """Secrets learnt from traffic (tokens, ca.crt) kept in the index; older ones are dropped in
-batches (entries already recorded were scrubbed when recorded)."""
+batches (each journal entry learns its own request's secrets just before it is scrubbed)."""
 
 _FOLD = str.maketrans("-_", "+/")
 
