@@ -81,3 +81,13 @@ def test_rotation_keeps_old_tokens_until_the_old_key_is_retired(mock, alpha):
         b'"token is unverifiable: error while executing keyfunc: no jwks found"\n'
     )
     assert r1(mock, alpha, alpha.mint("team-a/web")).status == 200
+
+
+def test_the_per_token_discovery_cache_stays_bounded(mock, alpha, monkeypatch):
+    from mockserver.federation import upstream
+
+    monkeypatch.setattr(upstream, "MAX_DISCOVERY_ENTRIES", 3)
+    for _ in range(6):
+        assert r1(mock, alpha, alpha.mint("team-a/web")).status == 200
+    assert len(mock.context.resolver._discovery) <= 3
+    assert alpha.request_counts["discovery"] == 6

@@ -33,6 +33,8 @@ from mockserver.federation.modes import Behaviour
 
 FETCH_TIMEOUT = 10.0
 JWKS_TTL = 60.0
+MAX_DISCOVERY_ENTRIES = 4096
+"""Discovery outcomes are cached per token; a long run sees many tokens, so the cache is bounded."""
 _PEM_BLOCK = re.compile(rb"-----BEGIN ([^-\r\n]+)-----\r?\n(.*?)-----END \1-----", re.S)
 
 
@@ -187,7 +189,17 @@ class KeyResolver:
         until = token_exp if token_exp is not None else now + self._jwks_ttl
         with self._lock:
             self._discovery[key] = _Cached(path, until)
+            if len(self._discovery) > MAX_DISCOVERY_ENTRIES:
+                self._evict_discovery(now)
         return path
+
+    def _evict_discovery(self, now: float) -> None:
+        """One entry per token: drop expired ones, then the oldest half (lock held)."""
+        for stale in [k for k, v in self._discovery.items() if v.until <= now]:
+            del self._discovery[stale]
+        if len(self._discovery) > MAX_DISCOVERY_ENTRIES:
+            for stale in list(self._discovery)[: len(self._discovery) // 2]:
+                del self._discovery[stale]
 
     def _jwks_of(
         self, url: str, path: str, ca_pem: bytes, token: str, refresh: bool
