@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from mockserver.files import write_private_file
-from mockserver.gojson import go_marshal
+from mockserver.gojson import go_marshal_plain
 
 PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
 PublicKey = rsa.RSAPublicKey | ec.EllipticCurvePublicKey
@@ -44,7 +44,7 @@ def go_json(value: Any, *, sort_keys: bool = False) -> bytes:
 
     JWKS, discovery documents and token segments all need the bytes kube-apiserver produces.
     """
-    return go_marshal(value, sort_keys=sort_keys)
+    return go_marshal_plain(value, sort_keys=sort_keys)
 
 
 def _public_of(key: PublicKey | PrivateKey | SigningKey) -> PublicKey:

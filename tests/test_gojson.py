@@ -156,3 +156,12 @@ def test_fast_path_writes_exactly_what_the_careful_encoder_writes(value, sort_ke
     careful = bytearray()
     _encode(value, careful, "", 0, sort_keys)
     assert go_marshal(value, sort_keys=sort_keys) == bytes(careful)
+
+
+@given(_plain_values, st.booleans())
+def test_plain_path_for_known_float_free_values_matches_too(value, sort_keys):
+    from mockserver.gojson import _encode, go_marshal_plain
+
+    careful = bytearray()
+    _encode(value, careful, "", 0, sort_keys)
+    assert go_marshal_plain(value, sort_keys=sort_keys) == bytes(careful)
