@@ -11,6 +11,8 @@ import binascii
 import functools
 import json
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -135,8 +137,13 @@ def _check_claim_types(claims: dict[str, Any]) -> None:
         raise JWTError("token is malformed: could not JSON decode claim: invalid type for aud")
 
 
+@functools.lru_cache(maxsize=1024)
 def parse_unverified(token: str) -> ParsedToken:
-    """Split and decode a compact JWT and look its algorithm up, as ParseUnverified does."""
+    """Split and decode a compact JWT and look its algorithm up, as ParseUnverified does.
+
+    Clients repeat their token on every request, so parses are kept (failures are not); the
+    result is shared and must be treated as read-only.
+    """
     parts = token.split(".")
     if len(parts) != 3:
         raise JWTError("token is malformed: token contains an invalid number of segments")
@@ -163,8 +170,30 @@ def parse_unverified(token: str) -> ParsedToken:
     return ParsedToken(token, header, claims, f"{parts[0]}.{parts[1]}".encode(), signature)
 
 
+_VERIFIED: OrderedDict[tuple[int, str], rsa.RSAPublicKey] = OrderedDict()
+_VERIFIED_LOCK = threading.Lock()
+_VERIFIED_MAX = 1024
+
+
 def verify_signature(token: ParsedToken, key: rsa.RSAPublicKey) -> None:
-    """Verify with the header's algorithm and an RSA key: RS* and PS* pass, the rest cannot."""
+    """Verify with the header's algorithm and an RSA key: RS* and PS* pass, the rest cannot.
+
+    The same token bytes under the same key object verify the same way every time, so a success
+    is remembered (the key is kept in the entry, so its id cannot be reused meanwhile).
+    """
+    remembered = (id(key), token.raw)
+    with _VERIFIED_LOCK:
+        if _VERIFIED.get(remembered) is key:
+            _VERIFIED.move_to_end(remembered)
+            return
+    _verify_signature(token, key)
+    with _VERIFIED_LOCK:
+        _VERIFIED[remembered] = key
+        if len(_VERIFIED) > _VERIFIED_MAX:
+            _VERIFIED.popitem(last=False)
+
+
+def _verify_signature(token: ParsedToken, key: rsa.RSAPublicKey) -> None:
     alg = token.alg
     if alg == "none":
         raise JWTError("token signature is invalid: 'none' signature type is not allowed")
