@@ -7,14 +7,12 @@ import json
 import signal
 import ssl
 import subprocess
-import sys
-import time
 from pathlib import Path
 
 import jwt
 import pytest
 
-BIN = Path(sys.executable).parent
+from tests.wire import BIN, curl, start_serving
 
 
 def esi_mock(*args: str) -> subprocess.CompletedProcess[str]:
@@ -26,35 +24,12 @@ def esi_mock(*args: str) -> subprocess.CompletedProcess[str]:
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
     state = tmp_path_factory.mktemp("served")
-    process = subprocess.Popen(
-        [str(BIN / "esi-mock"), "serve", "--state-dir", str(state)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    connection = state / "connection.json"
-    deadline = time.monotonic() + 30
-    while not connection.exists():
-        assert process.poll() is None, process.stderr.read()
-        assert time.monotonic() < deadline, "esi-mock serve did not become ready"
-        time.sleep(0.02)
-    yield state, json.loads(connection.read_text()), process
+    process, info = start_serving(state)
+    yield state, info, process
     process.send_signal(signal.SIGTERM)
     out, _ = process.communicate(timeout=20)
     assert process.returncode == 0
     assert "esi-mock stopped" in out
-
-
-def curl(*args: str) -> tuple[int, str]:
-    result = subprocess.run(
-        ["curl", "-sS", "-o", "-", "-w", "\n%{http_code}", *args],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
-    body, _, status = result.stdout.rpartition("\n")
-    return int(status), body
 
 
 def token(state: Path, *args: str) -> str:

@@ -8,8 +8,6 @@ import base64
 import json
 import signal
 import subprocess
-import sys
-import time
 from pathlib import Path
 from urllib.parse import quote, quote_plus
 
@@ -18,8 +16,8 @@ import pytest
 from mockserver.admin.journal import Journal, JournalQuery, QueryError
 from mockserver.admin.redaction import fingerprint
 from mockserver.gojson import go_json
+from tests.wire import BIN, curl, start_serving
 
-BIN = Path(sys.executable).parent
 CANARY = 'Can4ry<>&"secret/ünïcødé-東京-\u2028-v@lue 42'
 
 
@@ -153,35 +151,12 @@ spec:
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
     state = tmp_path_factory.mktemp("journal-served")
-    process = subprocess.Popen(
-        [str(BIN / "esi-mock"), "serve", "--state-dir", str(state), "--access-log"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    connection = state / "connection.json"
-    deadline = time.monotonic() + 30
-    while not connection.exists():
-        assert process.poll() is None, process.stderr.read()
-        assert time.monotonic() < deadline, "esi-mock serve did not become ready"
-        time.sleep(0.02)
+    process, info = start_serving(state, "--access-log")
     logs: dict[str, str] = {}
-    yield state, json.loads(connection.read_text()), process, logs
+    yield state, info, process, logs
     if process.poll() is None:
         process.send_signal(signal.SIGTERM)
         logs["out"], logs["err"] = process.communicate(timeout=20)
-
-
-def curl(*args: str) -> tuple[int, str]:
-    result = subprocess.run(
-        ["curl", "-sS", "-o", "-", "-w", "\n%{http_code}", *args],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
-    body, _, status = result.stdout.rpartition("\n")
-    return int(status), body
 
 
 def test_one_curl_r1_call_is_journalled_without_any_secret(served):

@@ -6,7 +6,11 @@ import base64
 import http.client
 import json
 import ssl
+import subprocess
+import sys
+import time
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import urlsplit
 
 
@@ -56,3 +60,37 @@ def send(
         )
     finally:
         conn.close()
+
+
+BIN = Path(sys.executable).parent
+"""Where the project's console scripts are (the running interpreter's venv)."""
+
+
+def start_serving(state: Path, *args: str) -> tuple[subprocess.Popen[str], dict]:
+    """Start `esi-mock serve --state-dir STATE ARGS…` and wait for its connection.json."""
+    process = subprocess.Popen(
+        [str(BIN / "esi-mock"), "serve", "--state-dir", str(state), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    connection = state / "connection.json"
+    deadline = time.monotonic() + 30
+    while not connection.exists():
+        assert process.poll() is None, process.stderr.read() if process.stderr else "exited"
+        assert time.monotonic() < deadline, "esi-mock serve did not become ready"
+        time.sleep(0.02)
+    return process, json.loads(connection.read_text())
+
+
+def curl(*args: str) -> tuple[int, str]:
+    """Run curl as a user would and return (status, body)."""
+    result = subprocess.run(
+        ["curl", "-sS", "-o", "-", "-w", "\n%{http_code}", *args],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    body, _, status = result.stdout.rpartition("\n")
+    return int(status), body

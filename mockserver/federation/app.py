@@ -121,7 +121,7 @@ def serve_federation_request(ctx: FederationContext, listener: str) -> Response:
         request_drop(environ, str(drop))
         return Response(status=500)
     except ProtocolError as error:
-        outcome["error"] = getattr(error, "detail", error.message)
+        outcome["error"] = error.detail
         if getattr(error, "near_miss", ""):
             outcome["near_miss"] = error.near_miss  # type: ignore[attr-defined]
         return json_response(error.status, error.body, pretty, error.headers)

@@ -180,10 +180,9 @@ class Authenticator:
                 last = name
         if not self.behaviour.enabled("random-authenticator"):
             last = "spiffe" if creds.peer_cert_pem else "oidc"
-        failure = errors[last]
-        error = Unauthenticated(str(failure))
-        error.detail = "; ".join(f"{n}: {e.detail}" for n, e in errors.items())  # type: ignore[attr-defined]
-        raise error
+        raise Unauthenticated(
+            str(errors[last]), detail="; ".join(f"{n}: {e.detail}" for n, e in errors.items())
+        )
 
     # -- OIDC / Kubernetes service-account tokens (§3.2) ---------------------------------------
 

@@ -8,9 +8,11 @@ class ProtocolError(Exception):
 
     status: int = 400
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, detail: str = "") -> None:
         super().__init__(message)
         self.message = message
+        self.detail = detail or message
+        """Why, for the journal only; never sent to the client."""
 
     @property
     def body(self) -> object:

@@ -213,20 +213,11 @@ def _owner_reference(ctx: FederationContext, call: Call) -> dict[str, Any] | Non
         clusters = list(ctx.clusters.values())
     if workload.pod_uid:
         kind, name = "Pod", workload.pod_name
-        found = next(
-            (c.pod(workload.namespace, name) for c in clusters if c.pod(workload.namespace, name)),
-            None,
-        )
+        candidates = (c.pod(workload.namespace, name) for c in clusters)
     else:
         kind, name = "ServiceAccount", workload.sa_name
-        found = next(
-            (
-                c.service_account(workload.namespace, name)
-                for c in clusters
-                if c.service_account(workload.namespace, name)
-            ),
-            None,
-        )
+        candidates = (c.service_account(workload.namespace, name) for c in clusters)
+    found = next((obj for obj in candidates if obj is not None), None)
     if found is None:
         # The real server reads through controller-runtime's cache, whose not-found errors name
         # the Kind ("Pod", not "pods").
