@@ -17,14 +17,27 @@ def timed_run(profile: str) -> tuple[float, int]:
     with tempfile.TemporaryDirectory(prefix="esi-bench-") as reports:
         started = time.perf_counter()
         done = subprocess.run(
-            [sys.executable, "-m", "conformance.cli", "server", "--profile", profile,
-             "--report-dir", reports],
-            capture_output=True, check=False)
+            [
+                sys.executable,
+                "-m",
+                "conformance.cli",
+                "server",
+                "--profile",
+                profile,
+                "--report-dir",
+                reports,
+            ],
+            capture_output=True,
+            check=False,
+        )
         return time.perf_counter() - started, done.returncode
 
 
 def run() -> Iterator[tuple[str, bool]]:
     for profile, goal in GOALS.items():
         seconds, status = timed_run(profile)
-        yield (f"conformance {profile} run against the embedded mock: {seconds:.1f} s "
-               f"(goal <= {goal:.0f} s; exit status {status})", seconds <= goal)
+        yield (
+            f"conformance {profile} run against the embedded mock: {seconds:.1f} s "
+            f"(goal <= {goal:.0f} s; exit status {status})",
+            seconds <= goal,
+        )

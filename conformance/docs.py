@@ -13,10 +13,17 @@ from conformance.requirements import AREAS, NOT_COVERED, Requirement, all_requir
 from conformance.scenarios import Scenario, load_catalogue, scenarios_by_requirement
 
 AREA_TITLES = {
-    "HTTP": "HTTP surface", "OUT": "Response framing", "AUTH": "Authentication (Kubernetes tokens)",
-    "TLS": "Trust anchors", "MTLS": "SPIFFE over mTLS", "WLT": "x-workload-token",
-    "AUTHZ": "Authorization", "STORE": "Store reads (R1)", "GEN": "Generators (R2)",
-    "REVOKE": "Revocation (R3, R4)", "ERR": "Failure answers",
+    "HTTP": "HTTP surface",
+    "OUT": "Response framing",
+    "AUTH": "Authentication (Kubernetes tokens)",
+    "TLS": "Trust anchors",
+    "MTLS": "SPIFFE over mTLS",
+    "WLT": "x-workload-token",
+    "AUTHZ": "Authorization",
+    "STORE": "Store reads (R1)",
+    "GEN": "Generators (R2)",
+    "REVOKE": "Revocation (R3, R4)",
+    "ERR": "Failure answers",
 }
 DOCUMENT = Path(__file__).resolve().parent.parent / "docs" / "requirements.md"
 
@@ -25,8 +32,11 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def render(requirements: Mapping[str, Requirement], scenarios: Sequence[Scenario],
-           not_covered: Mapping[str, str]) -> str:
+def render(
+    requirements: Mapping[str, Requirement],
+    scenarios: Sequence[Scenario],
+    not_covered: Mapping[str, str],
+) -> str:
     """The Markdown document: how to read it, one table per area, and what is not covered."""
     by_req = scenarios_by_requirement(scenarios)
     reqs = list(requirements.values())
@@ -50,13 +60,14 @@ def render(requirements: Mapping[str, Requirement], scenarios: Sequence[Scenario
         "GeneratorStates and AuthorizedIdentities), `mtls` (an mTLS port and SPIFFE trust "
         "material), `faults` (the target lets the suite inject backend faults). Without them the "
         "requirement is SKIP with that reason, never FAIL.",
-        "- Error wording is not checked, except the normative bodies: `\"Not Found\"\\n`, "
-        "`null\\n`, `\"GeneratorState deleted\"\\n` and the `invalid x-workload-token:` prefix.",
+        '- Error wording is not checked, except the normative bodies: `"Not Found"\\n`, '
+        '`null\\n`, `"GeneratorState deleted"\\n` and the `invalid x-workload-token:` prefix.',
         "",
     ]
     counts = {lv: sum(1 for r in reqs if r.level == lv) for lv in ("MUST", "MUST-SEC", "SHOULD")}
-    lines.append(f"{len(reqs)} requirements: " +
-                 ", ".join(f"{n} {lv}" for lv, n in counts.items()) + ".")
+    lines.append(
+        f"{len(reqs)} requirements: " + ", ".join(f"{n} {lv}" for lv, n in counts.items()) + "."
+    )
     lines.append("")
     for direction, title in (("server", "Server requirements"), ("client", "Client requirements")):
         chosen = [r for r in reqs if r.direction == direction]
@@ -66,20 +77,30 @@ def render(requirements: Mapping[str, Requirement], scenarios: Sequence[Scenario
         areas = [a for a in AREAS if any(r.area == a for r in chosen)]
         areas += sorted({r.area for r in chosen} - set(areas))
         for area in areas:
-            lines += [f"### {area}: {AREA_TITLES.get(area, area)}", "",
-                      "| ID | level | requirement | reference | needs | scenarios |",
-                      "|---|---|---|---|---|---|"]
+            lines += [
+                f"### {area}: {AREA_TITLES.get(area, area)}",
+                "",
+                "| ID | level | requirement | reference | needs | scenarios |",
+                "|---|---|---|---|---|---|",
+            ]
             for r in (r for r in chosen if r.area == area):
                 star = " ★" if r.smoke else ""
                 ids = ", ".join(f"`{s}`" for s in by_req.get(r.id, [])) or "**none**"
                 needs = ", ".join(r.needs) or "–"
-                lines.append(f"| {r.id}{star} | {r.level} | {_cell(r.text)} | "
-                             f"{_cell(r.reference)} | {needs} | {ids} |")
+                lines.append(
+                    f"| {r.id}{star} | {r.level} | {_cell(r.text)} | "
+                    f"{_cell(r.reference)} | {needs} | {ids} |"
+                )
             lines.append("")
     if not_covered:
-        lines += ["## Not covered yet", "",
-                  "Reference items with no requirement yet, and why:", "",
-                  "| reference | reason |", "|---|---|"]
+        lines += [
+            "## Not covered yet",
+            "",
+            "Reference items with no requirement yet, and why:",
+            "",
+            "| reference | reason |",
+            "|---|---|",
+        ]
         lines += [f"| {_cell(k)} | {_cell(v)} |" for k, v in not_covered.items()]
         lines.append("")
     return "\n".join(lines)

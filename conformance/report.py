@@ -52,18 +52,21 @@ def _evidence_text(result: RequirementResult) -> str:
             for p in ev.problems:
                 lines.append(f"    problem: {p}")
             if ev.request:
-                lines.append("    request: " + json.dumps(ev.request, ensure_ascii=False,
-                                                         default=str))
+                lines.append(
+                    "    request: " + json.dumps(ev.request, ensure_ascii=False, default=str)
+                )
             if ev.response:
-                lines.append("    response: " + json.dumps(ev.response, ensure_ascii=False,
-                                                          default=str))
+                lines.append(
+                    "    response: " + json.dumps(ev.response, ensure_ascii=False, default=str)
+                )
     return "\n".join(lines)
 
 
 def _xml_safe(text: str) -> str:
     """Drop characters XML 1.0 cannot hold at all (control characters from a target's body)."""
-    return "".join(ch for ch in text if ch in "\t\n\r" or (ord(ch) >= 0x20 and
-                                                            ord(ch) not in (0xFFFE, 0xFFFF)))
+    return "".join(
+        ch for ch in text if ch in "\t\n\r" or (ord(ch) >= 0x20 and ord(ch) not in (0xFFFE, 0xFFFF))
+    )
 
 
 def junit_xml(run: RunResult) -> bytes:
@@ -73,41 +76,54 @@ def junit_xml(run: RunResult) -> bytes:
     passes with a system-out note, so CI dashboards agree with the exit status.
     """
     counts = run.counts()
-    suite = ET.Element("testsuite", {
-        "name": f"{run.metadata.tool} {run.metadata.target}",
-        "tests": str(len(run.requirements)),
-        "failures": str(counts[FAIL]),
-        "errors": str(counts[ERROR]),
-        "skipped": str(counts[SKIP] + counts[XFAIL]),
-        "time": f"{sum(s.duration for r in run.requirements for s in r.scenarios):.3f}",
-        "timestamp": run.metadata.started,
-    })
+    suite = ET.Element(
+        "testsuite",
+        {
+            "name": f"{run.metadata.tool} {run.metadata.target}",
+            "tests": str(len(run.requirements)),
+            "failures": str(counts[FAIL]),
+            "errors": str(counts[ERROR]),
+            "skipped": str(counts[SKIP] + counts[XFAIL]),
+            "time": f"{sum(s.duration for r in run.requirements for s in r.scenarios):.3f}",
+            "timestamp": run.metadata.started,
+        },
+    )
     props = ET.SubElement(suite, "properties")
-    for key, value in (("version", run.metadata.version), ("profile", run.metadata.profile),
-                       ("level", run.metadata.level or "all"),
-                       ("exit_status", str(exit_status(run)))):
+    for key, value in (
+        ("version", run.metadata.version),
+        ("profile", run.metadata.profile),
+        ("level", run.metadata.level or "all"),
+        ("exit_status", str(exit_status(run))),
+    ):
         ET.SubElement(props, "property", {"name": key, "value": _xml_safe(str(value))})
     for r in run.requirements:
         req = r.requirement
-        case = ET.SubElement(suite, "testcase", {
-            "classname": req.area,
-            "name": _xml_safe(f"{req.id} [{req.level}] {req.text}"),
-            "time": f"{sum(s.duration for s in r.scenarios):.3f}",
-        })
+        case = ET.SubElement(
+            suite,
+            "testcase",
+            {
+                "classname": req.area,
+                "name": _xml_safe(f"{req.id} [{req.level}] {req.text}"),
+                "time": f"{sum(s.duration for s in r.scenarios):.3f}",
+            },
+        )
         detail = _xml_safe(_evidence_text(r))
         if r.status == FAIL:
-            el = ET.SubElement(case, "failure", {"message": _xml_safe(r.reason or "failed"),
-                                                 "type": req.level})
+            el = ET.SubElement(
+                case, "failure", {"message": _xml_safe(r.reason or "failed"), "type": req.level}
+            )
             el.text = detail
         elif r.status == ERROR:
-            el = ET.SubElement(case, "error", {"message": _xml_safe(r.reason or "error"),
-                                               "type": "harness"})
+            el = ET.SubElement(
+                case, "error", {"message": _xml_safe(r.reason or "error"), "type": "harness"}
+            )
             el.text = detail
         elif r.status == SKIP:
             ET.SubElement(case, "skipped", {"message": _xml_safe(r.reason)})
         elif r.status == XFAIL:
-            ET.SubElement(case, "skipped", {
-                "message": _xml_safe(f"expected failure: {r.expected_failure}")})
+            ET.SubElement(
+                case, "skipped", {"message": _xml_safe(f"expected failure: {r.expected_failure}")}
+            )
         elif r.status == XPASS:
             out = ET.SubElement(case, "system-out")
             out.text = _xml_safe(f"XPASS: {r.reason} (entry: {r.expected_failure})")
@@ -118,19 +134,29 @@ def junit_xml(run: RunResult) -> bytes:
 def terminal_summary(run: RunResult, width: int = 100) -> str:
     """A few lines for the terminal: totals, per level, the failures, the exit status."""
     counts = run.counts()
-    lines = [f"{run.metadata.tool} {run.metadata.version} against {run.metadata.target}: "
-             f"{len(run.requirements)} requirements, profile {run.metadata.profile}"]
+    lines = [
+        f"{run.metadata.tool} {run.metadata.version} against {run.metadata.target}: "
+        f"{len(run.requirements)} requirements, profile {run.metadata.profile}"
+    ]
     lines.append("  " + "  ".join(f"{s} {counts[s]}" for s in STATUSES if counts[s]))
-    for level, by in sorted(run.counts_by_level().items(), key=lambda i: LEVELS.index(i[0])
-                            if i[0] in LEVELS else len(LEVELS)):
+    for level, by in sorted(
+        run.counts_by_level().items(),
+        key=lambda i: LEVELS.index(i[0]) if i[0] in LEVELS else len(LEVELS),
+    ):
         lines.append(f"  {level:<8} " + "  ".join(f"{s} {by[s]}" for s in STATUSES if by[s]))
     for r in run.requirements:
         if r.status in (FAIL, ERROR, XPASS):
             text = f"  {r.status:<5} {r.requirement.id} [{r.requirement.level}] {r.reason}"
             lines.append(text if len(text) <= width else text[: width - 3] + "...")
     code = exit_status(run)
-    lines.append(f"exit status {code}: " + ("a MUST requirement failed or the run had errors"
-                                            if code else "no MUST failure and no error"))
+    lines.append(
+        f"exit status {code}: "
+        + (
+            "a MUST requirement failed or the run had errors"
+            if code
+            else "no MUST failure and no error"
+        )
+    )
     return "\n".join(lines) + "\n"
 
 
@@ -160,19 +186,28 @@ def report_html(run: RunResult) -> str:
     and evidence, then XPASS, the skipped ones with reasons, and everything else."""
     meta = run.metadata
     code = exit_status(run)
-    parts = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
-             f"<title>Conformance report: {_e(meta.target)}</title>",
-             f"<style>{_CSS}</style></head><body>",
-             f"<h1>Conformance report: {_e(meta.target)}</h1>",
-             f"<p>{_e(meta.tool)} {_e(meta.version)}, profile {_e(meta.profile)}, level "
-             f"{_e(meta.level or 'all')}, {_e(meta.started)} – {_e(meta.finished)}. "
-             f"Exit status <strong>{code}</strong>.</p>"]
-    parts.append("<h2>Summary by level</h2><table><tr><th>level</th>" +
-                 "".join(f"<th>{_badge(s)}</th>" for s in STATUSES) + "</tr>")
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        f"<title>Conformance report: {_e(meta.target)}</title>",
+        f"<style>{_CSS}</style></head><body>",
+        f"<h1>Conformance report: {_e(meta.target)}</h1>",
+        f"<p>{_e(meta.tool)} {_e(meta.version)}, profile {_e(meta.profile)}, level "
+        f"{_e(meta.level or 'all')}, {_e(meta.started)} – {_e(meta.finished)}. "
+        f"Exit status <strong>{code}</strong>.</p>",
+    ]
+    parts.append(
+        "<h2>Summary by level</h2><table><tr><th>level</th>"
+        + "".join(f"<th>{_badge(s)}</th>" for s in STATUSES)
+        + "</tr>"
+    )
     by_level = run.counts_by_level()
     for level in [lv for lv in LEVELS if lv in by_level] + sorted(set(by_level) - set(LEVELS)):
-        parts.append(f"<tr><td>{_e(level)}</td>" +
-                     "".join(f"<td>{by_level[level][s]}</td>" for s in STATUSES) + "</tr>")
+        parts.append(
+            f"<tr><td>{_e(level)}</td>"
+            + "".join(f"<td>{by_level[level][s]}</td>" for s in STATUSES)
+            + "</tr>"
+        )
     parts.append("</table>")
 
     def section(title: str, statuses: tuple[str, ...], with_evidence: bool) -> None:
@@ -182,9 +217,11 @@ def report_html(run: RunResult) -> str:
         parts.append(f"<h2>{_e(title)} ({len(chosen)})</h2>")
         for r in chosen:
             req = r.requirement
-            parts.append(f'<section class="req {_e(r.status)}" id="{_e(req.id)}">'
-                         f"<h3>{_badge(r.status)} {_e(req.id)} [{_e(req.level)}]</h3>"
-                         f"<p>{_e(req.text)} <em>(reference {_e(req.reference)})</em></p>")
+            parts.append(
+                f'<section class="req {_e(r.status)}" id="{_e(req.id)}">'
+                f"<h3>{_badge(r.status)} {_e(req.id)} [{_e(req.level)}]</h3>"
+                f"<p>{_e(req.text)} <em>(reference {_e(req.reference)})</em></p>"
+            )
             if r.reason:
                 parts.append(f"<p>{_e(r.reason)}</p>")
             if r.expected_failure is not None:
@@ -198,20 +235,28 @@ def report_html(run: RunResult) -> str:
     section("Expected failures", (XFAIL,), True)
     skipped = [r for r in run.requirements if r.status == SKIP]
     if skipped:
-        parts.append(f"<h2>Skipped ({len(skipped)})</h2><table><tr><th>requirement</th>"
-                     "<th>level</th><th>text</th><th>reason</th></tr>")
+        parts.append(
+            f"<h2>Skipped ({len(skipped)})</h2><table><tr><th>requirement</th>"
+            "<th>level</th><th>text</th><th>reason</th></tr>"
+        )
         for r in skipped:
-            parts.append(f"<tr><td>{_e(r.requirement.id)}</td><td>{_e(r.requirement.level)}"
-                         f"</td><td>{_e(r.requirement.text)}</td><td>{_e(r.reason)}</td></tr>")
+            parts.append(
+                f"<tr><td>{_e(r.requirement.id)}</td><td>{_e(r.requirement.level)}"
+                f"</td><td>{_e(r.requirement.text)}</td><td>{_e(r.reason)}</td></tr>"
+            )
         parts.append("</table>")
     passed = [r for r in run.requirements if r.status == PASS]
     if passed:
-        parts.append(f"<h2>Passed ({len(passed)})</h2><table><tr><th>requirement</th>"
-                     "<th>level</th><th>text</th><th>scenarios</th></tr>")
+        parts.append(
+            f"<h2>Passed ({len(passed)})</h2><table><tr><th>requirement</th>"
+            "<th>level</th><th>text</th><th>scenarios</th></tr>"
+        )
         for r in passed:
             ids = ", ".join(s.scenario_id for s in r.scenarios)
-            parts.append(f"<tr><td>{_e(r.requirement.id)}</td><td>{_e(r.requirement.level)}"
-                         f"</td><td>{_e(r.requirement.text)}</td><td>{_e(ids)}</td></tr>")
+            parts.append(
+                f"<tr><td>{_e(r.requirement.id)}</td><td>{_e(r.requirement.level)}"
+                f"</td><td>{_e(r.requirement.text)}</td><td>{_e(ids)}</td></tr>"
+            )
         parts.append("</table>")
     if NOT_COVERED:
         parts.append("<h2>Reference items not covered yet</h2><ul>")

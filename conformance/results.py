@@ -32,8 +32,12 @@ class Evidence:
     problems: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        return {"step": self.step, "request": dict(self.request),
-                "response": dict(self.response), "problems": list(self.problems)}
+        return {
+            "step": self.step,
+            "request": dict(self.request),
+            "response": dict(self.response),
+            "problems": list(self.problems),
+        }
 
 
 @dataclass(frozen=True)
@@ -51,9 +55,13 @@ class ScenarioResult:
             raise ValueError(f"scenario status must be one of {list(_RANK)}, got {self.status!r}")
 
     def to_dict(self) -> dict[str, Any]:
-        return {"scenario": self.scenario_id, "status": self.status, "message": self.message,
-                "duration": round(self.duration, 3),
-                "evidence": [e.to_dict() for e in self.evidence]}
+        return {
+            "scenario": self.scenario_id,
+            "status": self.status,
+            "message": self.message,
+            "duration": round(self.duration, 3),
+            "evidence": [e.to_dict() for e in self.evidence],
+        }
 
 
 @dataclass(frozen=True)
@@ -76,9 +84,15 @@ class RequirementResult:
     def to_dict(self) -> dict[str, Any]:
         req = self.requirement
         out: dict[str, Any] = {
-            "id": req.id, "level": req.level, "area": req.area, "text": req.text,
-            "reference": req.reference, "needs": list(req.needs), "status": self.status,
-            "reason": self.reason, "scenarios": [s.to_dict() for s in self.scenarios],
+            "id": req.id,
+            "level": req.level,
+            "area": req.area,
+            "text": req.text,
+            "reference": req.reference,
+            "needs": list(req.needs),
+            "status": self.status,
+            "reason": self.reason,
+            "scenarios": [s.to_dict() for s in self.scenarios],
         }
         if self.expected_failure is not None:
             out["expected_failure"] = self.expected_failure
@@ -99,9 +113,16 @@ class RunMetadata:
     settings: Mapping[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"tool": self.tool, "version": self.version, "target": self.target,
-                "started": self.started, "finished": self.finished, "profile": self.profile,
-                "level": self.level, "settings": dict(self.settings)}
+        return {
+            "tool": self.tool,
+            "version": self.version,
+            "target": self.target,
+            "started": self.started,
+            "finished": self.finished,
+            "profile": self.profile,
+            "level": self.level,
+            "settings": dict(self.settings),
+        }
 
 
 @dataclass(frozen=True)
@@ -126,17 +147,22 @@ class RunResult:
         return out
 
     def to_dict(self) -> dict[str, Any]:
-        return {"metadata": self.metadata.to_dict(), "summary": self.counts(),
-                "summary_by_level": self.counts_by_level(), "exit_status": exit_status(self),
-                "requirements": [r.to_dict() for r in self.requirements]}
+        return {
+            "metadata": self.metadata.to_dict(),
+            "summary": self.counts(),
+            "summary_by_level": self.counts_by_level(),
+            "exit_status": exit_status(self),
+            "requirements": [r.to_dict() for r in self.requirements],
+        }
 
 
 class ExpectedFailuresError(ValueError):
     """An expected-failures file that cannot be used, with every problem listed."""
 
 
-def load_expected_failures(path: Path | str,
-                           known_ids: Iterable[str] | None = None) -> dict[str, str]:
+def load_expected_failures(
+    path: Path | str, known_ids: Iterable[str] | None = None
+) -> dict[str, str]:
     """Read a YAML list of `{id, reason}` into {requirement ID: reason}.
 
     A missing or empty reason, an unknown or repeated ID, or any other field is an error: an
@@ -181,9 +207,12 @@ def load_expected_failures(path: Path | str,
     return out
 
 
-def requirement_result(requirement: Requirement, scenarios: Sequence[ScenarioResult],
-                       expected: Mapping[str, str] | None = None,
-                       skip_reason: str = "") -> RequirementResult:
+def requirement_result(
+    requirement: Requirement,
+    scenarios: Sequence[ScenarioResult],
+    expected: Mapping[str, str] | None = None,
+    skip_reason: str = "",
+) -> RequirementResult:
     """Fold scenario results into the requirement's status, then apply expected failures.
 
     No scenario results means SKIP with `skip_reason`. A SKIP scenario does not hide a PASS of

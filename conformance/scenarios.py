@@ -33,18 +33,41 @@ OPERATIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 }
 TOKEN_VARIANTS = ("valid", "legacy")
 BROKEN_KINDS_FALLBACK = (
-    "expired", "expired-seconds-ago", "not-yet-valid", "foreign-key", "unknown-kid", "no-kid",
-    "non-string-kid", "alg-none", "hs256-public-key", "wrong-issuer", "wrong-audience",
+    "expired",
+    "expired-seconds-ago",
+    "not-yet-valid",
+    "foreign-key",
+    "unknown-kid",
+    "no-kid",
+    "non-string-kid",
+    "alg-none",
+    "hs256-public-key",
+    "wrong-issuer",
+    "wrong-audience",
     "tampered-payload",
 )
-CA_VARIANTS = ("cluster", "raw-pem", "der-base64", "urlsafe-base64", "non-certificate-pem",
-               "garbage", "missing")
+CA_VARIANTS = (
+    "cluster",
+    "raw-pem",
+    "der-base64",
+    "urlsafe-base64",
+    "non-certificate-pem",
+    "garbage",
+    "missing",
+)
 BODY_VARIANTS = ("json", "empty", "non-json", "json-array", "json-null")
 AUTH_FORMS = ("bearer", "none", "bare", "lowercase")
 TRANSPORTS = ("http", "https", "mtls")
 SVID_VARIANTS = ("valid", "untrusted")
-MALFORMED_WLT = ("two-segments", "bad-base64", "bad-json", "missing-alg", "missing-namespace",
-                 "missing-sa-name", "missing-sa-uid")
+MALFORMED_WLT = (
+    "two-segments",
+    "bad-base64",
+    "bad-json",
+    "missing-alg",
+    "missing-namespace",
+    "missing-sa-name",
+    "missing-sa-uid",
+)
 OUTCOMES = ("response", "no-response", "handshake-refused")
 STATE_KINDS = ("GeneratorState", "AuthorizedIdentity", "LeakedCredential")
 CLIENT_OUTCOMES = ("success", "failure")
@@ -56,8 +79,16 @@ SERVER_URL_FORMS = ("plain", "trailing-slash", "double-trailing-slash")
 DELIVERY_SOURCES = ("files", "stdout", "env")
 RESPOND_TLS = ("untrusted-ca", "expired", "wrong-name")
 DIRECTIONS = ("server", "client", "both")
-SETUP_ACTIONS = ("manifests.apply", "manifests.delete", "quirks", "clock.shift", "keys.rotate",
-                 "cluster.fault", "backend.fault", "respond")
+SETUP_ACTIONS = (
+    "manifests.apply",
+    "manifests.delete",
+    "quirks",
+    "clock.shift",
+    "keys.rotate",
+    "cluster.fault",
+    "backend.fault",
+    "respond",
+)
 CLUSTER_FAULTS = ("unreachable", "status-500", "non-json", "non-string-member", "slow")
 BACKEND_FAULTS = ("unavailable", "error", "state-write-fails")
 SCENARIO_ID = re.compile(r"^[a-z0-9][a-z0-9-]*[a-z0-9]$")
@@ -303,16 +334,19 @@ class StateExpectation:
             out.append(obj)
         return out
 
-    def check(self, before: Sequence[Mapping[str, Any]],
-              after: Sequence[Mapping[str, Any]]) -> str | None:
+    def check(
+        self, before: Sequence[Mapping[str, Any]], after: Sequence[Mapping[str, Any]]
+    ) -> str | None:
         """None when the state change matches, else a reason (objects in Kubernetes shape)."""
         was, now = self.select(before), self.select(after)
         what = f"{self.kind} {self.describe()}"
         if self.count is not None and len(now) != self.count:
             return f"{what}: expected {self.count} after the step, found {len(now)}"
         if self.delta is not None and len(now) - len(was) != self.delta:
-            return (f"{what}: expected a change of {self.delta:+d}, found {len(was)} before and "
-                    f"{len(now)} after")
+            return (
+                f"{what}: expected a change of {self.delta:+d}, found {len(was)} before and "
+                f"{len(now)} after"
+            )
         new_names = {_obj_key(o) for o in now} - {_obj_key(o) for o in was}
         for obj in now:
             if self.delta is not None and _obj_key(obj) not in new_names:
@@ -366,13 +400,21 @@ class UpstreamExpectation:
                 if got.get("method") != want.method or got.get("path") != want.path:
                     continue
                 headers = {k.lower(): v for k, v in (got.get("headers") or {}).items()}
-                problem = next((p for name, m in want.headers
-                                if (p := m.check(headers.get(name.lower()))) is not None), None)
+                problem = next(
+                    (
+                        p
+                        for name, m in want.headers
+                        if (p := m.check(headers.get(name.lower()))) is not None
+                    ),
+                    None,
+                )
                 if problem is None:
                     break
             else:
-                return (f"cluster {self.cluster} did not receive {want.method} {want.path} "
-                        "(with the expected headers, in order)")
+                return (
+                    f"cluster {self.cluster} did not receive {want.method} {want.path} "
+                    "(with the expected headers, in order)"
+                )
         return None
 
 
@@ -389,9 +431,14 @@ class Expectation:
     status_same_as: str | None = None
     any_of: tuple[Expectation, ...] = ()
 
-    def check_response(self, status: int | None, headers: Mapping[str, str], body: bytes,
-                       outcome: str = "response",
-                       earlier_status: Mapping[str, int] | None = None) -> list[str]:
+    def check_response(
+        self,
+        status: int | None,
+        headers: Mapping[str, str],
+        body: bytes,
+        outcome: str = "response",
+        earlier_status: Mapping[str, int] | None = None,
+    ) -> list[str]:
         """Problems with an answer (empty when it conforms); state and upstream are separate.
 
         `outcome` is what happened on the wire: `response`, `no-response` (connection closed
@@ -400,15 +447,24 @@ class Expectation:
         """
         problems = self._own(status, headers, body, outcome, earlier_status or {})
         if self.any_of and not problems:
-            alternatives = [alt._own(status, headers, body, outcome, earlier_status or {})
-                            for alt in self.any_of]
+            alternatives = [
+                alt._own(status, headers, body, outcome, earlier_status or {})
+                for alt in self.any_of
+            ]
             if all(alternatives):
-                problems.append("no alternative matched: " + " | ".join(
-                    "; ".join(p) for p in alternatives))
+                problems.append(
+                    "no alternative matched: " + " | ".join("; ".join(p) for p in alternatives)
+                )
         return problems
 
-    def _own(self, status: int | None, headers: Mapping[str, str], body: bytes, outcome: str,
-             earlier: Mapping[str, int]) -> list[str]:
+    def _own(
+        self,
+        status: int | None,
+        headers: Mapping[str, str],
+        body: bytes,
+        outcome: str,
+        earlier: Mapping[str, int],
+    ) -> list[str]:
         if outcome != self.outcome:
             return [f"expected {self.outcome}, got {outcome}"]
         if outcome != "response":
@@ -420,8 +476,10 @@ class Expectation:
         if self.status_same_as is not None:
             other = earlier.get(self.status_same_as)
             if other != status:
-                problems.append(f"status: expected the same as step {self.status_same_as!r} "
-                                f"({other}), got {status}")
+                problems.append(
+                    f"status: expected the same as step {self.status_same_as!r} "
+                    f"({other}), got {status}"
+                )
         lower = {k.lower(): v for k, v in headers.items()}
         for name, matcher in self.headers:
             problem = matcher.check(lower.get(name.lower()))
@@ -568,8 +626,13 @@ def _b64url(data: bytes) -> str:
 
 
 def _jwt(header: Mapping[str, Any], claims: Mapping[str, Any]) -> str:
-    return ".".join([_b64url(json.dumps(header).encode()), _b64url(json.dumps(claims).encode()),
-                     _b64url(b"not-a-signature")])
+    return ".".join(
+        [
+            _b64url(json.dumps(header).encode()),
+            _b64url(json.dumps(claims).encode()),
+            _b64url(b"not-a-signature"),
+        ]
+    )
 
 
 def malformed_workload_token(kind: str) -> str:
@@ -583,9 +646,11 @@ def malformed_workload_token(kind: str) -> str:
         return _b64url(b"not json") + "." + _b64url(b"{") + "." + _b64url(b"sig")
     if kind == "missing-alg":
         return _jwt({"typ": "JWT"}, {"kubernetes.io": full})
-    field_path = {"missing-namespace": ("namespace",),
-                  "missing-sa-name": ("serviceaccount", "name"),
-                  "missing-sa-uid": ("serviceaccount", "uid")}[kind]
+    field_path = {
+        "missing-namespace": ("namespace",),
+        "missing-sa-name": ("serviceaccount", "name"),
+        "missing-sa-uid": ("serviceaccount", "uid"),
+    }[kind]
     claims = json.loads(json.dumps(full))
     target = claims
     for part in field_path[:-1]:
@@ -622,8 +687,9 @@ def _decode_json(body: bytes) -> tuple[bool, Any, str]:
 
 def _subset(want: Any, got: Any) -> bool:
     if isinstance(want, Mapping):
-        return isinstance(got, Mapping) and all(k in got and _subset(v, got[k])
-                                                for k, v in want.items())
+        return isinstance(got, Mapping) and all(
+            k in got and _subset(v, got[k]) for k, v in want.items()
+        )
     return bool(want == got)
 
 
@@ -640,8 +706,11 @@ def _check_body(m: BodyMatcher, body: bytes, ca_pems: Mapping[str, bytes]) -> st
         return None
     if kind == "exact":
         want = arg.encode("utf-8")
-        return None if body == want else f"expected exactly {_show_bytes(want)}, got " \
-                                         f"{_show_bytes(body)}"
+        return (
+            None
+            if body == want
+            else f"expected exactly {_show_bytes(want)}, got {_show_bytes(body)}"
+        )
     if kind == "empty":
         return None if body == b"" else f"expected an empty body, got {_show_bytes(body)}"
     if kind == "binary":
@@ -655,8 +724,9 @@ def _check_body(m: BodyMatcher, body: bytes, ca_pems: Mapping[str, bytes]) -> st
                     return None
             except ValueError:
                 pass
-        return f"expected the bytes {_show_bytes(want)} raw or base64-encoded, got " \
-               f"{_show_bytes(body)}"
+        return (
+            f"expected the bytes {_show_bytes(want)} raw or base64-encoded, got {_show_bytes(body)}"
+        )
     ok, value, problem = _decode_json(body)
     if not ok:
         return problem
@@ -668,10 +738,18 @@ def _check_body(m: BodyMatcher, body: bytes, ca_pems: Mapping[str, bytes]) -> st
         if not isinstance(value, str):
             return f"expected a JSON string, got {_show_json(value)}"
         op, want = next(iter(arg.items()))
-        good = {"any": True, "equals": value == want, "prefix": value.startswith(str(want)),
-                "contains": str(want) in value}[op]
-        return None if good else f"expected a string that {op.replace('_', ' ')} " \
-                                 f"{_show_json(want)}, got {_show_json(value)}"
+        good = {
+            "any": True,
+            "equals": value == want,
+            "prefix": value.startswith(str(want)),
+            "contains": str(want) in value,
+        }[op]
+        return (
+            None
+            if good
+            else f"expected a string that {op.replace('_', ' ')} "
+            f"{_show_json(want)}, got {_show_json(value)}"
+        )
     if kind == "json_object_of_strings":
         if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
             return f"expected a JSON object of strings, got {_show_json(value)}"
@@ -682,8 +760,11 @@ def _check_body(m: BodyMatcher, body: bytes, ca_pems: Mapping[str, bytes]) -> st
     if kind == "json_object":
         if not isinstance(value, dict):
             return f"expected a JSON object, got {_show_json(value)}"
-        return None if _subset(arg, value) else f"expected an object containing " \
-                                                f"{_show_json(arg)}, got {_show_json(value)}"
+        return (
+            None
+            if _subset(arg, value)
+            else f"expected an object containing {_show_json(arg)}, got {_show_json(value)}"
+        )
     if kind == "ca_crt_of":
         if not isinstance(value, dict) or not isinstance(value.get("ca.crt"), str):
             return "expected a JSON object with a string ca.crt"
@@ -706,8 +787,9 @@ def _check_header(m: HeaderMatcher, value: str | None) -> str | None:
     if kind == "exact":
         return None if value == arg else f"expected {arg!r}, got {value!r}"
     if kind == "prefix":
-        return None if value.startswith(arg) else f"expected a value starting {arg!r}, " \
-                                                  f"got {value!r}"
+        return (
+            None if value.startswith(arg) else f"expected a value starting {arg!r}, got {value!r}"
+        )
     if kind == "media_type":
         media = value.split(";", 1)[0].strip().lower()
         return None if media == arg.lower() else f"expected media type {arg!r}, got {value!r}"
@@ -761,8 +843,9 @@ class _Checker:
     def missing(self, path: str) -> None:
         self.errors.append(f"{self.where}: {path}: required field is missing")
 
-    def mapping(self, value: Any, path: str, required: Sequence[str],
-                optional: Sequence[str]) -> dict[str, Any] | None:
+    def mapping(
+        self, value: Any, path: str, required: Sequence[str], optional: Sequence[str]
+    ) -> dict[str, Any] | None:
         if not isinstance(value, dict):
             self.bad(path, "a mapping", value)
             return None
@@ -770,19 +853,26 @@ class _Checker:
         for key in value:
             if key not in required and key not in optional:
                 allowed = ", ".join([*required, *optional])
-                self.errors.append(f"{self.where}: {_join(path, str(key))}: unknown field "
-                                   f"(expected one of: {allowed})")
+                self.errors.append(
+                    f"{self.where}: {_join(path, str(key))}: unknown field "
+                    f"(expected one of: {allowed})"
+                )
         for key in required:
             if key not in value:
                 self.missing(_join(path, key))
                 ok = False
         return value if ok else None
 
-    def string(self, value: Any, path: str, choices: Sequence[str] | None = None,
-               pattern: re.Pattern[str] | None = None, what: str = "a string") -> str | None:
+    def string(
+        self,
+        value: Any,
+        path: str,
+        choices: Sequence[str] | None = None,
+        pattern: re.Pattern[str] | None = None,
+        what: str = "a string",
+    ) -> str | None:
         if not isinstance(value, str) or not value:
-            self.bad(path, f"{what}" if choices is None else f"one of {', '.join(choices)}",
-                     value)
+            self.bad(path, f"{what}" if choices is None else f"one of {', '.join(choices)}", value)
             return None
         if choices is not None and value not in choices:
             self.bad(path, f"one of {', '.join(choices)}", value)
@@ -809,11 +899,15 @@ class _Checker:
         one = self.integer(value, path, 100, 599, what)
         return None if one is None else (one,)
 
-    def string_list(self, value: Any, path: str, choices: Sequence[str] | None = None,
-                    what: str = "a string") -> tuple[str, ...] | None:
+    def string_list(
+        self, value: Any, path: str, choices: Sequence[str] | None = None, what: str = "a string"
+    ) -> tuple[str, ...] | None:
         if not isinstance(value, list):
-            self.bad(path, f"a list of {what}s" if choices is None else
-                     f"a list of: {', '.join(choices)}", value)
+            self.bad(
+                path,
+                f"a list of {what}s" if choices is None else f"a list of: {', '.join(choices)}",
+                value,
+            )
             return None
         out = [self.string(v, _join(path, i), choices, what=what) for i, v in enumerate(value)]
         return None if None in out else tuple(out)  # type: ignore[arg-type]
@@ -833,8 +927,9 @@ class _Checker:
 class _Context:
     """Catalogue-wide facts the validator checks against."""
 
-    def __init__(self, requirement_ids: set[str] | None,
-                 needs_of: Mapping[str, Sequence[str]] | None = None) -> None:
+    def __init__(
+        self, requirement_ids: set[str] | None, needs_of: Mapping[str, Sequence[str]] | None = None
+    ) -> None:
         self.requirement_ids = requirement_ids
         self.needs_of = needs_of or {}
         self.broken = broken_kinds()
@@ -845,17 +940,24 @@ def _identity(c: _Checker, value: Any, path: str, ctx: _Context) -> Identity | N
         d = c.mapping(value, path, ("spiffe",), ("svid",))
         if d is None:
             return None
-        sid = c.string(d["spiffe"], _join(path, "spiffe"), pattern=re.compile(r"^spiffe://\S+$"),
-                       what="a spiffe:// ID")
+        sid = c.string(
+            d["spiffe"],
+            _join(path, "spiffe"),
+            pattern=re.compile(r"^spiffe://\S+$"),
+            what="a spiffe:// ID",
+        )
         svid = c.string(d.get("svid", "valid"), _join(path, "svid"), SVID_VARIANTS)
         return None if sid is None or svid is None else SpiffeIdentity(sid, svid)
     d = c.mapping(value, path, ("cluster", "serviceAccount"), ("pod", "token", "signed_by"))
     if d is None:
         return None
     cluster = c.string(d["cluster"], _join(path, "cluster"), what="a cluster name")
-    sa = c.string(d["serviceAccount"], _join(path, "serviceAccount"),
-                  pattern=re.compile(r"^[a-z0-9][a-z0-9.-]*/[a-z0-9][a-z0-9.-]*$"),
-                  what="<namespace>/<name>")
+    sa = c.string(
+        d["serviceAccount"],
+        _join(path, "serviceAccount"),
+        pattern=re.compile(r"^[a-z0-9][a-z0-9.-]*/[a-z0-9][a-z0-9.-]*$"),
+        what="<namespace>/<name>",
+    )
     pod = None
     if "pod" in d:
         pod = c.string(d["pod"], _join(path, "pod"), what="a pod name")
@@ -865,8 +967,11 @@ def _identity(c: _Checker, value: Any, path: str, ctx: _Context) -> Identity | N
     signed_by = None
     if "signed_by" in d:
         signed_by = c.string(d["signed_by"], _join(path, "signed_by"), what="a cluster name")
-    if None in (cluster, sa, token) or ("pod" in d and pod is None) or \
-            ("signed_by" in d and signed_by is None):
+    if (
+        None in (cluster, sa, token)
+        or ("pod" in d and pod is None)
+        or ("signed_by" in d and signed_by is None)
+    ):
         return None
     return KubeIdentity(cluster, sa, pod, token, signed_by)  # type: ignore[arg-type]
 
@@ -887,8 +992,11 @@ def _body(c: _Checker, value: Any, path: str) -> Body | None:
         if key == "oversized":
             size = c.integer(arg, _join(path, "oversized"), 1, 1 << 30, "a size in bytes")
             return None if size is None else Body("oversized", size=size)
-    c.bad(path, f"one of {', '.join(BODY_VARIANTS)}, or a mapping with one of text, json, "
-                "oversized", value)
+    c.bad(
+        path,
+        f"one of {', '.join(BODY_VARIANTS)}, or a mapping with one of text, json, oversized",
+        value,
+    )
     return None
 
 
@@ -909,9 +1017,22 @@ def _workload_token(c: _Checker, value: Any, path: str, ctx: _Context) -> Worklo
 
 
 def _request(c: _Checker, value: Any, path: str, ctx: _Context) -> Request | None:
-    d = c.mapping(value, path, ("operation",), ("params", "identity", "transport", "auth",
-                                                "ca_crt", "body", "workload_token", "headers",
-                                                "query"))
+    d = c.mapping(
+        value,
+        path,
+        ("operation",),
+        (
+            "params",
+            "identity",
+            "transport",
+            "auth",
+            "ca_crt",
+            "body",
+            "workload_token",
+            "headers",
+            "query",
+        ),
+    )
     if d is None:
         return None
     ok = True
@@ -939,12 +1060,14 @@ def _request(c: _Checker, value: Any, path: str, ctx: _Context) -> Request | Non
         identity = _identity(c, d["identity"], _join(path, "identity"), ctx)
         ok = ok and identity is not None
     default_transport = "mtls" if isinstance(identity, SpiffeIdentity) else "http"
-    transport = c.string(d.get("transport", default_transport), _join(path, "transport"),
-                         TRANSPORTS)
+    transport = c.string(
+        d.get("transport", default_transport), _join(path, "transport"), TRANSPORTS
+    )
     auth = c.string(d.get("auth", "bearer"), _join(path, "auth"), AUTH_FORMS)
     ca = d.get("ca_crt", "cluster")
-    ca_ok = isinstance(ca, str) and (ca in CA_VARIANTS or (ca.startswith("cluster:")
-                                                           and len(ca) > 8))
+    ca_ok = isinstance(ca, str) and (
+        ca in CA_VARIANTS or (ca.startswith("cluster:") and len(ca) > 8)
+    )
     if not ca_ok:
         c.bad(_join(path, "ca_crt"), f"one of {', '.join(CA_VARIANTS)} or cluster:<name>", ca)
     body = _body(c, d.get("body", "json"), _join(path, "body"))
@@ -955,8 +1078,9 @@ def _request(c: _Checker, value: Any, path: str, ctx: _Context) -> Request | Non
     headers: dict[str, str | None] = {}
     if "headers" in d:
         if not isinstance(d["headers"], dict):
-            c.bad(_join(path, "headers"), "a mapping of header names to strings or null",
-                  d["headers"])
+            c.bad(
+                _join(path, "headers"), "a mapping of header names to strings or null", d["headers"]
+            )
             ok = False
         else:
             for k, v in d["headers"].items():
@@ -973,13 +1097,34 @@ def _request(c: _Checker, value: Any, path: str, ctx: _Context) -> Request | Non
         ok = False
     if not ok or None in (transport, auth, body) or not ca_ok:
         return None
-    return Request(op, dict(params), identity, transport, auth, ca, body, wlt,  # type: ignore
-                   headers, query)
+    return Request(
+        op,
+        dict(params),
+        identity,
+        transport,
+        auth,
+        ca,
+        body,
+        wlt,  # type: ignore
+        headers,
+        query,
+    )
 
 
 def _body_matcher(c: _Checker, value: Any, path: str) -> BodyMatcher | None:
-    kinds = ("exact", "json_string", "json_object_of_strings", "json_object", "json_null",
-             "json", "empty", "any", "binary", "ca_crt_of", "all_of")
+    kinds = (
+        "exact",
+        "json_string",
+        "json_object_of_strings",
+        "json_object",
+        "json_null",
+        "json",
+        "empty",
+        "any",
+        "binary",
+        "ca_crt_of",
+        "all_of",
+    )
     if not isinstance(value, dict) or len(value) != 1:
         c.bad(path, f"a mapping with exactly one of: {', '.join(kinds)}", value)
         return None
@@ -1042,8 +1187,9 @@ def _body_matcher(c: _Checker, value: Any, path: str) -> BodyMatcher | None:
     return None
 
 
-def _header_matchers(c: _Checker, value: Any,
-                     path: str) -> tuple[tuple[str, HeaderMatcher], ...] | None:
+def _header_matchers(
+    c: _Checker, value: Any, path: str
+) -> tuple[tuple[str, HeaderMatcher], ...] | None:
     kinds = ("exact", "prefix", "media_type", "set", "includes", "present", "absent")
     if not isinstance(value, dict):
         c.bad(path, "a mapping of header names to matchers", value)
@@ -1070,8 +1216,12 @@ def _header_matchers(c: _Checker, value: Any,
 
 
 def _state(c: _Checker, value: Any, path: str) -> StateExpectation | None:
-    d = c.mapping(value, path, ("kind",), ("namespace", "name", "labels", "count", "delta",
-                                          "annotations", "credential"))
+    d = c.mapping(
+        value,
+        path,
+        ("kind",),
+        ("namespace", "name", "labels", "count", "delta", "annotations", "credential"),
+    )
     if d is None:
         return None
     kind = c.string(d["kind"], _join(path, "kind"), STATE_KINDS)
@@ -1087,8 +1237,9 @@ def _state(c: _Checker, value: Any, path: str) -> StateExpectation | None:
         count = c.integer(d["count"], _join(path, "count"), 0, 10**6, "a count ≥ 0")
     if "delta" in d:
         delta = c.integer(d["delta"], _join(path, "delta"), -(10**6), 10**6, "an integer")
-    annotations = c.string_list(d.get("annotations", []), _join(path, "annotations"),
-                                what="annotation key")
+    annotations = c.string_list(
+        d.get("annotations", []), _join(path, "annotations"), what="annotation key"
+    )
     credential = d.get("credential")
     if credential is not None and not isinstance(credential, dict):
         c.bad(_join(path, "credential"), "a mapping", credential)
@@ -1096,11 +1247,22 @@ def _state(c: _Checker, value: Any, path: str) -> StateExpectation | None:
     if "count" not in d and "delta" not in d and credential is None:
         c.bad(path, "at least one of count, delta, credential")
         return None
-    if None in (kind, labels, annotations) or ("count" in d and count is None) or \
-            ("delta" in d and delta is None):
+    if (
+        None in (kind, labels, annotations)
+        or ("count" in d and count is None)
+        or ("delta" in d and delta is None)
+    ):
         return None
-    return StateExpectation(kind, ns, name, labels, count, delta, annotations,  # type: ignore
-                            credential)
+    return StateExpectation(
+        kind,
+        ns,
+        name,
+        labels,
+        count,
+        delta,
+        annotations,  # type: ignore
+        credential,
+    )
 
 
 def _upstream(c: _Checker, value: Any, path: str) -> UpstreamExpectation | None:
@@ -1119,8 +1281,9 @@ def _upstream(c: _Checker, value: Any, path: str) -> UpstreamExpectation | None:
         if rd is None:
             continue
         method = c.string(rd["method"], _join(sub, "method"), what="an HTTP method")
-        p = c.string(rd["path"], _join(sub, "path"), pattern=re.compile(r"^/"),
-                     what="a path starting with /")
+        p = c.string(
+            rd["path"], _join(sub, "path"), pattern=re.compile(r"^/"), what="a path starting with /"
+        )
         headers = _header_matchers(c, rd.get("headers", {}), _join(sub, "headers"))
         if None not in (method, p, headers):
             out.append(UpstreamRequest(method, p, headers))  # type: ignore[arg-type]
@@ -1129,8 +1292,16 @@ def _upstream(c: _Checker, value: Any, path: str) -> UpstreamExpectation | None:
     return UpstreamExpectation(cluster, tuple(out))
 
 
-_EXPECT_KEYS = ("status", "outcome", "body", "headers", "state", "upstream", "status_same_as",
-                "any_of")
+_EXPECT_KEYS = (
+    "status",
+    "outcome",
+    "body",
+    "headers",
+    "state",
+    "upstream",
+    "status_same_as",
+    "any_of",
+)
 
 
 def _expect(c: _Checker, value: Any, path: str, nested: bool = False) -> Expectation | None:
@@ -1146,14 +1317,20 @@ def _expect(c: _Checker, value: Any, path: str, nested: bool = False) -> Expecta
     if not isinstance(state_in, list):
         c.bad(_join(path, "state"), "a list of state expectations", state_in)
         state_in = []
-    state = tuple(s for i, v in enumerate(state_in)
-                  if (s := _state(c, v, _join(_join(path, "state"), i))) is not None)
+    state = tuple(
+        s
+        for i, v in enumerate(state_in)
+        if (s := _state(c, v, _join(_join(path, "state"), i))) is not None
+    )
     up_in = d.get("upstream", [])
     if not isinstance(up_in, list):
         c.bad(_join(path, "upstream"), "a list of upstream expectations", up_in)
         up_in = []
-    upstream = tuple(u for i, v in enumerate(up_in)
-                     if (u := _upstream(c, v, _join(_join(path, "upstream"), i))) is not None)
+    upstream = tuple(
+        u
+        for i, v in enumerate(up_in)
+        if (u := _upstream(c, v, _join(_join(path, "upstream"), i))) is not None
+    )
     same = None
     if "status_same_as" in d:
         same = c.string(d["status_same_as"], _join(path, "status_same_as"), what="a step name")
@@ -1170,14 +1347,34 @@ def _expect(c: _Checker, value: Any, path: str, nested: bool = False) -> Expecta
         c.bad(path, "at least one of: " + ", ".join(_EXPECT_KEYS))
     if len(c.errors) != before:
         return None
-    return Expectation(status, outcome, body, headers, state, upstream, same,  # type: ignore
-                       tuple(alternatives))
+    return Expectation(
+        status,
+        outcome,
+        body,
+        headers,
+        state,
+        upstream,
+        same,  # type: ignore
+        tuple(alternatives),
+    )
 
 
 def _client(c: _Checker, value: Any, path: str) -> ClientExpectation | None:
-    d = c.mapping(value, path, ("outcome",), ("delivers", "sends", "requests", "report",
-                                              "must_not", "inputs", "max_requests",
-                                              "private_files"))
+    d = c.mapping(
+        value,
+        path,
+        ("outcome",),
+        (
+            "delivers",
+            "sends",
+            "requests",
+            "report",
+            "must_not",
+            "inputs",
+            "max_requests",
+            "private_files",
+        ),
+    )
     if d is None:
         return None
     before = len(c.errors)
@@ -1186,8 +1383,11 @@ def _client(c: _Checker, value: Any, path: str) -> ClientExpectation | None:
     if "delivers" in d:
         sub = _join(path, "delivers")
         dd = d["delivers"]
-        if not isinstance(dd, dict) or len(dd) != 1 or next(iter(dd)) not in ("text", "base64",
-                                                                              "values"):
+        if (
+            not isinstance(dd, dict)
+            or len(dd) != 1
+            or next(iter(dd)) not in ("text", "base64", "values")
+        ):
             c.bad(sub, "a mapping with exactly one of: text, base64, values", dd)
         else:
             key, arg = next(iter(dd.items()))
@@ -1230,8 +1430,17 @@ def _client(c: _Checker, value: Any, path: str) -> ClientExpectation | None:
         c.bad(_join(path, "private_files"), "true or false", private)
     if len(c.errors) != before or inputs is None:
         return None
-    return ClientExpectation(outcome, delivers, sends, requests, report, must_not,  # type: ignore
-                             inputs, most, private)
+    return ClientExpectation(
+        outcome,
+        delivers,
+        sends,
+        requests,
+        report,
+        must_not,  # type: ignore
+        inputs,
+        most,
+        private,
+    )
 
 
 def _client_inputs(c: _Checker, value: Any, path: str) -> ClientInputs | None:
@@ -1281,8 +1490,7 @@ def _setup_args(c: _Checker, action: str, arg: Any, path: str) -> Any:
             if d is None:
                 return _MISSING
             docs = d["documents"]
-            if not isinstance(docs, list) or not docs or not all(isinstance(x, dict)
-                                                                   for x in docs):
+            if not isinstance(docs, list) or not docs or not all(isinstance(x, dict) for x in docs):
                 c.bad(_join(path, "documents"), "a non-empty list of manifest mappings", docs)
                 return _MISSING
             return {"documents": docs}
@@ -1294,8 +1502,12 @@ def _setup_args(c: _Checker, action: str, arg: Any, path: str) -> Any:
                 if c.string(d[key], _join(path, key)) is None:
                     return _MISSING
             return dict(d)
-        c.bad(path, "a mapping with file or documents" +
-              (" (or kind, name, namespace)" if action == "manifests.delete" else ""), arg)
+        c.bad(
+            path,
+            "a mapping with file or documents"
+            + (" (or kind, name, namespace)" if action == "manifests.delete" else ""),
+            arg,
+        )
         return _MISSING
     if action == "quirks":
         names = c.string_list(arg, path, what="quirk name")
@@ -1316,8 +1528,11 @@ def _setup_args(c: _Checker, action: str, arg: Any, path: str) -> Any:
         if d is None:
             return _MISSING
         ok = c.string(d["cluster"], _join(path, "cluster")) is not None
-        ok = c.string(d["endpoint"], _join(path, "endpoint"), ("discovery", "jwks", "all")) \
-            is not None and ok
+        ok = (
+            c.string(d["endpoint"], _join(path, "endpoint"), ("discovery", "jwks", "all"))
+            is not None
+            and ok
+        )
         ok = c.string(d["fault"], _join(path, "fault"), CLUSTER_FAULTS) is not None and ok
         return dict(d) if ok else _MISSING
     if action == "backend.fault":
@@ -1329,8 +1544,11 @@ def _setup_args(c: _Checker, action: str, arg: Any, path: str) -> Any:
             c.bad(path, "exactly one of store, generator")
             return _MISSING
         target = "store" if "store" in d else "generator"
-        ok = c.string(d[target], _join(path, target), what="<name> or <ns>/<kind>/<name>") \
-            is not None and ok
+        ok = (
+            c.string(d[target], _join(path, target), what="<name> or <ns>/<kind>/<name>")
+            is not None
+            and ok
+        )
         return dict(d) if ok else _MISSING
     # respond: a canned answer from the mock (client direction only)
     d = c.mapping(arg, path, (), ("status", "headers", "body", "drop", "hang", "tls", "count"))
@@ -1346,8 +1564,13 @@ def _setup_args(c: _Checker, action: str, arg: Any, path: str) -> Any:
         if not isinstance(b, dict) or len(b) != 1 or next(iter(b)) not in kinds:
             c.bad(_join(path, "body"), f"a mapping with exactly one of: {', '.join(kinds)}", b)
             return _MISSING
-        if "oversized" in b and c.integer(b["oversized"], _join(path, "body.oversized"), 1,
-                                          64 << 20, "a size in bytes") is None:
+        if (
+            "oversized" in b
+            and c.integer(
+                b["oversized"], _join(path, "body.oversized"), 1, 64 << 20, "a size in bytes"
+            )
+            is None
+        ):
             return _MISSING
     for flag in ("drop", "hang"):
         if flag in d and d[flag] is not True:
@@ -1355,8 +1578,10 @@ def _setup_args(c: _Checker, action: str, arg: Any, path: str) -> Any:
             return _MISSING
     if "tls" in d and c.string(d["tls"], _join(path, "tls"), RESPOND_TLS) is None:
         return _MISSING
-    if "count" in d and c.integer(d["count"], _join(path, "count"), 1, 100,
-                                  "an integer 1–100") is None:
+    if (
+        "count" in d
+        and c.integer(d["count"], _join(path, "count"), 1, 100, "an integer 1–100") is None
+    ):
         return _MISSING
     if sum(k in d for k in ("status", "drop", "hang", "tls")) != 1:
         c.bad(path, "exactly one of status, drop, hang, tls")
@@ -1367,8 +1592,7 @@ def _setup_args(c: _Checker, action: str, arg: Any, path: str) -> Any:
 _STEP_KEYS = ("request", "expect", "setup", "client", "retry")
 
 
-def _step(c: _Checker, value: dict[str, Any], path: str, name: str,
-          ctx: _Context) -> Step | None:
+def _step(c: _Checker, value: dict[str, Any], path: str, name: str, ctx: _Context) -> Step | None:
     before = len(c.errors)
     request = _request(c, value["request"], _join(path, "request"), ctx)
     expect = _expect(c, value["expect"], _join(path, "expect"))
@@ -1390,8 +1614,12 @@ def _step(c: _Checker, value: dict[str, Any], path: str, name: str,
 
 def _scenario(c: _Checker, value: Any, file: str, ctx: _Context) -> Scenario | None:
     single = ("request", "expect")
-    d = c.mapping(value, "", ("id", "title", "requirements"),
-                  ("direction", "needs", "given", "notes", "steps", *_STEP_KEYS))
+    d = c.mapping(
+        value,
+        "",
+        ("id", "title", "requirements"),
+        ("direction", "needs", "given", "notes", "steps", *_STEP_KEYS),
+    )
     if d is None:
         return None
     before = len(c.errors)
@@ -1404,8 +1632,9 @@ def _scenario(c: _Checker, value: Any, file: str, ctx: _Context) -> Scenario | N
         for i, rid in enumerate(reqs):
             if ctx.requirement_ids is not None and rid not in ctx.requirement_ids:
                 c.bad(_join("requirements", i), "a registered requirement ID", rid)
-    direction = c.string(d.get("direction", "both" if _has_client(d) else "server"),
-                         "direction", DIRECTIONS)
+    direction = c.string(
+        d.get("direction", "both" if _has_client(d) else "server"), "direction", DIRECTIONS
+    )
     needs = c.string_list(d.get("needs", []), "needs", (*NEEDS, "mock"))
     given = _setup(c, d.get("given", []), "given")
     notes = d.get("notes", "")
@@ -1437,8 +1666,9 @@ def _scenario(c: _Checker, value: Any, file: str, ctx: _Context) -> Scenario | N
                     steps.append(step)
                     same = step.expect.status_same_as
                     if same is not None and same not in order[:-1]:
-                        c.bad(_join(sub, "expect.status_same_as"), "the name of an earlier step",
-                              same)
+                        c.bad(
+                            _join(sub, "expect.status_same_as"), "the name of an earlier step", same
+                        )
     else:
         for key in single:
             if key not in d:
@@ -1461,13 +1691,24 @@ def _scenario(c: _Checker, value: Any, file: str, ctx: _Context) -> Scenario | N
         derived |= set(ctx.needs_of.get(rid, ()))
     for action in (*(given or ()), *(a for s in steps for a in s.setup)):
         derived |= _action_needs(action)
-    if any(isinstance(s.request.identity, SpiffeIdentity) or s.request.transport == "mtls"
-           for s in steps):
+    if any(
+        isinstance(s.request.identity, SpiffeIdentity) or s.request.transport == "mtls"
+        for s in steps
+    ):
         derived.add("mtls")
     if any(s.expect.all_state() for s in steps):
         derived.add("state-hooks")
-    return Scenario(sid, d["title"], file, tuple(reqs or ()), tuple(steps), given or (),
-                    direction or "server", tuple(sorted(derived)), notes)
+    return Scenario(
+        sid,
+        d["title"],
+        file,
+        tuple(reqs or ()),
+        tuple(steps),
+        given or (),
+        direction or "server",
+        tuple(sorted(derived)),
+        notes,
+    )
 
 
 def _has_client(d: dict[str, Any]) -> bool:
@@ -1478,9 +1719,13 @@ def _has_client(d: dict[str, Any]) -> bool:
 
 
 def _action_needs(action: SetupAction) -> set[str]:
-    return {"manifests.apply": {"state-hooks"}, "manifests.delete": {"state-hooks"},
-            "quirks": {"mock"}, "respond": {"mock"}, "backend.fault": {"faults"}}.get(
-                action.action, set())
+    return {
+        "manifests.apply": {"state-hooks"},
+        "manifests.delete": {"state-hooks"},
+        "quirks": {"mock"},
+        "respond": {"mock"},
+        "backend.fault": {"faults"},
+    }.get(action.action, set())
 
 
 # --------------------------------------------------------------------------------------------
@@ -1526,8 +1771,11 @@ def _parse(text: str, file: str, ctx: _Context, errors: list[str]) -> list[Scena
     for i, raw in enumerate(d["scenarios"]):
         sid = raw.get("id") if isinstance(raw, dict) else None
         if not isinstance(sid, str) or not SCENARIO_ID.match(sid):
-            fc.bad(f"scenarios[{i}].id", "a scenario ID of lower-case letters, digits and '-'",
-                   sid if isinstance(raw, dict) and "id" in raw else None)
+            fc.bad(
+                f"scenarios[{i}].id",
+                "a scenario ID of lower-case letters, digits and '-'",
+                sid if isinstance(raw, dict) and "id" in raw else None,
+            )
             continue
         scenario = _scenario(_Checker(f'{file}: scenario "{sid}"', errors), raw, file, ctx)
         if scenario is not None:
@@ -1535,8 +1783,9 @@ def _parse(text: str, file: str, ctx: _Context, errors: list[str]) -> list[Scena
     return out
 
 
-def load_catalogue(root: Path | str | None = None,
-                   requirement_ids: set[str] | None = None) -> list[Scenario]:
+def load_catalogue(
+    root: Path | str | None = None, requirement_ids: set[str] | None = None
+) -> list[Scenario]:
     """Every scenario under `root` (default: the shipped catalogue), sorted by file then order.
 
     Checks requirement IDs against `requirement_ids` (default: the whole registry) and that
@@ -1557,8 +1806,9 @@ def load_catalogue(root: Path | str | None = None,
         shown = f"{base.name}/{path.relative_to(base).as_posix()}"
         for scenario in _parse(path.read_text(encoding="utf-8"), shown, ctx, errors):
             if scenario.id in seen:
-                errors.append(f'{shown}: scenario "{scenario.id}": id: already used in '
-                              f"{seen[scenario.id]}")
+                errors.append(
+                    f'{shown}: scenario "{scenario.id}": id: already used in {seen[scenario.id]}'
+                )
                 continue
             seen[scenario.id] = shown
             out.append(scenario)

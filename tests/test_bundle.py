@@ -38,8 +38,9 @@ class VendorServer:
         text = (bundle_dir / "manifests.yaml").read_text(encoding="utf-8")
         self.behaviour = Behaviour(quirks)
         model = build_model(parse_documents(text, "manifests.yaml"))
-        context = FederationContext(registry=Registry(model, self.behaviour), clusters=clusters,
-                                    behaviour=self.behaviour)
+        context = FederationContext(
+            registry=Registry(model, self.behaviour), clusters=clusters, behaviour=self.behaviour
+        )
         self.listener = Listener(create_app(context, "http"), name="vendor").start()
 
     def stop(self) -> None:
@@ -61,10 +62,18 @@ def test_bundle_writes_standard_manifests_pointing_at_the_placements(bundle):
     docs = [d for d in yaml.safe_load_all((bundle.root / "manifests.yaml").read_text()) if d]
     kinds = {d["kind"] for d in docs}
     assert "FakeCluster" not in kinds
-    assert {"KubernetesFederation", "SpiffeFederation", "ClusterSecretStore", "Authorization",
-            "Password", "ClusterGenerator", "Secret"} <= kinds
-    urls = {d["metadata"]["name"]: d["spec"]["url"] for d in docs
-            if d["kind"] == "KubernetesFederation"}
+    assert {
+        "KubernetesFederation",
+        "SpiffeFederation",
+        "ClusterSecretStore",
+        "Authorization",
+        "Password",
+        "ClusterGenerator",
+        "Secret",
+    } <= kinds
+    urls = {
+        d["metadata"]["name"]: d["spec"]["url"] for d in docs if d["kind"] == "KubernetesFederation"
+    }
     placements = bundle.placements
     assert urls == {name: p.url for name, p in placements.items()}
     assert all(p.url == f"https://127.0.0.1:{p.bind_port}" for p in placements.values())
@@ -73,9 +82,12 @@ def test_bundle_writes_standard_manifests_pointing_at_the_placements(bundle):
 
 
 def test_bundle_private_files_are_0600_and_public_ones_readable(bundle):
-    private = [p for p in bundle.root.rglob("*") if p.is_file()
-               and (p.name.endswith(("-key.pem", ".key")) or p.parent.name == "keys"
-                    or p.name == "ca.pem")]
+    private = [
+        p
+        for p in bundle.root.rglob("*")
+        if p.is_file()
+        and (p.name.endswith(("-key.pem", ".key")) or p.parent.name == "keys" or p.name == "ca.pem")
+    ]
     assert private and all(p.stat().st_mode & 0o777 == 0o600 for p in private)
     assert (bundle.root / "clusters" / "alpha" / "ca.crt").stat().st_mode & 0o777 == 0o644
     assert (bundle.root / "spiffe" / "bundle.pem").read_bytes().startswith(b"-----BEGIN CERT")
@@ -96,11 +108,13 @@ def test_placements_for_issuer_urls():
     with_port = plan_placements(names, "https://fed.example.test:9443", "0.0.0.0")
     assert [(p.url, p.bind_host, p.bind_port, p.server_name) for p in with_port.values()] == [
         ("https://fed.example.test:9443", "0.0.0.0", 9443, "fed.example.test"),
-        ("https://fed.example.test:9444", "0.0.0.0", 9444, "fed.example.test")]
+        ("https://fed.example.test:9444", "0.0.0.0", 9444, "fed.example.test"),
+    ]
     no_port = plan_placements(names, "https://fed.example.test", "127.0.0.1")
     assert [(p.url, p.bind_port, p.server_name) for p in no_port.values()] == [
         ("https://alpha.fed.example.test", 443, "alpha.fed.example.test"),
-        ("https://beta.fed.example.test", 443, "beta.fed.example.test")]
+        ("https://beta.fed.example.test", 443, "beta.fed.example.test"),
+    ]
     for bad in ("http://x.test", "https://x.test/path", "https://127.0.0.1"):
         with pytest.raises(BundleError):
             plan_placements(names, bad, "127.0.0.1")
@@ -108,27 +122,40 @@ def test_placements_for_issuer_urls():
 
 def _unstarted_clusters(bundle: Bundle) -> dict:
     """The bundle's clusters as in-memory objects (keys, pods), without listening."""
-    return build_clusters(fake_cluster_specs(bundle.cluster_documents), StateDir(bundle.root),
-                          CLOCK)
+    return build_clusters(
+        fake_cluster_specs(bundle.cluster_documents), StateDir(bundle.root), CLOCK
+    )
 
 
 def test_clusters_come_back_with_the_same_keys_and_addresses(bundle, clusters):
     kids = {n: [k.kid for k in c.keys] for n, c in clusters.clusters.items()}
     assert {n: [k.kid for k in c.keys] for n, c in _unstarted_clusters(bundle).items()} == kids
     assert {n: c.url for n, c in clusters.clusters.items()} == {
-        n: p.url for n, p in bundle.placements.items()}
+        n: p.url for n, p in bundle.placements.items()
+    }
 
 
 def test_a_taken_port_is_a_clear_error(bundle, clusters):
-    with pytest.raises(BundleError, match=r"cannot listen on 127\.0\.0\.1:\d+ for fake cluster "
-                                          r"alpha.*write a new bundle"):
+    with pytest.raises(
+        BundleError,
+        match=r"cannot listen on 127\.0\.0\.1:\d+ for fake cluster "
+        r"alpha.*write a new bundle",
+    ):
         BundleClusters(bundle).start()
 
 
 def test_a_taken_port_makes_the_run_an_error_not_a_skip(bundle, clusters, tmp_path):
     """While the bundle's ports are taken, the CLI run reports ERROR and exits non-zero."""
-    done = _server_cli("--target", "http://127.0.0.1:9", "--bundle", str(bundle.root),
-                       "--requirement", "SRV-AUTH-001", "--report-dir", str(tmp_path))
+    done = _server_cli(
+        "--target",
+        "http://127.0.0.1:9",
+        "--bundle",
+        str(bundle.root),
+        "--requirement",
+        "SRV-AUTH-001",
+        "--report-dir",
+        str(tmp_path),
+    )
     assert done.returncode == 1, done.stdout[-2000:]
     results = json.loads((tmp_path / "results.json").read_text())
     (requirement,) = results["requirements"]
@@ -141,17 +168,22 @@ def test_shared_port_serves_each_cluster_by_server_name(tmp_path):
     probe.bind(("127.0.0.1", 0))
     port = probe.getsockname()[1]
     probe.close()
-    made = create_bundle(tmp_path, issuer_url="https://fed.example.test",
-                         anonymous_discovery=True, shared_port=port)
+    made = create_bundle(
+        tmp_path, issuer_url="https://fed.example.test", anonymous_discovery=True, shared_port=port
+    )
     with BundleClusters(made) as started:
         for name in ("alpha", "beta"):
             cluster = started.clusters[name]
             ctx = ssl.create_default_context(cadata=cluster.ca.cert_pem.decode())
             host = f"{name}.fed.example.test"
-            with socket.create_connection(("127.0.0.1", port)) as raw, \
-                    ctx.wrap_socket(raw, server_hostname=host) as tls:
-                tls.sendall(f"GET /openid/v1/jwks HTTP/1.1\r\nHost: {host}\r\n"
-                            "Connection: close\r\n\r\n".encode())
+            with (
+                socket.create_connection(("127.0.0.1", port)) as raw,
+                ctx.wrap_socket(raw, server_hostname=host) as tls,
+            ):
+                tls.sendall(
+                    f"GET /openid/v1/jwks HTTP/1.1\r\nHost: {host}\r\n"
+                    "Connection: close\r\n\r\n".encode()
+                )
                 data = b""
                 while chunk := tls.recv(65536):
                     data += chunk
@@ -161,14 +193,24 @@ def test_shared_port_serves_each_cluster_by_server_name(tmp_path):
 
 
 def _server_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "conformance.cli", "server", *args],
-                          capture_output=True, text=True, timeout=120, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "conformance.cli", "server", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 def test_cli_bundle_then_server_against_a_vendor_server(tmp_path):
     out = tmp_path / "bundle"
-    done = subprocess.run([sys.executable, "-m", "conformance.cli", "bundle", "--out", str(out)],
-                          capture_output=True, text=True, timeout=60, check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "conformance.cli", "bundle", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     assert f"load {out / 'manifests.yaml'}" in done.stdout
     made = Bundle.load(out)
@@ -178,12 +220,28 @@ def test_cli_bundle_then_server_against_a_vendor_server(tmp_path):
     vendor = VendorServer(out, _unstarted_clusters(made))
     defective = VendorServer(out, _unstarted_clusters(made), quirks=("kidless-panic",))
     try:
-        good = _server_cli("--target", vendor.listener.url, "--bundle", str(out),
-                           "--report-dir", str(tmp_path / "good"),
-                           "--expected-failures", str(expected))
-        bad = _server_cli("--target", defective.listener.url, "--bundle", str(out),
-                          "--report-dir", str(tmp_path / "bad"), "--profile", "core",
-                          "--expected-failures", str(expected))
+        good = _server_cli(
+            "--target",
+            vendor.listener.url,
+            "--bundle",
+            str(out),
+            "--report-dir",
+            str(tmp_path / "good"),
+            "--expected-failures",
+            str(expected),
+        )
+        bad = _server_cli(
+            "--target",
+            defective.listener.url,
+            "--bundle",
+            str(out),
+            "--report-dir",
+            str(tmp_path / "bad"),
+            "--profile",
+            "core",
+            "--expected-failures",
+            str(expected),
+        )
     finally:
         vendor.stop()
         defective.stop()
@@ -194,10 +252,16 @@ def test_cli_bundle_then_server_against_a_vendor_server(tmp_path):
     assert statuses["SRV-AUTH-001"] == "PASS"
     assert statuses["SRV-AUTHZ-006"] == "SKIP"  # needs state hooks
     assert {p.name for p in (tmp_path / "good").iterdir()} == {
-        "junit.xml", "results.json", "report.html"}
+        "junit.xml",
+        "results.json",
+        "report.html",
+    }
     assert bad.returncode == 1
-    failed = [r for r in json.loads((tmp_path / "bad" / "results.json").read_text())[
-        "requirements"] if r["status"] == "FAIL"]
+    failed = [
+        r
+        for r in json.loads((tmp_path / "bad" / "results.json").read_text())["requirements"]
+        if r["status"] == "FAIL"
+    ]
     assert [r["id"] for r in failed] == ["SRV-AUTH-008"]
     assert "expected response, got no-response" in failed[0]["reason"]
     assert "FAIL  SRV-AUTH-008 [MUST-SEC]" in bad.stdout

@@ -41,8 +41,10 @@ def fast_copy(name: str, folder: Path) -> Path:
         ops.append(document["spec"]["daemon"])
     for op in ops:
         command = [part.replace("{adapter_dir}", str(BUILTIN_DIR)) for part in op["command"]]
-        command = [FAST_CLIENT_TIMEOUT.get(part, part) if command[i - 1] == "--timeout"
-                   else part for i, part in enumerate(command)]
+        command = [
+            FAST_CLIENT_TIMEOUT.get(part, part) if command[i - 1] == "--timeout" else part
+            for i, part in enumerate(command)
+        ]
         if "--retry-delay" not in command and "conformance.reference_client.cli" in command:
             command[3:3] = ["--retry-delay", "50ms"]
         op["command"] = command
@@ -71,8 +73,9 @@ def test_curl_client_passes_every_requirement_its_adapter_can_run(mock, tmp_path
     expected["CLI-OUT-001"] = SKIP  # curl-client.sh writes files; it runs no program
     assert statuses(run) == expected
     [skipped] = [r for r in run.requirements if r.status == SKIP]
-    assert skipped.reason == ("adapter curl delivers generator.generate to files, the scenario "
-                              "needs env")
+    assert skipped.reason == (
+        "adapter curl delivers generator.generate to files, the scenario needs env"
+    )
     assert exit_status(run) == 0
 
 
@@ -80,38 +83,67 @@ def test_curl_client_passes_every_requirement_its_adapter_can_run(mock, tmp_path
 def test_command_exits_0_and_writes_three_reports_with_a_shipped_adapter(adapter, tmp_path):
     reports = tmp_path / "reports"
     proc = subprocess.run(
-        [sys.executable, "-m", "conformance.cli", "client", "--adapter", adapter,
-         "--profile", "smoke", "--requirement", "CLI-AUTH-001", "--report-dir", str(reports)],
-        cwd=ROOT, capture_output=True, text=True, timeout=60, check=False)
+        [
+            sys.executable,
+            "-m",
+            "conformance.cli",
+            "client",
+            "--adapter",
+            adapter,
+            "--profile",
+            "smoke",
+            "--requirement",
+            "CLI-AUTH-001",
+            "--report-dir",
+            str(reports),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert sorted(p.name for p in reports.iterdir()) == ["junit.xml", "report.html",
-                                                         "results.json"]
+    assert sorted(p.name for p in reports.iterdir()) == ["junit.xml", "report.html", "results.json"]
     results = json.loads((reports / "results.json").read_text())
     assert results["metadata"]["tool"] == "esi-conformance client"
     assert results["metadata"]["target"] == adapter
     assert {r["id"]: r["status"] for r in results["requirements"]} == {"CLI-AUTH-001": PASS}
     assert [s["scenario"] for s in results["requirements"][0]["scenarios"]] == [
-        "client-store-request", "client-generator-request"]
+        "client-store-request",
+        "client-generator-request",
+    ]
     assert proc.stdout.endswith("exit status 0: no MUST failure and no error\n")
 
 
 def test_command_usage_errors_exit_2(tmp_path):
     def client(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "conformance.cli", "client", *args],
-                              cwd=ROOT, capture_output=True, text=True, timeout=30, check=False)
+        return subprocess.run(
+            [sys.executable, "-m", "conformance.cli", "client", *args],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
 
     missing = client("--adapter", str(tmp_path / "none.yaml"))
     assert missing.returncode == 2
-    assert missing.stderr == (f"esi-conformance client: {tmp_path / 'none.yaml'}: cannot read: "
-                              "No such file or directory\n")
+    assert missing.stderr == (
+        f"esi-conformance client: {tmp_path / 'none.yaml'}: cannot read: "
+        "No such file or directory\n"
+    )
     unknown = client("--adapter", "reference", "--requirement", "CLI-NOPE-001")
     assert (unknown.returncode, unknown.stderr) == (
-        2, "esi-conformance client: unknown requirement IDs: CLI-NOPE-001\n")
+        2,
+        "esi-conformance client: unknown requirement IDs: CLI-NOPE-001\n",
+    )
     listed = client("--adapter", "curl", "--requirement", "CLI-TLS-002", "--list")
     assert listed.returncode == 0
     assert listed.stdout.splitlines()[1:] == [
         "  client-server-never-answers: A server that never answers makes the client fail "
-        "within its own limit, once"]
+        "within its own limit, once"
+    ]
 
 
 def test_plan_takes_client_scenarios_of_the_selected_requirements():
@@ -121,7 +153,8 @@ def test_plan_takes_client_scenarios_of_the_selected_requirements():
     every = plan()
     assert all(s.runs_in("client") for s in every.scenarios)
     assert {rid for s in every.scenarios for rid in s.requirements} >= {
-        r.id for r in select(direction="client")}
+        r.id for r in select(direction="client")
+    }
     with pytest.raises(ValueError, match="unknown scenario IDs: nope"):
         plan(scenario_ids=["nope"])
 
@@ -131,16 +164,35 @@ def test_plan_takes_client_scenarios_of_the_selected_requirements():
 
 def test_respond_becomes_a_fault_rule():
     assert respond_fault({"status": 404, "body": {"json": {"message": "Not Found"}}}) == {
-        "count": 1, "action": "status", "status": 404, "content_type": "application/json",
-        "headers": {}, "body": '{"message":"Not Found"}\n'}
-    assert respond_fault({"status": 200, "headers": {"Content-Type": "text/html", "X-A": "b"},
-                          "body": {"text": "<p>"}, "count": 3}) == {
-        "count": 3, "action": "status", "status": 200, "content_type": "text/html",
-        "headers": {"X-A": "b"}, "body": "<p>"}
+        "count": 1,
+        "action": "status",
+        "status": 404,
+        "content_type": "application/json",
+        "headers": {},
+        "body": '{"message":"Not Found"}\n',
+    }
+    assert respond_fault(
+        {
+            "status": 200,
+            "headers": {"Content-Type": "text/html", "X-A": "b"},
+            "body": {"text": "<p>"},
+            "count": 3,
+        }
+    ) == {
+        "count": 3,
+        "action": "status",
+        "status": 200,
+        "content_type": "text/html",
+        "headers": {"X-A": "b"},
+        "body": "<p>",
+    }
     assert respond_fault({"hang": True, "count": 100}) == {"count": 100, "action": "hang"}
     assert respond_fault({"drop": True}) == {"count": 1, "action": "drop-before"}
-    assert respond_fault({"tls": "untrusted-ca"}) == {"tls": "untrusted-ca", "listener": "https",
-                                                      "count": None}
+    assert respond_fault({"tls": "untrusted-ca"}) == {
+        "tls": "untrusted-ca",
+        "listener": "https",
+        "count": None,
+    }
     oversized = respond_fault({"status": 200, "body": {"oversized": 100}})["body"]
     assert (len(oversized), oversized[:2], oversized[-2:]) == (100, '"x', '"\n')
 
@@ -156,22 +208,30 @@ def test_a_client_past_its_limit_is_killed_with_its_children(tmp_path):
     assert not marker.exists()
 
 
-def _proc(code: int | None = 1, stderr: bytes = b"", stdout: bytes = b"",
-          timed_out: bool = False) -> ProcessResult:
+def _proc(
+    code: int | None = 1, stderr: bytes = b"", stdout: bytes = b"", timed_out: bool = False
+) -> ProcessResult:
     return ProcessResult(("client",), code, stdout, stderr, 0.1, timed_out)
 
 
 def test_crashes_are_signals_tracebacks_and_panics():
     assert crash_reason(_proc(-11)) == "killed by signal 11"
     assert crash_reason(_proc(1, b"Traceback (most recent call last):\n  x\nKeyError: 1")) == (
-        "stderr shows a crash: Traceback (most recent call last):\n  x\nKeyError: 1")
+        "stderr shows a crash: Traceback (most recent call last):\n  x\nKeyError: 1"
+    )
     assert crash_reason(_proc(2, b"panic: runtime error\n\ngoroutine 1 [running]:")) is not None
     assert crash_reason(_proc(1, b"client: error: the server answered 400")) is None
 
 
 def _entry(status: int, body: str) -> dict:
-    return {"method": "POST", "path": "/secretstore/s/secrets/k", "query": "", "headers": {},
-            "body": "{}", "response": {"status": status, "body": body}}
+    return {
+        "method": "POST",
+        "path": "/secretstore/s/secrets/k",
+        "query": "",
+        "headers": {},
+        "body": "{}",
+        "response": {"status": status, "body": body},
+    }
 
 
 def test_failure_report_names_status_and_message_plain_or_json_encoded():
@@ -186,21 +246,24 @@ def test_failure_report_names_status_and_message_plain_or_json_encoded():
     assert problems(b'error: 400 "key \\"k\\" not found"') == []
     assert problems(b"error: 4000 bad") == [
         "the failure report does not name the status 400",
-        "the failure report does not include the server's message 'key \"k\" not found'"]
+        "the failure report does not include the server's message 'key \"k\" not found'",
+    ]
 
 
 def test_judging_a_hang_and_a_repeated_request():
     expect = ClientExpectation("failure", must_not=("repeat-request",))
     hung = Observation(_proc(None, timed_out=True), [], None, None, None, None)
     assert judge(expect, hung, token="t", ca_pems={}) == [
-        "hang: still running after the adapter's limit of 0.1 s; killed"]
+        "hang: still running after the adapter's limit of 0.1 s; killed"
+    ]
     after_401 = [_entry(401, '"no"\n'), _entry(401, '"no"\n')]
     seen = Observation(_proc(1), after_401, None, None, None, None)
     assert judge(expect, seen, token="t", ca_pems={}) == []
     after_500 = [_entry(500, '"x"\n'), _entry(500, '"x"\n')]
     seen = Observation(_proc(1), after_500, None, None, None, None)
     assert judge(expect, seen, token="t", ca_pems={}) == [
-        "sent the request 2 times (only one retry after a 401 is allowed)"]
+        "sent the request 2 times (only one retry after a 401 is allowed)"
+    ]
 
 
 def test_leaks_are_found_in_any_encoding():
@@ -209,7 +272,7 @@ def test_leaks_are_found_in_any_encoding():
     quoted = json.dumps({"t": token}).encode()
     seen = Observation(_proc(1, b"error: " + quoted), [], None, None, None, None)
     [problem] = judge(expect, seen, token=token, ca_pems={})
-    assert problem.startswith("stderr shows a secret or the token: error: {\"t\": \"sha256:")
+    assert problem.startswith('stderr shows a secret or the token: error: {"t": "sha256:')
 
 
 # -- the client-direction scenario fields --------------------------------------------------------
@@ -233,33 +296,46 @@ def _scenario(client: str, given: str = "") -> str:
 
 
 def test_client_inputs_and_limits_parse():
-    [scenario] = parse_file(_scenario(
-        "{outcome: success, max_requests: 2, private_files: true, inputs: {token_file: "
-        "trailing-newline, server_url: trailing-slash, program_args: [a, ''], delivery: env}}",
-        "[{respond: {tls: untrusted-ca}}, {respond: {status: 200, body: {oversized: 10}, "
-        "count: 3}}]"), "scenarios/client/x.yaml")
+    [scenario] = parse_file(
+        _scenario(
+            "{outcome: success, max_requests: 2, private_files: true, inputs: {token_file: "
+            "trailing-newline, server_url: trailing-slash, program_args: [a, ''], delivery: env}}",
+            "[{respond: {tls: untrusted-ca}}, {respond: {status: 200, body: {oversized: 10}, "
+            "count: 3}}]",
+        ),
+        "scenarios/client/x.yaml",
+    )
     client = scenario.steps[0].client
     assert client is not None
-    assert (client.inputs.token_file, client.inputs.server_url, client.inputs.program_args,
-            client.inputs.delivery) == ("trailing-newline", "trailing-slash", ("a", ""), "env")
+    assert (
+        client.inputs.token_file,
+        client.inputs.server_url,
+        client.inputs.program_args,
+        client.inputs.delivery,
+    ) == ("trailing-newline", "trailing-slash", ("a", ""), "env")
     assert (client.max_requests, client.private_files) == (2, True)
     assert [a.args for a in scenario.given] == [
-        {"tls": "untrusted-ca"}, {"status": 200, "body": {"oversized": 10}, "count": 3}]
+        {"tls": "untrusted-ca"},
+        {"status": 200, "body": {"oversized": 10}, "count": 3},
+    ]
 
 
 def test_client_inputs_errors_name_the_field():
     where = 'scenarios/client/x.yaml: scenario "client-x"'
     with pytest.raises(ScenarioError) as info:
-        parse_file(_scenario("{outcome: success, max_requests: -1, private_files: 1, inputs: "
-                             "{token_file: crlf, delivery: fax, program_args: [1]}}",
-                             "[{respond: {tls: self-signed}}, {respond: {status: 200, hang: "
-                             "true}}]"), "scenarios/client/x.yaml")
+        parse_file(
+            _scenario(
+                "{outcome: success, max_requests: -1, private_files: 1, inputs: "
+                "{token_file: crlf, delivery: fax, program_args: [1]}}",
+                "[{respond: {tls: self-signed}}, {respond: {status: 200, hang: true}}]",
+            ),
+            "scenarios/client/x.yaml",
+        )
     assert info.value.errors == [
         f"{where}: given[0].respond.tls: expected one of untrusted-ca, expired, wrong-name, "
         'got "self-signed"',
         f"{where}: given[1].respond: expected exactly one of status, drop, hang, tls",
-        f"{where}: client.inputs.token_file: expected one of plain, trailing-newline, "
-        'got "crlf"',
+        f'{where}: client.inputs.token_file: expected one of plain, trailing-newline, got "crlf"',
         f"{where}: client.inputs.program_args: expected a list of strings, got a list",
         f'{where}: client.inputs.delivery: expected one of files, stdout, env, got "fax"',
         f"{where}: client.max_requests: expected a count 0–100, got -1",

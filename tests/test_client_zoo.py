@@ -81,15 +81,15 @@ def test_zoo_client_does_not_import_the_project():
 def test_the_defect_free_zoo_client_passes_everything(mock, tmp_path):
     run = run_client_suite(zoo_adapter(tmp_path, None), mock=mock)
     assert {r.requirement.id: r.status for r in run.requirements} == {
-        r.id: PASS for r in select(direction="client")}
+        r.id: PASS for r in select(direction="client")
+    }
     assert exit_status(run) == 0
 
 
 @pytest.mark.parametrize("defect", sorted(DEFECTS))
 def test_each_defect_fails_its_requirement(defect, mock, tmp_path):
     requirement = DEFECTS[defect]
-    run = run_client_suite(zoo_adapter(tmp_path, defect), mock=mock,
-                           requirement_ids=[requirement])
+    run = run_client_suite(zoo_adapter(tmp_path, defect), mock=mock, requirement_ids=[requirement])
     [result] = run.requirements
     assert (result.requirement.id, result.status) == (requirement, FAIL), result.reason
     assert exit_status(run) == 1
@@ -99,10 +99,27 @@ def test_command_line_names_the_failed_requirement_in_results_json(tmp_path):
     adapter = zoo_adapter(tmp_path, "keep-quotes")
     reports = tmp_path / "reports"
     proc = subprocess.run(
-        [sys.executable, "-m", "conformance.cli", "client", "--adapter", str(adapter),
-         "--requirement", "CLI-STORE-001", "--requirement", "CLI-OUT-003",
-         "--report-dir", str(reports), "--quiet"],
-        cwd=ROOT, capture_output=True, text=True, timeout=60, check=False)
+        [
+            sys.executable,
+            "-m",
+            "conformance.cli",
+            "client",
+            "--adapter",
+            str(adapter),
+            "--requirement",
+            "CLI-STORE-001",
+            "--requirement",
+            "CLI-OUT-003",
+            "--report-dir",
+            str(reports),
+            "--quiet",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert proc.returncode == 1, proc.stderr
     results = json.loads((reports / "results.json").read_text())
     statuses = {r["id"]: r["status"] for r in results["requirements"]}
@@ -111,8 +128,7 @@ def test_command_line_names_the_failed_requirement_in_results_json(tmp_path):
     [store] = [r for r in results["requirements"] if r["id"] == "CLI-STORE-001"]
     assert store["reason"] == "step plain: value: delivered b'\"hello\"\\n', expected b'hello'"
     assert "FAIL  CLI-STORE-001 [MUST]" in proc.stdout
-    assert sorted(p.name for p in reports.iterdir()) == ["junit.xml", "report.html",
-                                                         "results.json"]
+    assert sorted(p.name for p in reports.iterdir()) == ["junit.xml", "report.html", "results.json"]
 
 
 def test_a_skip_for_an_undeclared_operation(mock, tmp_path):

@@ -64,7 +64,10 @@ def test_default_mock_passes_every_must_and_must_sec(core):
 def test_reports_are_written_without_secrets(core):
     run, report_dir = core
     assert sorted(p.name for p in report_dir.iterdir()) == [
-        "junit.xml", "report.html", "results.json"]
+        "junit.xml",
+        "report.html",
+        "results.json",
+    ]
     text = (report_dir / "results.json").read_text()
     data = json.loads(text)
     assert data["exit_status"] == exit_status(run)
@@ -83,7 +86,8 @@ def test_each_breaking_quirk_fails_its_requirements(target, quirk):
     finally:
         target.hooks.set_base_quirks([])
     assert {r.requirement.id: r.status for r in run.requirements} == dict.fromkeys(
-        QUIRK_BREAKS[quirk], FAIL)
+        QUIRK_BREAKS[quirk], FAIL
+    )
     assert exit_status(run) == 1
 
 
@@ -95,7 +99,9 @@ def test_a_dropped_connection_is_fail_with_the_reason(target):
         target.hooks.set_base_quirks([])
     (result,) = run.requirements
     assert (result.status, result.reason) == (
-        FAIL, "step no-kid: expected response, got no-response")
+        FAIL,
+        "step no-kid: expected response, got no-response",
+    )
 
 
 def test_an_unreachable_target_is_error_not_fail(target):
@@ -112,8 +118,9 @@ def test_an_unreachable_target_is_error_not_fail(target):
 
 def test_without_hooks_or_mtls_requirements_are_skip_with_the_reason(target):
     bare = Target("bare", http_url=target.http_url, clusters=target.clusters, hooks=NoHooks())
-    run = run_server_suite(bare, requirement_ids=["SRV-AUTHZ-006", "SRV-MTLS-003",
-                                                  "SRV-ERR-003", "SRV-STORE-001"])
+    run = run_server_suite(
+        bare, requirement_ids=["SRV-AUTHZ-006", "SRV-MTLS-003", "SRV-ERR-003", "SRV-STORE-001"]
+    )
     got = {r.requirement.id: (r.status, r.reason.split(" (")[0]) for r in run.requirements}
     assert got == {
         "SRV-STORE-001": (PASS, ""),
@@ -128,8 +135,9 @@ def test_expected_failures_turn_fail_into_xfail(target):
     broken = sorted(QUIRK_BREAKS["sticky-authorizations"])
     target.hooks.set_base_quirks(["sticky-authorizations"])
     try:
-        run = run_server_suite(target, requirement_ids=broken,
-                               expected_failures={r: "reproducing B4" for r in broken})
+        run = run_server_suite(
+            target, requirement_ids=broken, expected_failures={r: "reproducing B4" for r in broken}
+        )
     finally:
         target.hooks.set_base_quirks([])
     assert [r.status for r in run.requirements] == [XFAIL] * len(broken)
@@ -148,12 +156,17 @@ def test_set_up_changes_are_undone_after_each_scenario(target):
 def test_hooks_file_runs_commands_with_manifests_on_stdin(tmp_path):
     log = tmp_path / "applied.yaml"
     script = f"import sys, pathlib; pathlib.Path({str(log)!r}).write_text(sys.stdin.read())"
-    (tmp_path / "hooks.yaml").write_text(json.dumps({
-        "apply": {"command": [sys.executable, "-c", script]},
-        "delete": {"command": [sys.executable, "-c", "import sys; sys.stdin.read()"]},
-        "state": {"command": [sys.executable, "-c",
-                              "print('[{\"kind\": \"GeneratorState\"}]')"]},
-    }))
+    (tmp_path / "hooks.yaml").write_text(
+        json.dumps(
+            {
+                "apply": {"command": [sys.executable, "-c", script]},
+                "delete": {"command": [sys.executable, "-c", "import sys; sys.stdin.read()"]},
+                "state": {
+                    "command": [sys.executable, "-c", 'print(\'[{"kind": "GeneratorState"}]\')']
+                },
+            }
+        )
+    )
     hooks = load_hooks(tmp_path / "hooks.yaml")
     assert hooks.capabilities == {"state-hooks"}
     hooks.apply([{"kind": "Authorization", "metadata": {"name": "x"}}])
@@ -173,10 +186,31 @@ def test_list_prints_what_a_run_would_execute(capsys):
 
 def test_pytest_plugin_runs_scenarios_as_items(tmp_path):
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "conformance.runner.plugin", "-p",
-         "no:cacheprovider", "-o", "addopts=", "--esi-target", "embedded", "--esi-profile",
-         "smoke", "--esi-report-dir", str(tmp_path), "-k", "not generator-r2-object-of-strings",
-         "-q"], capture_output=True, text=True, timeout=120, check=False)
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-p",
+            "conformance.runner.plugin",
+            "-p",
+            "no:cacheprovider",
+            "-o",
+            "addopts=",
+            "--esi-target",
+            "embedded",
+            "--esi-profile",
+            "smoke",
+            "--esi-report-dir",
+            str(tmp_path),
+            "-k",
+            "not generator-r2-object-of-strings",
+            "-q",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert done.returncode == 0, done.stdout[-2000:]
     assert "7 passed, 1 deselected" in done.stdout
     assert "conformance summary" in done.stdout

@@ -128,7 +128,7 @@ def test_a_denied_fetch_writes_nothing_and_runs_nothing(web, tmp_path):
     assert not out.exists() and recorder.read() is None
     assert done.stdout == b""
     assert done.stderr.decode() == (
-        'esi-client: error: POST /secretstore/prod/secrets/db-url: the server answered 404 '
+        "esi-client: error: POST /secretstore/prod/secrets/db-url: the server answered 404 "
         '"Not Found" (not authorised: no Authorization on the server grants this identity this '
         "resource); nothing was written or run\n"
     )

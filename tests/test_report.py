@@ -32,13 +32,21 @@ from conformance.results import (
     requirement_result,
 )
 
-MUST = Requirement("SRV-AUTH-008", "MUST-SEC", "AUTH", "A kid-less token gets a 401 response.",
-                   "S12")
+MUST = Requirement(
+    "SRV-AUTH-008", "MUST-SEC", "AUTH", "A kid-less token gets a 401 response.", "S12"
+)
 PLAIN_MUST = Requirement("SRV-HTTP-004", "MUST", "HTTP", "Unauthenticated is 401.", "S2")
 SHOULD = Requirement("SRV-AUTH-013", "SHOULD", "AUTH", "Wrong audience is 401.", "S16")
-META = RunMetadata(tool="esi-conformance", version="0.1.0", target="http://127.0.0.1:8000",
-                   started="2025-01-01T00:00:00Z", finished="2025-01-01T00:00:05Z",
-                   profile="core", level="must", settings={"token": "<redacted>"})
+META = RunMetadata(
+    tool="esi-conformance",
+    version="0.1.0",
+    target="http://127.0.0.1:8000",
+    started="2025-01-01T00:00:00Z",
+    finished="2025-01-01T00:00:05Z",
+    profile="core",
+    level="must",
+    settings={"token": "<redacted>"},
+)
 
 
 def scenario(status: str, message: str = "", evidence: tuple[Evidence, ...] = ()):
@@ -83,9 +91,16 @@ def test_expected_failures_give_xfail_and_xpass_but_never_hide_errors():
 @pytest.mark.parametrize(
     ("requirement", "status", "code"),
     [
-        (MUST, PASS, 0), (MUST, FAIL, 1), (MUST, ERROR, 1), (MUST, SKIP, 0),
-        (PLAIN_MUST, FAIL, 1), (PLAIN_MUST, PASS, 0),
-        (SHOULD, FAIL, 0), (SHOULD, ERROR, 1), (SHOULD, PASS, 0), (SHOULD, SKIP, 0),
+        (MUST, PASS, 0),
+        (MUST, FAIL, 1),
+        (MUST, ERROR, 1),
+        (MUST, SKIP, 0),
+        (PLAIN_MUST, FAIL, 1),
+        (PLAIN_MUST, PASS, 0),
+        (SHOULD, FAIL, 0),
+        (SHOULD, ERROR, 1),
+        (SHOULD, PASS, 0),
+        (SHOULD, SKIP, 0),
     ],
 )
 def test_exit_status_rule(requirement, status, code):
@@ -105,10 +120,13 @@ def test_expected_failures_file(tmp_path):
     good = tmp_path / "xfail.yaml"
     good.write_text("- id: SRV-AUTH-008\n  reason: the real server drops the connection\n")
     assert load_expected_failures(good, {"SRV-AUTH-008"}) == {
-        "SRV-AUTH-008": "the real server drops the connection"}
+        "SRV-AUTH-008": "the real server drops the connection"
+    }
     bad = tmp_path / "bad.yaml"
-    bad.write_text("- id: SRV-AUTH-008\n- id: SRV-NOPE-001\n  reason: x\n"
-                   "- {id: SRV-AUTH-013, reason: '  '}\n- {id: SRV-HTTP-004, reason: r, why: w}\n")
+    bad.write_text(
+        "- id: SRV-AUTH-008\n- id: SRV-NOPE-001\n  reason: x\n"
+        "- {id: SRV-AUTH-013, reason: '  '}\n- {id: SRV-HTTP-004, reason: r, why: w}\n"
+    )
     with pytest.raises(ExpectedFailuresError) as info:
         load_expected_failures(bad, {"SRV-AUTH-008", "SRV-AUTH-013", "SRV-HTTP-004"})
     assert str(info.value).splitlines() == [
@@ -126,13 +144,20 @@ EVIL = '<script>alert("x")</script>'
 
 
 def sample_run() -> RunResult:
-    evidence = Evidence("no-kid", {"method": "POST", "path": f"/secretstore/{EVIL}",
-                                   "headers": {"Authorization": "Bearer <redacted>"}},
-                        {"status": 200, "body": f'"{EVIL}"\x00'},
-                        (f"status: expected 401, got 200 {EVIL}",))
+    evidence = Evidence(
+        "no-kid",
+        {
+            "method": "POST",
+            "path": f"/secretstore/{EVIL}",
+            "headers": {"Authorization": "Bearer <redacted>"},
+        },
+        {"status": 200, "body": f'"{EVIL}"\x00'},
+        (f"status: expected 401, got 200 {EVIL}",),
+    )
     return run_of(
-        requirement_result(MUST, [ScenarioResult("auth-no-kid", FAIL, f"bad {EVIL}",
-                                                 (evidence,), 0.5)]),
+        requirement_result(
+            MUST, [ScenarioResult("auth-no-kid", FAIL, f"bad {EVIL}", (evidence,), 0.5)]
+        ),
         requirement_result(PLAIN_MUST, [scenario(PASS)]),
         requirement_result(SHOULD, [], skip_reason="needs state-hooks: none configured"),
     )
@@ -143,8 +168,7 @@ def test_results_json_is_valid_and_complete():
     assert data["metadata"]["version"] == "0.1.0"
     assert data["metadata"]["settings"] == {"token": "<redacted>"}
     assert data["exit_status"] == 1
-    assert data["summary"] == {"PASS": 1, "FAIL": 1, "SKIP": 1, "ERROR": 0, "XFAIL": 0,
-                               "XPASS": 0}
+    assert data["summary"] == {"PASS": 1, "FAIL": 1, "SKIP": 1, "ERROR": 0, "XFAIL": 0, "XPASS": 0}
     first = data["requirements"][0]
     assert (first["id"], first["status"], first["level"]) == ("SRV-AUTH-008", "FAIL", "MUST-SEC")
     assert first["scenarios"][0]["scenario"] == "auth-no-kid"
@@ -155,8 +179,12 @@ def test_results_json_is_valid_and_complete():
 def test_junit_is_valid_xml_with_one_testcase_per_requirement():
     root = ET.fromstring(junit_xml(sample_run()))
     assert root.tag == "testsuite"
-    assert (root.get("tests"), root.get("failures"), root.get("errors"), root.get("skipped")) \
-        == ("3", "1", "0", "1")
+    assert (root.get("tests"), root.get("failures"), root.get("errors"), root.get("skipped")) == (
+        "3",
+        "1",
+        "0",
+        "1",
+    )
     cases = root.findall("testcase")
     assert [c.get("classname") for c in cases] == ["AUTH", "HTTP", "AUTH"]
     assert cases[0].get("name").startswith("SRV-AUTH-008 [MUST-SEC]")
@@ -168,8 +196,10 @@ def test_junit_is_valid_xml_with_one_testcase_per_requirement():
 
 def test_junit_error_and_xfail_elements():
     expected = {PLAIN_MUST.id: "known"}
-    run = run_of(requirement_result(MUST, [scenario(ERROR, "cluster alpha did not start")]),
-                 requirement_result(PLAIN_MUST, [scenario(FAIL)], expected))
+    run = run_of(
+        requirement_result(MUST, [scenario(ERROR, "cluster alpha did not start")]),
+        requirement_result(PLAIN_MUST, [scenario(FAIL)], expected),
+    )
     cases = ET.fromstring(junit_xml(run)).findall("testcase")
     assert cases[0].find("error").get("message") == "cluster alpha did not start"
     assert cases[1].find("skipped").get("message") == "expected failure: known"
@@ -182,14 +212,18 @@ def test_html_escapes_everything_and_orders_failures_first():
     assert page.index("Failures and errors") < page.index("Skipped") < page.index("Passed (")
     assert "A kid-less token gets a 401 response." in page
     assert "needs state-hooks: none configured" in page
-    assert "<link" not in page and "src=" not in page and "http://" not in page.replace(
-        META.target, "")
+    assert (
+        "<link" not in page
+        and "src=" not in page
+        and "http://" not in page.replace(META.target, "")
+    )
 
 
 def test_terminal_summary():
     text = terminal_summary(sample_run())
     assert text.splitlines()[0] == (
-        "esi-conformance 0.1.0 against http://127.0.0.1:8000: 3 requirements, profile core")
+        "esi-conformance 0.1.0 against http://127.0.0.1:8000: 3 requirements, profile core"
+    )
     assert "  PASS 1  FAIL 1  SKIP 1" in text
     assert "  FAIL  SRV-AUTH-008 [MUST-SEC] bad " in text
     assert text.endswith("exit status 1: a MUST requirement failed or the run had errors\n")
@@ -198,6 +232,9 @@ def test_terminal_summary():
 def test_write_reports(tmp_path):
     paths = write_reports(sample_run(), tmp_path / "out")
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
-        "junit.xml", "report.html", "results.json"]
+        "junit.xml",
+        "report.html",
+        "results.json",
+    ]
     json.loads(paths["json"].read_text())
     ET.parse(paths["junit"])

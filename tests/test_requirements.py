@@ -70,15 +70,22 @@ def test_okta_and_ping_items_are_listed_as_not_covered():
 
 def test_smoke_profile_is_one_must_per_route_plus_401_and_404():
     assert [r.id for r in select(profile="smoke")] == [
-        "SRV-HTTP-004", "SRV-AUTHZ-001", "SRV-STORE-001", "SRV-GEN-001", "SRV-REVOKE-001",
+        "SRV-HTTP-004",
+        "SRV-AUTHZ-001",
+        "SRV-STORE-001",
+        "SRV-GEN-001",
+        "SRV-REVOKE-001",
         "SRV-REVOKE-002",
     ]
 
 
 def test_core_profile_is_every_must_and_must_sec():
     core = select(profile="core")
-    expected = [r for r in all_requirements().values()
-                if r.direction == "server" and r.level in ("MUST", "MUST-SEC")]
+    expected = [
+        r
+        for r in all_requirements().values()
+        if r.direction == "server" and r.level in ("MUST", "MUST-SEC")
+    ]
     assert core == expected
 
 

@@ -59,10 +59,12 @@ def errors_of(text: str) -> list[str]:
 
 
 def test_status_as_string_is_an_exact_error():
-    text = scenario_yaml(expect="""
+    text = scenario_yaml(
+        expect="""
         expect:
           status: "200"
-    """)
+    """
+    )
     assert errors_of(text) == [
         'scenarios/store/r1-basic.yaml: scenario "store-r1-ok": expect.status: expected an '
         'integer 100–599, got "200"'
@@ -70,10 +72,12 @@ def test_status_as_string_is_an_exact_error():
 
 
 def test_status_out_of_range_and_in_a_list():
-    text = scenario_yaml(expect="""
+    text = scenario_yaml(
+        expect="""
         expect:
           status: [400, 99]
-    """)
+    """
+    )
     assert errors_of(text) == [
         'scenarios/store/r1-basic.yaml: scenario "store-r1-ok": expect.status[1]: expected an '
         "integer 100–599, got 99"
@@ -81,31 +85,36 @@ def test_status_out_of_range_and_in_a_list():
 
 
 def test_unknown_field_missing_field_and_bad_choice_are_all_reported():
-    text = scenario_yaml(request="""
+    text = scenario_yaml(
+        request="""
         request:
           operation: store.fetch
           identity: {cluster: alpha, serviceAccount: web, token: "broken:rotten"}
           colour: blue
-    """)
+    """
+    )
     where = 'scenarios/store/r1-basic.yaml: scenario "store-r1-ok"'
     assert errors_of(text) == [
         f"{where}: request.colour: unknown field (expected one of: operation, params, identity, "
         "transport, auth, ca_crt, body, workload_token, headers, query)",
-        f'{where}: request.operation: expected one of store.get, generator.generate, '
+        f"{where}: request.operation: expected one of store.get, generator.generate, "
         'generator.revoke_self, generator.revoke_of, raw, got "store.fetch"',
         f'{where}: request.identity.serviceAccount: expected <namespace>/<name>, got "web"',
         f"{where}: request.identity.token: expected one of valid, legacy, "
-        + ", ".join(f"broken:{k}" for k in broken_kinds()) + ', got "broken:rotten"',
+        + ", ".join(f"broken:{k}" for k in broken_kinds())
+        + ', got "broken:rotten"',
     ]
     assert "expired" in broken_kinds() and "no-kid" in broken_kinds()
 
 
 def test_missing_params_and_unknown_requirement():
-    text = scenario_yaml(request="""
+    text = scenario_yaml(
+        request="""
         request:
           operation: generator.generate
           params: {namespace: team-a, kind: UUID}
-    """).replace("[SRV-STORE-001]", "[SRV-STORE-001, SRV-NOPE-001]")
+    """
+    ).replace("[SRV-STORE-001]", "[SRV-STORE-001, SRV-NOPE-001]")
     where = 'scenarios/store/r1-basic.yaml: scenario "store-r1-ok"'
     assert errors_of(text) == [
         f'{where}: requirements[1]: expected a registered requirement ID, got "SRV-NOPE-001"',
@@ -114,13 +123,15 @@ def test_missing_params_and_unknown_requirement():
 
 
 def test_body_and_header_matcher_errors():
-    text = scenario_yaml(expect="""
+    text = scenario_yaml(
+        expect="""
         expect:
           status: 200
           body: {json_string: {starts: x}}
           headers:
             Allow: {set: POST}
-    """)
+    """
+    )
     where = 'scenarios/store/r1-basic.yaml: scenario "store-r1-ok"'
     assert errors_of(text) == [
         f"{where}: expect.body.json_string: expected a mapping with exactly one of: equals, "
@@ -161,7 +172,8 @@ def test_steps_and_shorthand_cannot_mix_and_step_names_are_checked():
 
 
 def test_setup_and_client_errors():
-    text = scenario_yaml(expect="""
+    text = scenario_yaml(
+        expect="""
         expect: {status: 200}
         given:
           - keys.rotate: {cluster: alpha, retire_old: "yes"}
@@ -170,7 +182,8 @@ def test_setup_and_client_errors():
           outcome: failure
           delivers: {text: hello}
           must_not: [explode]
-    """)
+    """
+    )
     where = 'scenarios/store/r1-basic.yaml: scenario "store-r1-ok"'
     assert errors_of(text) == [
         f'{where}: given[0].keys.rotate.retire_old: expected true or false, got "yes"',
@@ -184,11 +197,13 @@ def test_setup_and_client_errors():
 
 
 def test_respond_only_in_the_client_direction():
-    text = scenario_yaml(expect="""
+    text = scenario_yaml(
+        expect="""
         expect: {status: 200}
         given:
           - respond: {status: 500}
-    """)
+    """
+    )
     assert errors_of(text) == [
         'scenarios/store/r1-basic.yaml: scenario "store-r1-ok": direction: expected client when '
         'a set-up action is respond, got "server"'
@@ -221,7 +236,9 @@ def test_duplicate_ids_across_files(tmp_path):
 
 
 def test_model_builds_the_request():
-    (scenario,) = parse_file(scenario_yaml(request="""
+    (scenario,) = parse_file(
+        scenario_yaml(
+            request="""
         request:
           operation: generator.revoke_of
           params: {namespace: team-a, body: {owner: web-0, namespace: team-a}}
@@ -229,7 +246,11 @@ def test_model_builds_the_request():
           workload_token: {malformed: two-segments}
           headers: {Content-Type: text/plain, X-Extra: "1"}
           query: pretty
-    """), FILE, IDS)
+    """
+        ),
+        FILE,
+        IDS,
+    )
     step = scenario.steps[0]
     req = step.request
     assert (scenario.direction, scenario.needs, step.name) == ("server", (), "1")
@@ -238,20 +259,30 @@ def test_model_builds_the_request():
     body = req.body_bytes("Q0E=")
     assert json.loads(body) == {"ca.crt": "Q0E=", "owner": "web-0", "namespace": "team-a"}
     headers = req.header_list("tok", "w.l.t", body)
-    assert headers == {"Authorization": "Bearer tok", "x-workload-token": "w.l.t",
-                       "Content-Type": "text/plain", "X-Extra": "1"}
+    assert headers == {
+        "Authorization": "Bearer tok",
+        "x-workload-token": "w.l.t",
+        "Content-Type": "text/plain",
+        "X-Extra": "1",
+    }
     assert step.expect.status == (200,)
 
 
 def test_model_request_variants():
-    (scenario,) = parse_file(scenario_yaml(request="""
+    (scenario,) = parse_file(
+        scenario_yaml(
+            request="""
         request:
           operation: raw
           params: {method: PATCH, path: /x/y}
           identity: {spiffe: "spiffe://example.org/a/ns/n/sa/u/s/pod/p/q"}
           body: {oversized: 2048}
           auth: lowercase
-    """), FILE, IDS)
+    """
+        ),
+        FILE,
+        IDS,
+    )
     req = scenario.steps[0].request
     assert req.identity == SpiffeIdentity("spiffe://example.org/a/ns/n/sa/u/s/pod/p/q")
     assert (req.method, req.path, req.transport) == ("PATCH", "/x/y", "mtls")
@@ -284,8 +315,7 @@ def test_malformed_workload_tokens_are_fixed_texts():
     assert malformed_workload_token("bad-base64") == "!!!.@@@.###"
     _, claims, _ = malformed_workload_token("missing-sa-uid").split(".")
     decoded = json.loads(base64.urlsafe_b64decode(claims + "=" * (-len(claims) % 4)))
-    assert decoded == {"kubernetes.io": {"namespace": "team-a",
-                                         "serviceaccount": {"name": "app"}}}
+    assert decoded == {"kubernetes.io": {"namespace": "team-a", "serviceaccount": {"name": "app"}}}
 
 
 def test_body_matchers():
@@ -294,45 +324,66 @@ def test_body_matchers():
 
     assert check("exact", '"Not Found"\n', b'"Not Found"\n') is None
     assert check("exact", '"Not Found"\n', b'"Not Found"') == (
-        "expected exactly b'\"Not Found\"\\n', got b'\"Not Found\"'")
-    assert check("json_string", {"prefix": "invalid x-workload-token:"},
-                 b'"invalid x-workload-token: bad"\n') is None
+        "expected exactly b'\"Not Found\"\\n', got b'\"Not Found\"'"
+    )
+    assert (
+        check(
+            "json_string",
+            {"prefix": "invalid x-workload-token:"},
+            b'"invalid x-workload-token: bad"\n',
+        )
+        is None
+    )
     assert check("json_string", {"any": True}, b'{"message":"x"}') == (
-        'expected a JSON string, got {"message": "x"}')
+        'expected a JSON string, got {"message": "x"}'
+    )
     assert check("json_string", {"equals": "<b>"}, b'"\\u003cb\\u003e"\n') is None
     assert check("json_object_of_strings", {"keys": ["uuid"]}, b'{"uuid":"1"}') is None
     assert check("json_object_of_strings", {}, b'{"n":1}') == (
-        'expected a JSON object of strings, got {"n": 1}')
+        'expected a JSON object of strings, got {"n": 1}'
+    )
     assert check("json_object", {"message": "Not Found"}, b'{"message":"Not Found"}\n') is None
     assert check("json_null", True, b"null\n") is None
     assert check("empty", True, b"") is None
     assert check("json", {"a": "b"}, b"\xff") == "not UTF-8: b'\\xff'"
     assert check("binary", "AAE=", b'"AAE="') is None
-    matcher = BodyMatcher("all_of", (BodyMatcher("json_string", {"any": True}),
-                                     BodyMatcher("exact", '"x"\n')))
+    matcher = BodyMatcher(
+        "all_of", (BodyMatcher("json_string", {"any": True}), BodyMatcher("exact", '"x"\n'))
+    )
     assert matcher.check(b'"x"') == "expected exactly b'\"x\"\\n', got b'\"x\"'"
 
 
 def test_header_matchers():
     assert HeaderMatcher("set", ("OPTIONS", "POST")).check("POST, OPTIONS") is None
     assert HeaderMatcher("set", ("OPTIONS", "POST")).check("OPTIONS, POST, GET") == (
-        "expected the set ['OPTIONS', 'POST'], got 'OPTIONS, POST, GET'")
-    assert HeaderMatcher("media_type", "application/json").check(
-        "application/json; charset=utf-8") is None
-    assert HeaderMatcher("exact", "application/json").check(
-        "application/json; charset=utf-8") is not None
+        "expected the set ['OPTIONS', 'POST'], got 'OPTIONS, POST, GET'"
+    )
+    assert (
+        HeaderMatcher("media_type", "application/json").check("application/json; charset=utf-8")
+        is None
+    )
+    assert (
+        HeaderMatcher("exact", "application/json").check("application/json; charset=utf-8")
+        is not None
+    )
     assert HeaderMatcher("absent", True).check(None) is None
     assert HeaderMatcher("present", True).check(None) == "missing"
 
 
 def test_expectation_checks_answers_and_alternatives():
-    (scenario,) = parse_file(scenario_yaml(expect="""
+    (scenario,) = parse_file(
+        scenario_yaml(
+            expect="""
         expect:
           headers: {content-type: {media_type: application/json}}
           any_of:
             - {status: 200, body: {json_string: {equals: decoded}}}
             - {status: [400, 404]}
-    """), FILE, IDS)
+    """
+        ),
+        FILE,
+        IDS,
+    )
     expect = scenario.steps[0].expect
     json_type = {"Content-Type": "application/json"}
     assert expect.check_response(200, json_type, b'"decoded"\n') == []
@@ -349,29 +400,49 @@ def test_expectation_checks_answers_and_alternatives():
 def test_state_and_upstream_checks():
     def state(ns, name, owner, annotations=None):
         labels = {"federation.externalsecrets.com/owner": owner}
-        return {"kind": "GeneratorState", "metadata": {
-            "namespace": ns, "name": name, "labels": labels, "annotations": annotations or {}}}
+        return {
+            "kind": "GeneratorState",
+            "metadata": {
+                "namespace": ns,
+                "name": name,
+                "labels": labels,
+                "annotations": annotations or {},
+            },
+        }
 
-    exp = StateExpectation("GeneratorState", "team-a",
-                           labels={"federation.externalsecrets.com/owner": "web"}, delta=1,
-                           annotations=("a",))
+    exp = StateExpectation(
+        "GeneratorState",
+        "team-a",
+        labels={"federation.externalsecrets.com/owner": "web"},
+        delta=1,
+        annotations=("a",),
+    )
     before = [state("team-a", "s1", "web", {"a": "1"})]
     assert exp.check(before, [*before, state("team-a", "s2", "web", {"a": "{}"})]) is None
     assert exp.check(before, [*before, state("team-a", "s2", "web")]) == (
         "GeneratorState [namespace=team-a, federation.externalsecrets.com/owner=web]: "
-        "team-a/s2 lacks annotations ['a']")
+        "team-a/s2 lacks annotations ['a']"
+    )
     assert exp.check(before, before) == (
         "GeneratorState [namespace=team-a, federation.externalsecrets.com/owner=web]: expected a "
-        "change of +1, found 1 before and 1 after")
-    up = UpstreamExpectation("alpha", (
-        UpstreamRequest("GET", "/.well-known/openid-configuration"),
-        UpstreamRequest("GET", "/openid/v1/jwks", (("Authorization", HeaderMatcher("absent",
-                                                                                 True)),)),
-    ))
-    journal = [{"method": "GET", "path": "/.well-known/openid-configuration", "headers": {}},
-               {"method": "GET", "path": "/openid/v1/jwks", "headers": {"authorization": "B"}}]
+        "change of +1, found 1 before and 1 after"
+    )
+    up = UpstreamExpectation(
+        "alpha",
+        (
+            UpstreamRequest("GET", "/.well-known/openid-configuration"),
+            UpstreamRequest(
+                "GET", "/openid/v1/jwks", (("Authorization", HeaderMatcher("absent", True)),)
+            ),
+        ),
+    )
+    journal = [
+        {"method": "GET", "path": "/.well-known/openid-configuration", "headers": {}},
+        {"method": "GET", "path": "/openid/v1/jwks", "headers": {"authorization": "B"}},
+    ]
     assert up.check(journal) == (
-        "cluster alpha did not receive GET /openid/v1/jwks (with the expected headers, in order)")
+        "cluster alpha did not receive GET /openid/v1/jwks (with the expected headers, in order)"
+    )
     journal[1]["headers"] = {}
     assert up.check(journal) is None
 

@@ -42,8 +42,10 @@ class ClientScenarioRunner:
             wanted = step.client.inputs.delivery
             if wanted is not None and (op.output is None or op.output.source != wanted):
                 have = op.output.source if op.output else "nothing"
-                return (f"adapter {self.adapter.name} delivers {step.request.operation} to "
-                        f"{have}, the scenario needs {wanted}")
+                return (
+                    f"adapter {self.adapter.name} delivers {step.request.operation} to "
+                    f"{have}, the scenario needs {wanted}"
+                )
             if not isinstance(step.request.identity, KubeIdentity):
                 return "the client runner drives Kubernetes identities only"
         return None
@@ -71,8 +73,9 @@ class ClientScenarioRunner:
             self.mock.reset()
         if errors and status != ERROR:
             status, message = ERROR, "the mock failed while serving: " + "; ".join(errors)
-        return ScenarioResult(scenario.id, status, message, tuple(evidence),
-                              time.monotonic() - started)
+        return ScenarioResult(
+            scenario.id, status, message, tuple(evidence), time.monotonic() - started
+        )
 
     def _step(self, step: Step) -> tuple[list[str], Evidence]:
         assert step.client is not None and isinstance(step.request.identity, KubeIdentity)
@@ -82,16 +85,26 @@ class ClientScenarioRunner:
         self.mock.apply(step.setup)
         identity = request.identity
         token = self.mock.mint(identity)
-        ca_name = request.ca_crt.split(":", 1)[1] if request.ca_crt.startswith("cluster:") \
+        ca_name = (
+            request.ca_crt.split(":", 1)[1]
+            if request.ca_crt.startswith("cluster:")
             else identity.cluster
+        )
         if request.ca_crt != "cluster" and not request.ca_crt.startswith("cluster:"):
             raise SetupError(f"ca_crt {request.ca_crt} is a wire form; a client is given a CA")
         pems = self.mock.ca_pems()
         if ca_name not in pems:
             raise SetupError(f"no fake cluster {ca_name!r} to take a CA from")
-        space = prepare(self.work_dir, self.adapter, request, expect.inputs, token=token,
-                        client_ca=pems[ca_name], server_ca=self.mock.server_ca_pem(),
-                        base_url=self.mock.base_url(request.transport))
+        space = prepare(
+            self.work_dir,
+            self.adapter,
+            request,
+            expect.inputs,
+            token=token,
+            client_ca=pems[ca_name],
+            server_ca=self.mock.server_ca_pem(),
+            base_url=self.mock.base_url(request.transport),
+        )
         invocation = op.render(space.values, expect.inputs.program_args)
         env = client_environment(invocation.env)
         self.mock.clear_journal()
@@ -100,19 +113,27 @@ class ClientScenarioRunner:
         problems = judge(expect, seen, token=token, ca_pems=pems)
         return problems, self._evidence(step, seen, problems, token)
 
-    def _observe(self, op: Operation, space: Workspace, proc: ProcessResult,
-                 env: Mapping[str, str]) -> Observation:
+    def _observe(
+        self, op: Operation, space: Workspace, proc: ProcessResult, env: Mapping[str, str]
+    ) -> Observation:
         exchanges = self.mock.journal()
         record = space.recorder.read()
         delivered = None
         if op.output is not None:
-            delivered = read_delivery(op.output, out_dir=space.out_dir, stdout=proc.stdout,
-                                      record=record, base_env=env)
-        return Observation(proc, exchanges, op.output, op.value_name(space.values), delivered,
-                           record, _file_modes(space.out_dir))
+            delivered = read_delivery(
+                op.output, out_dir=space.out_dir, stdout=proc.stdout, record=record, base_env=env
+            )
+        return Observation(
+            proc,
+            exchanges,
+            op.output,
+            op.value_name(space.values),
+            delivered,
+            record,
+            _file_modes(space.out_dir),
+        )
 
-    def _evidence(self, step: Step, seen: Observation, problems: list[str],
-                  token: str) -> Evidence:
+    def _evidence(self, step: Step, seen: Observation, problems: list[str], token: str) -> Evidence:
         """The step as a report shows it: every secret, the token and ca.crt fingerprinted."""
         assert step.client is not None
         scrub = Redactor()
@@ -127,12 +148,15 @@ class ClientScenarioRunner:
             "duration": round(proc.duration, 3),
             "stdout": scrub.scrub(proc.stdout[-2000:].decode("utf-8", "backslashreplace")),
             "stderr": scrub.scrub(proc.stderr[-2000:].decode("utf-8", "backslashreplace")),
-            "delivered": {k: fingerprint(v) for k, v in
-                          (seen.delivered.values if seen.delivered else {}).items()},
+            "delivered": {
+                k: fingerprint(v)
+                for k, v in (seen.delivered.values if seen.delivered else {}).items()
+            },
             "program_ran": seen.record is not None,
         }
-        return Evidence(step.name, {"sent": sent}, {"client": client},
-                        tuple(scrub.scrub(p) for p in problems))
+        return Evidence(
+            step.name, {"sent": sent}, {"client": client}, tuple(scrub.scrub(p) for p in problems)
+        )
 
 
 def _exchange_view(entry: Mapping[str, Any], scrub: Redactor) -> dict[str, Any]:

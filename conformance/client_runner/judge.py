@@ -21,9 +21,11 @@ from conformance.scenarios import ClientExpectation, Delivery, HeaderMatcher
 from mockserver.admin.redaction import Redactor
 
 TOKEN_PLACEHOLDER = "${token}"
-CRASH_MARKERS = (re.compile(rb"^Traceback \(most recent call last\):", re.M),
-                 re.compile(rb"^panic: ", re.M),
-                 re.compile(rb"^goroutine \d+ \[", re.M))
+CRASH_MARKERS = (
+    re.compile(rb"^Traceback \(most recent call last\):", re.M),
+    re.compile(rb"^panic: ", re.M),
+    re.compile(rb"^goroutine \d+ \[", re.M),
+)
 # Long values are searched for by their start: any 12 characters of it count as a leak.
 SECRET_PREFIX = 1024
 # Variables a shell or exec wrapper adds on its own; not deliveries.
@@ -43,8 +45,9 @@ class Observation:
     file_modes: Mapping[str, int] = field(default_factory=dict)
 
 
-def judge(expect: ClientExpectation, seen: Observation, *, token: str,
-          ca_pems: Mapping[str, bytes]) -> list[str]:
+def judge(
+    expect: ClientExpectation, seen: Observation, *, token: str, ca_pems: Mapping[str, bytes]
+) -> list[str]:
     """Problems of this run against the step's client block (empty: it conforms)."""
     problems = _ending(expect, seen)
     problems += _delivery(expect, seen)
@@ -68,8 +71,9 @@ def _ending(expect: ClientExpectation, seen: Observation) -> list[str]:
     if crash is not None:
         problems.append(f"crash: {crash}")
     if expect.outcome == "success" and proc.returncode != 0:
-        problems.append(f"exit status {proc.returncode}, expected 0 (success); stderr: "
-                        f"{tail(proc.stderr)}")
+        problems.append(
+            f"exit status {proc.returncode}, expected 0 (success); stderr: {tail(proc.stderr)}"
+        )
     if expect.outcome == "failure" and proc.returncode == 0:
         problems.append("exit status 0, expected a failure (non-zero exit)")
     return problems
@@ -106,8 +110,9 @@ def _delivery(expect: ClientExpectation, seen: Observation) -> list[str]:
     if expect.outcome == "success" and expect.inputs.program_args and seen.record is not None:
         argv = list(seen.record.get("argv") or [])
         if argv != list(expect.inputs.program_args):
-            problems.append(f"the program got arguments {argv!r}, expected "
-                            f"{list(expect.inputs.program_args)!r}")
+            problems.append(
+                f"the program got arguments {argv!r}, expected {list(expect.inputs.program_args)!r}"
+            )
     if expect.private_files:
         loose = {n: oct(m) for n, m in seen.file_modes.items() if m & 0o077}
         if loose:
@@ -121,8 +126,12 @@ def wrote_output(seen: Observation) -> str:
         return "the wrapped program was run"
     if seen.file_modes:
         return "files " + ", ".join(sorted(seen.file_modes))
-    if seen.output is not None and seen.output.source == "stdout" and seen.delivered is not None \
-            and seen.delivered.values:
+    if (
+        seen.output is not None
+        and seen.output.source == "stdout"
+        and seen.delivered is not None
+        and seen.delivered.values
+    ):
         return "values on stdout"
     return ""
 
@@ -130,12 +139,17 @@ def wrote_output(seen: Observation) -> str:
 def _compare(want: Delivery, seen: Observation) -> list[str]:
     assert seen.output is not None
     delivered = seen.delivered or Delivered({})
-    got = {k: v for k, v in delivered.values.items()
-           if not (seen.output.source == "env" and k in ENV_NOISE)}
+    got = {
+        k: v
+        for k, v in delivered.values.items()
+        if not (seen.output.source == "env" and k in ENV_NOISE)
+    }
     problems = [f"delivery: {p}" for p in delivered.problems]
     if want.values is not None:
-        expected = {seen.output.variable(k) if seen.output.source == "env" else k:
-                    v.encode("utf-8") for k, v in want.values.items()}
+        expected = {
+            seen.output.variable(k) if seen.output.source == "env" else k: v.encode("utf-8")
+            for k, v in want.values.items()
+        }
     else:
         data = want.data if want.data is not None else (want.text or "").encode("utf-8")
         expected = {seen.value_name or "value": data}
@@ -166,8 +180,9 @@ def _header(entry: Mapping[str, Any], name: str) -> str | None:
     return None
 
 
-def _sent(expect: ClientExpectation, seen: Observation, token: str,
-          ca_pems: Mapping[str, bytes]) -> list[str]:
+def _sent(
+    expect: ClientExpectation, seen: Observation, token: str, ca_pems: Mapping[str, bytes]
+) -> list[str]:
     sends = expect.sends
     if sends is None:
         return []
@@ -183,8 +198,7 @@ def _sent(expect: ClientExpectation, seen: Observation, token: str,
             problems.append(f"{where}: path {target!r}, expected {sends.path!r}")
         for name, matcher in sends.headers:
             if matcher.kind == "exact" and TOKEN_PLACEHOLDER in str(matcher.arg):
-                matcher = HeaderMatcher("exact", str(matcher.arg).replace(TOKEN_PLACEHOLDER,
-                                                                          token))
+                matcher = HeaderMatcher("exact", str(matcher.arg).replace(TOKEN_PLACEHOLDER, token))
             problem = matcher.check(_header(entry, name))
             if problem is not None:
                 problems.append(f"{where}: header {name}: {problem}")
@@ -270,7 +284,7 @@ def _leaks(expect: ClientExpectation, seen: Observation, token: str) -> list[str
         streams["stdout"] = seen.process.stdout
     problems = []
     for name, data in streams.items():
-        text = data[-64 * 1024:].decode("utf-8", "replace")
+        text = data[-64 * 1024 :].decode("utf-8", "replace")
         scrubbed = scanner.scrub(text)
         if scrubbed != text:
             problems.append(f"{name} shows a secret or the token: {tail(scrubbed.encode())}")

@@ -37,8 +37,12 @@ class ClientMock:
 
     def __init__(self, fixtures: str | Path | None = None) -> None:
         self._tmp = tempfile.TemporaryDirectory(prefix="esi-client-suite-")
-        self.server = MockServer(fixtures=fixtures, state_dir=Path(self._tmp.name) / "state",
-                                 refresh_volumes=False, unredacted=True)
+        self.server = MockServer(
+            fixtures=fixtures,
+            state_dir=Path(self._tmp.name) / "state",
+            refresh_volumes=False,
+            unredacted=True,
+        )
         self.admin: MockControl = self.server.admin
         self._hangs_before = 0
 
@@ -81,12 +85,17 @@ class ClientMock:
             raise SetupError("tokens signed by another cluster are not handed to clients")
         broken = identity.broken_kind
         try:
-            return self.admin.mint_token(identity.cluster, identity.service_account,
-                                         pod=identity.pod, legacy=identity.token == "legacy",
-                                         broken=broken)
+            return self.admin.mint_token(
+                identity.cluster,
+                identity.service_account,
+                pod=identity.pod,
+                legacy=identity.token == "legacy",
+                broken=broken,
+            )
         except AdminError as exc:
-            raise SetupError(f"cannot mint a token for {identity.service_account}: "
-                             f"{exc.message}") from exc
+            raise SetupError(
+                f"cannot mint a token for {identity.service_account}: {exc.message}"
+            ) from exc
 
     # -- set-up, journal, reset ------------------------------------------------------------------
 
@@ -107,8 +116,9 @@ class ClientMock:
             else:
                 for doc in _documents(args):
                     meta = doc.get("metadata") or {}
-                    self.admin.delete_manifest(doc.get("kind"), meta.get("name"),
-                                               meta.get("namespace"))
+                    self.admin.delete_manifest(
+                        doc.get("kind"), meta.get("name"), meta.get("namespace")
+                    )
         elif name == "quirks":
             self.admin.set_quirks(list(args))
         elif name == "clock.shift":
@@ -166,10 +176,10 @@ def respond_fault(args: Mapping[str, Any]) -> dict[str, Any]:
     if args.get("hang"):
         return {**spec, "action": "hang"}
     headers = dict(args.get("headers") or {})
-    content_type = next((headers.pop(k) for k in list(headers) if k.lower() == "content-type"),
-                        "application/json")
-    spec.update(action="status", status=args["status"], content_type=content_type,
-                headers=headers)
+    content_type = next(
+        (headers.pop(k) for k in list(headers) if k.lower() == "content-type"), "application/json"
+    )
+    spec.update(action="status", status=args["status"], content_type=content_type, headers=headers)
     body = args.get("body")
     if body is not None:
         spec["body"] = response_body(body)

@@ -18,8 +18,14 @@ from conformance.adapters import Invocation
 
 # Variables a client inherits from the harness; everything else comes from the adapter.
 INHERITED = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT")
-PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY",
-                   "ALL_PROXY")
+PROXY_VARIABLES = (
+    "http_proxy",
+    "https_proxy",
+    "all_proxy",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "ALL_PROXY",
+)
 
 
 @dataclass(frozen=True)
@@ -50,9 +56,15 @@ def client_environment(extra: Mapping[str, str]) -> dict[str, str]:
 def run(invocation: Invocation, cwd: Path, env: Mapping[str, str]) -> ProcessResult:
     """Start the invocation, wait up to its timeout, kill its whole session on expiry."""
     started = time.monotonic()
-    proc = subprocess.Popen(list(invocation.argv), cwd=cwd, env=dict(env),
-                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, start_new_session=True)
+    proc = subprocess.Popen(
+        list(invocation.argv),
+        cwd=cwd,
+        env=dict(env),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
     timed_out = False
     try:
         stdout, stderr = proc.communicate(timeout=invocation.timeout)
@@ -65,8 +77,14 @@ def run(invocation: Invocation, cwd: Path, env: Mapping[str, str]) -> ProcessRes
             _kill_session(proc)
             proc.wait()
     _kill_session(proc)  # children the client left behind in its session
-    return ProcessResult(tuple(invocation.argv), None if timed_out else proc.returncode,
-                         stdout, stderr, time.monotonic() - started, timed_out)
+    return ProcessResult(
+        tuple(invocation.argv),
+        None if timed_out else proc.returncode,
+        stdout,
+        stderr,
+        time.monotonic() - started,
+        timed_out,
+    )
 
 
 def _kill_session(proc: subprocess.Popen[bytes]) -> None:

@@ -25,20 +25,28 @@ ClientPlan = planning.Plan
 catalogue = planning.catalogue
 
 
-def plan(profile: str = "full", level: str | None = None,
-         requirement_ids: Iterable[str] | None = None,
-         scenario_ids: Iterable[str] | None = None,
-         scenarios: Sequence[Scenario] | None = None) -> ClientPlan:
+def plan(
+    profile: str = "full",
+    level: str | None = None,
+    requirement_ids: Iterable[str] | None = None,
+    scenario_ids: Iterable[str] | None = None,
+    scenarios: Sequence[Scenario] | None = None,
+) -> ClientPlan:
     """CLI requirements by profile, level and IDs; the client scenarios listing any of them."""
     return planning.plan("client", profile, level, requirement_ids, scenario_ids, scenarios)
 
 
-def run_client_suite(adapter: Adapter | str | Path, *, profile: str = "full",
-                     level: str | None = None, requirement_ids: Iterable[str] | None = None,
-                     scenario_ids: Iterable[str] | None = None,
-                     expected: Mapping[str, str] | None = None,
-                     mock: ClientMock | None = None,
-                     progress: Progress | None = None) -> RunResult:
+def run_client_suite(
+    adapter: Adapter | str | Path,
+    *,
+    profile: str = "full",
+    level: str | None = None,
+    requirement_ids: Iterable[str] | None = None,
+    scenario_ids: Iterable[str] | None = None,
+    expected: Mapping[str, str] | None = None,
+    mock: ClientMock | None = None,
+    progress: Progress | None = None,
+) -> RunResult:
     """Judge one client, given its adapter (a file, a shipped adapter's name, or loaded).
 
     `mock`: a running `ClientMock` to share between runs (it is reset after every scenario);
@@ -62,19 +70,37 @@ def run_client_suite(adapter: Adapter | str | Path, *, profile: str = "full",
     finally:
         if own:
             active.stop()
-    settings = {"adapter": adapter.name, "adapter_file": str(adapter.path),
-                "operations": sorted(adapter.operations)}
+    settings = {
+        "adapter": adapter.name,
+        "adapter_file": str(adapter.path),
+        "operations": sorted(adapter.operations),
+    }
     return fold(chosen, results, adapter.name, profile, level, started, expected, settings)
 
 
-def fold(chosen: ClientPlan, results: Mapping[str, ScenarioResult], target: str, profile: str,
-         level: str | None, started: datetime.datetime,
-         expected: Mapping[str, str] | None = None,
-         settings: Mapping[str, object] | None = None) -> RunResult:
+def fold(
+    chosen: ClientPlan,
+    results: Mapping[str, ScenarioResult],
+    target: str,
+    profile: str,
+    level: str | None,
+    started: datetime.datetime,
+    expected: Mapping[str, str] | None = None,
+    settings: Mapping[str, object] | None = None,
+) -> RunResult:
     """One requirement result per selected requirement, from the scenarios that list it."""
-    return planning.fold(chosen, results, tool=TOOL, direction="client", target=target,
-                         profile=profile, level=level, started=started, expected=expected,
-                         settings=settings)
+    return planning.fold(
+        chosen,
+        results,
+        tool=TOOL,
+        direction="client",
+        target=target,
+        profile=profile,
+        level=level,
+        started=started,
+        expected=expected,
+        settings=settings,
+    )
 
 
 _now = planning.now

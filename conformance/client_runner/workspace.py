@@ -30,8 +30,17 @@ class Workspace:
     values: dict[str, str]
 
 
-def prepare(parent: Path, adapter: Adapter, request: Request, inputs: ClientInputs, *,
-            token: str, client_ca: bytes, server_ca: bytes, base_url: str) -> Workspace:
+def prepare(
+    parent: Path,
+    adapter: Adapter,
+    request: Request,
+    inputs: ClientInputs,
+    *,
+    token: str,
+    client_ca: bytes,
+    server_ca: bytes,
+    base_url: str,
+) -> Workspace:
     """Write the run's files and compute every placeholder value the adapter may use."""
     root = Path(tempfile.mkdtemp(prefix="run-", dir=parent))
     out_dir = root / "out"

@@ -28,25 +28,32 @@ from mockserver.runtime import MockServer
 class EmbeddedMock:
     """The mock with the default fixtures, as a target with every hook (start once, reuse)."""
 
-    def __init__(self, state_dir: str | Path | None = None, quirks: Iterable[str] = (),
-                 strict: bool = False) -> None:
+    def __init__(
+        self, state_dir: str | Path | None = None, quirks: Iterable[str] = (), strict: bool = False
+    ) -> None:
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         if state_dir is None:
             self._tmp = tempfile.TemporaryDirectory(prefix="esi-conformance-")
             state_dir = self._tmp.name
-        self.server = MockServer(state_dir=state_dir, quirks=quirks, strict=strict,
-                                 refresh_volumes=False)
+        self.server = MockServer(
+            state_dir=state_dir, quirks=quirks, strict=strict, refresh_volumes=False
+        )
         self.target: Target | None = None
 
     def start(self) -> Target:
         server = self.server.start()
         assert server.server_ca is not None
         self.target = Target(
-            name="embedded mock", http_url=server.listeners["http"].url,
-            clusters=ClusterSet(server.clusters), hooks=EmbeddedHooks(server),
-            https_url=server.listeners["https"].url, mtls_url=server.listeners["mtls"].url,
-            server_ca_pem=server.server_ca.cert_pem, spiffe=server.spiffe,
-            variables={f"clusters.{n}.url": c.url for n, c in server.clusters.items()})
+            name="embedded mock",
+            http_url=server.listeners["http"].url,
+            clusters=ClusterSet(server.clusters),
+            hooks=EmbeddedHooks(server),
+            https_url=server.listeners["https"].url,
+            mtls_url=server.listeners["mtls"].url,
+            server_ca_pem=server.server_ca.cert_pem,
+            spiffe=server.spiffe,
+            variables={f"clusters.{n}.url": c.url for n, c in server.clusters.items()},
+        )
         return self.target
 
     def stop(self) -> None:
@@ -72,15 +79,18 @@ def runner_for(target: Target) -> ScenarioRunner:
         for store in model.cluster_secret_stores.values():
             for entry in store.data:
                 redactor.learn(entry.value, pinned=True)
-        return ScenarioRunner(target, variables=target.variables, redactor=redactor,
-                              self_resetting_hooks=True)
+        return ScenarioRunner(
+            target, variables=target.variables, redactor=redactor, self_resetting_hooks=True
+        )
     for doc in target.baseline:
         for entry in (((doc.get("spec") or {}).get("provider") or {}).get("fake") or {}).get(
-                "data") or ():
+            "data"
+        ) or ():
             if isinstance(entry, dict):
                 redactor.learn(str(entry.get("value", "")), pinned=True)
-    return ScenarioRunner(target, baseline=target.baseline, variables=target.variables,
-                          redactor=redactor)
+    return ScenarioRunner(
+        target, baseline=target.baseline, variables=target.variables, redactor=redactor
+    )
 
 
 class ServerSession:
@@ -111,8 +121,9 @@ class ServerSession:
         if expected_failures is None or isinstance(expected_failures, Mapping):
             self.expected = expected_failures
         else:
-            self.expected = load_expected_failures(expected_failures,
-                                                   [r.id for r in self.plan.requirements])
+            self.expected = load_expected_failures(
+                expected_failures, [r.id for r in self.plan.requirements]
+            )
         self._args = (target, bundle, hooks, clusters, target_ca, target_mtls)
         self.bundle = bundle
         self._owned: list[Any] = []
@@ -153,8 +164,16 @@ class ServerSession:
             "bundle": str(self.bundle) if self.bundle is not None else None,
             "requirement_ids": self.requirement_ids,
         }
-        return fold(self.plan, self.results, target.name if target else "(not started)",
-                    self.profile, self.level, self.started, self.expected, settings)
+        return fold(
+            self.plan,
+            self.results,
+            target.name if target else "(not started)",
+            self.profile,
+            self.level,
+            self.started,
+            self.expected,
+            settings,
+        )
 
     def stop(self) -> None:
         owned, self._owned = self._owned, []
@@ -184,10 +203,19 @@ def run_server_suite(
     `bundle` is required; `clusters` may be already started `BundleClusters` to share), or None
     for a freshly started embedded mock.
     """
-    session = ServerSession(target, bundle=bundle, hooks=hooks, clusters=clusters,
-                            target_ca=target_ca, target_mtls=target_mtls, profile=profile,
-                            level=level, requirement_ids=requirement_ids,
-                            scenario_ids=scenario_ids, expected_failures=expected_failures)
+    session = ServerSession(
+        target,
+        bundle=bundle,
+        hooks=hooks,
+        clusters=clusters,
+        target_ca=target_ca,
+        target_mtls=target_mtls,
+        profile=profile,
+        level=level,
+        requirement_ids=requirement_ids,
+        scenario_ids=scenario_ids,
+        expected_failures=expected_failures,
+    )
     session.start()
     try:
         for scenario in session.plan.scenarios:
@@ -202,10 +230,16 @@ def run_server_suite(
     return run
 
 
-def _resolve_target(target: Target | str | None, bundle: str | Path | None,
-                    hooks: Hooks | str | Path | None, clusters: Any,
-                    target_ca: str | Path | None, target_mtls: str | None,
-                    *, owned: list[Any]) -> Target:
+def _resolve_target(
+    target: Target | str | None,
+    bundle: str | Path | None,
+    hooks: Hooks | str | Path | None,
+    clusters: Any,
+    target_ca: str | Path | None,
+    target_mtls: str | None,
+    *,
+    owned: list[Any],
+) -> Target:
     if isinstance(target, Target):
         return target
     if target is None:
@@ -229,8 +263,16 @@ def _resolve_target(target: Target | str | None, bundle: str | Path | None,
         owned.append(resolved_hooks)
     server_ca = Path(target_ca).read_bytes() if target_ca is not None else None
     https_url = target if target.startswith("https://") else None
-    resolved = Target(name=target, http_url=target, clusters=clusters.cluster_set,
-                      hooks=resolved_hooks, https_url=https_url, mtls_url=target_mtls,
-                      server_ca_pem=server_ca, spiffe=loaded.spiffe,
-                      baseline=tuple(loaded.documents), variables=dict(loaded.variables))
+    resolved = Target(
+        name=target,
+        http_url=target,
+        clusters=clusters.cluster_set,
+        hooks=resolved_hooks,
+        https_url=https_url,
+        mtls_url=target_mtls,
+        server_ca_pem=server_ca,
+        spiffe=loaded.spiffe,
+        baseline=tuple(loaded.documents),
+        variables=dict(loaded.variables),
+    )
     return resolved

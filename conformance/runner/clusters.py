@@ -74,11 +74,13 @@ class ClusterSet:
                 return self._forged(cluster, self[identity.signed_by], identity)
             if identity.token == "legacy":
                 return cluster.mint(identity.service_account, legacy=True)
-            return cluster.mint(identity.service_account, pod=identity.pod,
-                                broken=identity.broken_kind)
+            return cluster.mint(
+                identity.service_account, pod=identity.pod, broken=identity.broken_kind
+            )
         except ValueError as exc:  # TokenRequestError and unknown broken kinds
-            raise SetupError(f"cannot mint a token for {identity.service_account} in "
-                             f"{identity.cluster}: {exc}") from exc
+            raise SetupError(
+                f"cannot mint a token for {identity.service_account} in {identity.cluster}: {exc}"
+            ) from exc
 
     @staticmethod
     def _forged(cluster: FakeCluster, signer: FakeCluster, identity: KubeIdentity) -> str:
@@ -86,9 +88,16 @@ class ClusterSet:
         if account is None:
             raise SetupError(f"no service account {identity.service_account} in {cluster.name}")
         pod = cluster.pod(identity.namespace, identity.pod) if identity.pod else None
-        return mint_token(signer.signing_key, issuer=cluster.issuer, namespace=account.namespace,
-                          sa_name=account.name, sa_uid=account.uid, now=cluster.clock.time(),
-                          pod=pod, api_audiences=cluster.api_audiences)
+        return mint_token(
+            signer.signing_key,
+            issuer=cluster.issuer,
+            namespace=account.namespace,
+            sa_name=account.name,
+            sa_uid=account.uid,
+            now=cluster.clock.time(),
+            pod=pod,
+            api_audiences=cluster.api_audiences,
+        )
 
     # -- upstream journal ------------------------------------------------------------------------
 
@@ -116,8 +125,13 @@ class ClusterSet:
         def hook(endpoint: str, request: flask.Request) -> Response | None:
             with self._lock:
                 state = self._state[name]
-                state.journal.append({"method": request.method, "path": request.path,
-                                      "headers": dict(request.headers.items())})
+                state.journal.append(
+                    {
+                        "method": request.method,
+                        "path": request.path,
+                        "headers": dict(request.headers.items()),
+                    }
+                )
                 fault = state.faults.get(endpoint)
             return None if fault is None else _fault_response(fault)
 

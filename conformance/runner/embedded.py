@@ -54,8 +54,9 @@ class EmbeddedHooks(Hooks):
         self.ctx = server.context
         self._variables = {f"clusters.{n}.url": c.url for n, c in server.clusters.items()}
         self._base = [d for d in read_documents(server.fixtures)]
-        self._docs: dict[tuple[str, str, str], Document] = {object_key(d.data): d
-                                                            for d in self._base}
+        self._docs: dict[tuple[str, str, str], Document] = {
+            object_key(d.data): d for d in self._base
+        }
         self._initial_quirks = tuple(sorted(server.behaviour.quirks))
         self._changed = False
 
@@ -92,9 +93,12 @@ class EmbeddedHooks(Hooks):
     def state(self) -> list[dict[str, Any]]:
         books = self.ctx.bookkeeping
         leaks = [
-            {"apiVersion": "conformance.esi-federation.dev/v1", "kind": "LeakedCredential",
-             "metadata": {"namespace": leak["namespace"], "name": f"leak-{i}"},
-             "spec": dict(leak)}
+            {
+                "apiVersion": "conformance.esi-federation.dev/v1",
+                "kind": "LeakedCredential",
+                "metadata": {"namespace": leak["namespace"], "name": f"leak-{i}"},
+                "spec": dict(leak),
+            }
             for i, leak in enumerate(list(books.leaked_credentials))
         ]
         return [*books.generator_states(), *books.authorized_identities(), *leaks]

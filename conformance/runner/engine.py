@@ -32,9 +32,9 @@ from mockserver.clock import CLOCK, Clock
 
 SKIP_REASONS = {
     "state-hooks": "needs state hooks (apply and delete manifests, list GeneratorStates and "
-                   "AuthorizedIdentities); give them with --hooks",
+    "AuthorizedIdentities); give them with --hooks",
     "mtls": "needs an mTLS target (--target-mtls) with the bundle's SPIFFE trust material and "
-            "--target-ca",
+    "--target-ca",
     "faults": "needs backend fault hooks (--hooks with backend_fault)",
     "mock": "needs the embedded mock (quirks or canned answers)",
     "https": "needs the target's HTTPS port for bearer callers",
@@ -58,10 +58,15 @@ class ScenarioRunner:
     """Runs scenarios against one target; `baseline` maps object keys to the loaded manifests
     (what `manifests.*` actions are undone to)."""
 
-    def __init__(self, target: Target, baseline: Sequence[Mapping[str, Any]] = (),
-                 variables: Mapping[str, str] | None = None,
-                 redactor: EvidenceRedactor | None = None, clock: Clock = CLOCK,
-                 self_resetting_hooks: bool = False) -> None:
+    def __init__(
+        self,
+        target: Target,
+        baseline: Sequence[Mapping[str, Any]] = (),
+        variables: Mapping[str, str] | None = None,
+        redactor: EvidenceRedactor | None = None,
+        clock: Clock = CLOCK,
+        self_resetting_hooks: bool = False,
+    ) -> None:
         self.target = target
         self.baseline = {object_key(d): d for d in baseline}
         self.variables = dict(variables or {})
@@ -76,8 +81,9 @@ class ScenarioRunner:
         for need in scenario.needs:
             if need not in caps:
                 return SKIP_REASONS.get(need, f"needs {need}")
-        if self.target.https_url is None and any(s.request.transport == "https"
-                                                 for s in scenario.steps):
+        if self.target.https_url is None and any(
+            s.request.transport == "https" for s in scenario.steps
+        ):
             return SKIP_REASONS["https"]
         return None
 
@@ -108,11 +114,13 @@ class ScenarioRunner:
             except Exception as exc:
                 if status != ERROR:
                     status, message = ERROR, self.redactor.text(f"undo failed: {exc}")
-        return ScenarioResult(scenario.id, status, message, tuple(evidence),
-                              time.perf_counter() - started)
+        return ScenarioResult(
+            scenario.id, status, message, tuple(evidence), time.perf_counter() - started
+        )
 
-    def _step(self, step: Step, undo: Undo, earlier: dict[str, int],
-              evidence: list[Evidence]) -> list[str]:
+    def _step(
+        self, step: Step, undo: Undo, earlier: dict[str, int], evidence: list[Evidence]
+    ) -> list[str]:
         self._actions(step.setup, undo)
         state_checks = step.expect.state
         before = self._state() if state_checks else []
@@ -121,12 +129,17 @@ class ScenarioRunner:
         method, path, headers, body, base, context, mtls = self._build(step.request)
         answer = self._send(base, method, path, headers, body, context, mtls)
         attempts = 0
-        while (step.retry is not None and answer.outcome == "response"
-               and answer.status in step.retry.on_status and attempts < step.retry.max):
+        while (
+            step.retry is not None
+            and answer.outcome == "response"
+            and answer.status in step.retry.on_status
+            and attempts < step.retry.max
+        ):
             attempts += 1
             answer = self._send(base, method, path, headers, body, context, mtls)
-        problems = step.expect.check_response(answer.status, answer.headers, answer.body,
-                                              answer.outcome, earlier)
+        problems = step.expect.check_response(
+            answer.status, answer.headers, answer.body, answer.outcome, earlier
+        )
         if answer.status is not None:
             earlier[step.name] = answer.status
         if state_checks:
@@ -136,12 +149,21 @@ class ScenarioRunner:
             problem = up.check(clusters.journal(up.cluster))
             if problem is not None:
                 problems.append(problem)
-        evidence.append(self._evidence(step, method, path, headers, body, answer, attempts,
-                                       problems))
+        evidence.append(
+            self._evidence(step, method, path, headers, body, answer, attempts, problems)
+        )
         return problems
 
-    def _send(self, base: str, method: str, path: str, headers: dict[str, str], body: bytes,
-              context: Any, mtls: bool) -> Answer:
+    def _send(
+        self,
+        base: str,
+        method: str,
+        path: str,
+        headers: dict[str, str],
+        body: bytes,
+        context: Any,
+        mtls: bool,
+    ) -> Answer:
         return send(base, method, path, headers, body, context=context, mtls=mtls)
 
     def _state(self) -> list[dict[str, Any]]:
@@ -175,8 +197,15 @@ class ScenarioRunner:
             return request.method, request.path, headers, body, target.mtls_url, context, True
         if transport == "https":
             assert target.https_url is not None
-            return (request.method, request.path, headers, body, target.https_url,
-                    target.https_context, False)
+            return (
+                request.method,
+                request.path,
+                headers,
+                body,
+                target.https_url,
+                target.https_context,
+                False,
+            )
         context = target.https_context if target.http_url.startswith("https:") else None
         return request.method, request.path, headers, body, target.http_url, context, False
 
@@ -247,15 +276,32 @@ class ScenarioRunner:
 
     # -- evidence --------------------------------------------------------------------------------
 
-    def _evidence(self, step: Step, method: str, path: str, headers: dict[str, str],
-                  body: bytes, answer: Answer, retries: int, problems: list[str]) -> Evidence:
+    def _evidence(
+        self,
+        step: Step,
+        method: str,
+        path: str,
+        headers: dict[str, str],
+        body: bytes,
+        answer: Answer,
+        retries: int,
+        problems: list[str],
+    ) -> Evidence:
         r = self.redactor
-        request = {"method": method, "path": r.text(path), "transport": step.request.transport,
-                   "headers": r.headers(headers), "body": r.body(body)}
+        request = {
+            "method": method,
+            "path": r.text(path),
+            "transport": step.request.transport,
+            "headers": r.headers(headers),
+            "body": r.body(body),
+        }
         response: dict[str, Any] = {"outcome": answer.outcome}
         if answer.outcome == "response":
-            response.update(status=answer.status, headers=r.headers(answer.headers),
-                            body=r.answer(step.request.operation, answer.status, answer.body))
+            response.update(
+                status=answer.status,
+                headers=r.headers(answer.headers),
+                body=r.answer(step.request.operation, answer.status, answer.body),
+            )
         if answer.detail:
             response["detail"] = r.text(answer.detail)
         if retries:

@@ -41,8 +41,11 @@ class Hook:
     def __init__(self, name: str, spec: Any, base: Path, timeout: float, where: str) -> None:
         self.name = name
         self.timeout = timeout
-        if not isinstance(spec, dict) or len(spec) != 1 or next(iter(spec)) not in ("command",
-                                                                                   "url"):
+        if (
+            not isinstance(spec, dict)
+            or len(spec) != 1
+            or next(iter(spec)) not in ("command", "url")
+        ):
             raise HooksFileError(f"{where}: {name}: expected {{command: ...}} or {{url: ...}}")
         kind, value = next(iter(spec.items()))
         self.url: str | None = None
@@ -56,15 +59,17 @@ class Hook:
         elif isinstance(value, list) and value and all(isinstance(v, str) for v in value):
             self.argv = list(value)
         else:
-            raise HooksFileError(f"{where}: {name}.command: expected a string or a list of "
-                                 "strings")
+            raise HooksFileError(f"{where}: {name}.command: expected a string or a list of strings")
         self.cwd = base
 
     def call(self, data: bytes, content_type: str, method: str = "POST") -> bytes:
         if self.url is not None:
-            request = urllib.request.Request(self.url, data=data if method == "POST" else None,
-                                             method=method,
-                                             headers={"Content-Type": content_type})
+            request = urllib.request.Request(
+                self.url,
+                data=data if method == "POST" else None,
+                method=method,
+                headers={"Content-Type": content_type},
+            )
             try:
                 with urllib.request.urlopen(request, timeout=self.timeout) as response:
                     return response.read()
@@ -72,8 +77,14 @@ class Hook:
                 raise HookError(f"hook {self.name} ({self.url}) failed: {exc}") from exc
         assert self.argv is not None
         try:
-            done = subprocess.run(self.argv, input=data, capture_output=True, cwd=self.cwd,
-                                  timeout=self.timeout, check=False)
+            done = subprocess.run(
+                self.argv,
+                input=data,
+                capture_output=True,
+                cwd=self.cwd,
+                timeout=self.timeout,
+                check=False,
+            )
         except (OSError, subprocess.TimeoutExpired) as exc:
             raise HookError(f"hook {self.name} ({self.argv[0]}) failed: {exc}") from exc
         if done.returncode != 0:
@@ -118,7 +129,7 @@ class FileHooks(Hooks):
         if isinstance(value, dict):
             value = value.get("items")
         if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
-            raise HookError("hook state must give a JSON list of objects (or {\"items\": [...]})")
+            raise HookError('hook state must give a JSON list of objects (or {"items": [...]})')
         return value
 
     def backend_fault(self, spec: Mapping[str, Any]) -> None:
@@ -149,6 +160,9 @@ def load_hooks(path: str | Path) -> FileHooks:
     timeout = data.get("timeout", DEFAULT_TIMEOUT)
     if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
         raise HooksFileError(f"{file}: timeout: expected a positive number of seconds")
-    hooks = {name: Hook(name, data[name], file.parent, float(timeout), str(file))
-             for name in KNOWN if name in data}
+    hooks = {
+        name: Hook(name, data[name], file.parent, float(timeout), str(file))
+        for name in KNOWN
+        if name in data
+    }
     return FileHooks(hooks)

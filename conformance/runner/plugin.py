@@ -36,8 +36,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--esi-target-mtls", help="URL of the target's mTLS (SPIFFE) port")
     group.addoption("--esi-profile", default="full", choices=("smoke", "core", "full"))
     group.addoption("--esi-level", default=None, choices=("must", "should"))
-    group.addoption("--esi-requirement", action="append", default=None,
-                    help="only this requirement ID (repeatable)")
+    group.addoption(
+        "--esi-requirement",
+        action="append",
+        default=None,
+        help="only this requirement ID (repeatable)",
+    )
     group.addoption("--esi-expected-failures", help="YAML list of {id, reason}")
     group.addoption("--esi-report-dir", help="write junit.xml, results.json, report.html here")
 
@@ -51,19 +55,30 @@ def pytest_configure(config: pytest.Config) -> None:
         return
     from conformance.requirements import AREAS
 
-    markers = ("must", "must_sec", "should", "state_hooks", "mtls", "faults", "mock",
-               *(a.lower() for a in AREAS))
+    markers = (
+        "must",
+        "must_sec",
+        "should",
+        "state_hooks",
+        "mtls",
+        "faults",
+        "mock",
+        *(a.lower() for a in AREAS),
+    )
     for marker in markers:
         config.addinivalue_line("markers", f"{marker}: conformance scenario marker")
     target = config.getoption("--esi-target")
     session = ServerSession(
         None if target == EMBEDDED else target,
-        bundle=config.getoption("--esi-bundle"), hooks=config.getoption("--esi-hooks"),
+        bundle=config.getoption("--esi-bundle"),
+        hooks=config.getoption("--esi-hooks"),
         target_ca=config.getoption("--esi-target-ca"),
         target_mtls=config.getoption("--esi-target-mtls"),
-        profile=config.getoption("--esi-profile"), level=config.getoption("--esi-level"),
+        profile=config.getoption("--esi-profile"),
+        level=config.getoption("--esi-level"),
         requirement_ids=config.getoption("--esi-requirement"),
-        expected_failures=config.getoption("--esi-expected-failures"))
+        expected_failures=config.getoption("--esi-expected-failures"),
+    )
     config.stash[_SESSION] = session
 
 
@@ -93,8 +108,7 @@ class ScenarioItem(pytest.Item):
         if self.outcome.status == FAIL:
             raise ScenarioFailed(self.outcome)
 
-    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException],
-                     style: Any = None) -> str:
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
         if isinstance(excinfo.value, ScenarioFailed | HarnessError):
             return str(excinfo.value)
         return super().repr_failure(excinfo)
@@ -120,8 +134,9 @@ class HarnessError(RuntimeError):
 
 
 @pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config,
-                                  items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(
+    session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
+) -> None:
     if not _enabled(config):
         return
     from conformance.requirements import all_requirements
@@ -161,5 +176,6 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     terminalreporter.write(terminal_summary(config.stash[_RUN]))
     report_dir = config.getoption("--esi-report-dir")
     if report_dir:
-        terminalreporter.write_line(f"reports: {Path(report_dir).resolve()}/"
-                                    "{junit.xml,results.json,report.html}")
+        terminalreporter.write_line(
+            f"reports: {Path(report_dir).resolve()}/{{junit.xml,results.json,report.html}}"
+        )

@@ -31,15 +31,23 @@ class Answer:
     detail: str = ""
 
 
-def send(base_url: str, method: str, path: str, headers: dict[str, str], body: bytes,
-         context: ssl.SSLContext | None = None, mtls: bool = False,
-         timeout: float = TIMEOUT) -> Answer:
+def send(
+    base_url: str,
+    method: str,
+    path: str,
+    headers: dict[str, str],
+    body: bytes,
+    context: ssl.SSLContext | None = None,
+    mtls: bool = False,
+    timeout: float = TIMEOUT,
+) -> Answer:
     """Send exactly these headers and body bytes to `path` (not re-encoded) at `base_url`."""
     parts = urlsplit(base_url)
     host, port = parts.hostname or "127.0.0.1", parts.port
     try:
-        raw = socket.create_connection((host, port or (443 if parts.scheme == "https" else 80)),
-                                       timeout=timeout)
+        raw = socket.create_connection(
+            (host, port or (443 if parts.scheme == "https" else 80)), timeout=timeout
+        )
     except OSError as exc:
         raise Unreachable(f"cannot connect to {base_url}: {exc}") from exc
     sock: socket.socket = raw
@@ -56,8 +64,16 @@ def send(base_url: str, method: str, path: str, headers: dict[str, str], body: b
         sock.close()
 
 
-def _exchange(sock: socket.socket, host: str, port: int | None, method: str, path: str,
-              headers: dict[str, str], body: bytes, mtls: bool) -> Answer:
+def _exchange(
+    sock: socket.socket,
+    host: str,
+    port: int | None,
+    method: str,
+    path: str,
+    headers: dict[str, str],
+    body: bytes,
+    mtls: bool,
+) -> Answer:
     conn = http.client.HTTPConnection(host, port)
     conn.sock = sock
     try:
@@ -69,12 +85,16 @@ def _exchange(sock: socket.socket, host: str, port: int | None, method: str, pat
         conn.endheaders(body if body else None)
         response = conn.getresponse()
         data = response.read()
-        return Answer("response", response.status,
-                      {k: v for k, v in response.getheaders()}, data)
+        return Answer("response", response.status, {k: v for k, v in response.getheaders()}, data)
     except TimeoutError:
         return Answer("no-response", detail="no answer within the timeout")
-    except (ssl.SSLError, http.client.RemoteDisconnected, ConnectionError,
-            http.client.IncompleteRead, http.client.BadStatusLine) as exc:
+    except (
+        ssl.SSLError,
+        http.client.RemoteDisconnected,
+        ConnectionError,
+        http.client.IncompleteRead,
+        http.client.BadStatusLine,
+    ) as exc:
         # On the mTLS port a client certificate is refused after the TLS 1.3 handshake, so the
         # first sign of it is a closed connection: the suite counts that as a refused handshake.
         kind = "handshake-refused" if mtls else "no-response"

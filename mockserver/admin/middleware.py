@@ -209,9 +209,7 @@ class JournalMiddleware:
         read, so redaction costs nothing on the request's own path."""
         ex.finished = time.perf_counter()
         # Keep only what an entry is built from: no sockets or streams wait in the journal.
-        ex.environ = {
-            k: v for k, v in ex.environ.items() if isinstance(v, str) or k == OUTCOME_KEY
-        }
+        ex.environ = {k: v for k, v in ex.environ.items() if isinstance(v, str) or k == OUTCOME_KEY}
 
         def build() -> dict[str, Any]:
             try:

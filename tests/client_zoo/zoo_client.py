@@ -63,7 +63,7 @@ def main() -> int:
         print(f"zoo: unknown ZOO_DEFECT {DEFECT!r}", file=sys.stderr)
         return 2
     argv = sys.argv[1:]
-    program = argv[argv.index("--") + 1:] if "--" in argv else []
+    program = argv[argv.index("--") + 1 :] if "--" in argv else []
     opts = parse(argv[: argv.index("--")] if "--" in argv else argv)
     token = read_token(opts.token_file)
     try:
@@ -135,16 +135,19 @@ def connect(opts: argparse.Namespace) -> tuple[http.client.HTTPConnection, str]:
         if DEFECT == "skip-verify":
             context.check_hostname = False
             context.verify_mode = ssl.CERT_NONE
-        return http.client.HTTPSConnection(url.hostname, url.port, timeout=timeout,
-                                           context=context), prefix
+        return http.client.HTTPSConnection(
+            url.hostname, url.port, timeout=timeout, context=context
+        ), prefix
     return http.client.HTTPConnection(url.hostname, url.port, timeout=timeout), prefix
 
 
 def send(opts: argparse.Namespace, token: str) -> tuple[int, bytes]:
     method, path, members = target(opts)
     body = json.dumps({"ca.crt": ca_member(opts.ca_file), **members}).encode()
-    headers = {"Authorization": ("bearer " if DEFECT == "lowercase-bearer" else "Bearer ") + token,
-               "Content-Type": "application/json"}
+    headers = {
+        "Authorization": ("bearer " if DEFECT == "lowercase-bearer" else "Bearer ") + token,
+        "Content-Type": "application/json",
+    }
     if DEFECT == "empty-workload-token":
         headers["x-workload-token"] = ""
     if method == "DELETE" and DEFECT == "delete-without-body":
