@@ -79,7 +79,7 @@ subject:
 allowedClusterSecretStores: [app-store]
 allowedGenerators: []
 allowedGeneratorStates: []
-"""  # noqa: E501
+"""
 
 
 def store(data: str, name: str = "s") -> str:
