@@ -1,7 +1,7 @@
 """Client requirements (`CLI-…`): what a command-line Federation client must do, as registry data.
 
-They merge clients.md §10 (CC-01…CC-29) with server-protocol.md §8(b) (C1–C15) where the two
-describe one check. Where the lists give one check different levels, the stricter level wins
+They merge the client checks (CC-01…CC-30) and the client items (C1–C15) of docs/protocol.md §7
+where the two describe one check. Where the lists give one check different levels, the stricter level wins
 when getting it wrong hangs, crashes or loses data (e.g. CC-17 SHOULD vs C9 MUST: MUST). Items a
 harness cannot check on a command-line client are listed in `NOT_COVERED` with the reason.
 Importing this module registers everything (`requirements.all_requirements()` does that).

@@ -47,9 +47,9 @@ def render(
         "scenarios/; do not edit by hand. -->",
         "",
         "Every requirement has a stable ID (`SRV-<AREA>-<NNN>` for servers, `CLI-<AREA>-<NNN>` "
-        "for clients), a level and the reference item it comes from (`S12` is item S12 of "
-        "server-protocol.md §8(a), `§2.5` a section of that file). IDs never change meaning; a "
-        "retired requirement keeps its ID.",
+        "for clients), a level and the item of `docs/protocol.md` it comes from (`S12` is server "
+        "item S12 of §7.1, `C3` client item C3 of §7.2, `CC-06` client check CC-06 of §7.3, "
+        "`§2.5` a section). IDs never change meaning; a retired requirement keeps its ID.",
         "",
         "- **MUST**: behaviour the real clients depend on. **MUST-SEC**: a security necessity "
         "(the real server violates some of these). **SHOULD**: good practice; a SHOULD failure "

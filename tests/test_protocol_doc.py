@@ -1,0 +1,75 @@
+"""docs/protocol.md defines every ID the requirements and quirks cite, and the docs cite only it."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from conformance.requirements import NOT_COVERED, all_requirements
+from mockserver.federation.modes import QUIRKS
+
+ROOT = Path(__file__).resolve().parent.parent
+PROTOCOL = (ROOT / "docs" / "protocol.md").read_text(encoding="utf-8")
+
+# A reference string is a comma-separated list of item IDs (S12, C3, CC-06) and sections (§2.5).
+ITEM = re.compile(r"^(S\d+|C\d+|CC-\d{2}|§\d+(?:\.\d+)?)$")
+# Files and notes the project's users do not have.
+FOREIGN_SOURCES = ("server-protocol.md", "clients.md", "kubernetes-and-eso.md", "design note")
+
+
+def defined_items() -> set[str]:
+    """Item IDs as the first cell of a table row, and section numbers from the headings."""
+    items = set(re.findall(r"^\| (S\d+|C\d+|CC-\d{2}) \|", PROTOCOL, re.M))
+    for number in re.findall(r"^#{2,3} (\d+(?:\.\d+)?)\.? ", PROTOCOL, re.M):
+        items.add(f"§{number}")
+    return items
+
+
+def defect_names() -> set[str]:
+    """The quirk-style names in the defect table of §6 (`| D9 | `first-request-401` | …`)."""
+    return set(re.findall(r"^\| D\d+ \| `([a-z0-9-]+)` \|", PROTOCOL, re.M))
+
+
+def cited_items() -> set[str]:
+    cited = set()
+    for req in all_requirements().values():
+        for part in req.reference.split(","):
+            part = part.strip()
+            assert ITEM.match(part), f"{req.id}: reference {part!r} is not an item ID or a section"
+            cited.add(part)
+    for key in NOT_COVERED:
+        cited.update(re.findall(r"\b(?:CC-\d{2}|[SC]\d+)\b", key))
+    return cited
+
+
+def test_every_cited_item_is_defined_in_protocol_md() -> None:
+    missing = sorted(cited_items() - defined_items())
+    assert missing == []
+
+
+def test_item_ids_are_defined_once() -> None:
+    rows = re.findall(r"^\| (S\d+|C\d+|CC-\d{2}|D\d+) \|", PROTOCOL, re.M)
+    assert sorted(r for r in set(rows) if rows.count(r) > 1) == []
+
+
+def test_every_quirk_is_a_defect_id_in_protocol_md() -> None:
+    assert sorted(set(QUIRKS) - defect_names()) == []
+
+
+def test_the_defect_table_names_the_two_defects_without_a_quirk_yet() -> None:
+    assert {"global-oidc-lock", "spiffe-allowlist-delete"} <= defect_names()
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        *sorted(str(p.relative_to(ROOT)) for p in (ROOT / "docs").glob("*.md")),
+        "README.md",
+        "fixtures/README.md",
+    ],
+)
+def test_docs_cite_protocol_md_not_sources_users_lack(path: str) -> None:
+    text = (ROOT / path).read_text(encoding="utf-8")
+    assert [s for s in FOREIGN_SOURCES if s in text] == []
