@@ -480,6 +480,8 @@ def frame_answer(
     extra: list[tuple[str, str]] = [("Date", date or formatdate(usegmt=True))]
     chunking = False
     if body_allowed:
+        if declared_length is None and given_length == str(len(body)) and not is_head:
+            declared_length = given_length  # Go keeps a length the handler declared
         if declared_length is not None:
             extra.append(("Content-Length", declared_length))
         elif len(body) <= BUFFER_BEFORE_CHUNKING and (body or not is_head):

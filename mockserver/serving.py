@@ -581,6 +581,7 @@ class Listener:
     def _serve(self, raw: socket.socket, address: Any) -> None:
         sock: socket.socket | None = raw
         try:
+            raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # as Go's net does
             if self.ssl_context is not None:
                 sock = self._handshake(raw, address)
             if sock is not None:
