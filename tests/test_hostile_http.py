@@ -321,3 +321,22 @@ def test_case_maker_is_deterministic_per_seed():
     first = CaseMaker(random.Random(5), "t", b"{}")
     second = CaseMaker(random.Random(5), "t", b"{}")
     assert [first.case().data for _ in range(50)] == [second.case().data for _ in range(50)]
+
+
+def test_the_mock_answers_head_with_the_get_length_and_the_h2_preface_with_a_close():
+    limits = ServingLimits(header_timeout=1.0, idle_timeout=1.0)
+    with tempfile.TemporaryDirectory(prefix="esi-head-") as state:
+        server = MockServer(state_dir=state, refresh_volumes=False, serving_limits=limits).start()
+        try:
+            http = server.listeners["http"]
+            assert all(listener.limits is limits for listener in server.listeners.values())
+            post = raw(http, b"POST /secretstore/a/secrets/b HTTP/1.1\r\nHost: x\r\n\r\n")
+            head = raw(http, b"HEAD /secretstore/a/secrets/b HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert post.startswith(b"HTTP/1.1 401 Unauthorized\r\n")
+            assert without_date(head) == without_date(post).split(b"\r\n\r\n")[0] + b"\r\n\r\n"
+            preface = raw(http, b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
+            assert preface.startswith(b"HTTP/1.1 401 Unauthorized\r\n")
+            assert b"\r\nConnection: close\r\n" in preface
+            assert server.take_errors() == []
+        finally:
+            server.stop()
