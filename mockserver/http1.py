@@ -176,6 +176,8 @@ class RequestHead:
     minor: int
     headers: list[tuple[str, str]] = field(default_factory=list)
     chunked: bool = False
+    transfer_encoding: str = ""
+    """The Transfer-Encoding as sent (kept for the journal; the body reaches apps decoded)."""
     content_length: int = 0
     wants_close: bool = False
     wants_keep_alive_10: bool = False
@@ -349,6 +351,7 @@ def _framing(head: RequestHead) -> None:
         if len(encodings) != 1 or encodings[0].strip(" \t").lower() != "chunked":
             raise UNSUPPORTED_TE
         head.chunked = True
+        head.transfer_encoding = encodings[0]
         head.headers = [(k, v) for k, v in head.headers if k.lower() != "content-length"]
     head.headers = [(k, v) for k, v in head.headers if k.lower() != "transfer-encoding"]
     lengths = head.values("Content-Length")

@@ -389,6 +389,9 @@ class _Connection:
             "werkzeug.socket": self.sock,
             "CONTENT_LENGTH": str(length) if length or head.chunked else "",
         }
+        if head.chunked:
+            # Say how the body came (the journal shows requests as sent); it arrives decoded.
+            environ["HTTP_TRANSFER_ENCODING"] = head.transfer_encoding
         if isinstance(self.sock, ssl.SSLSocket):
             der = self.sock.getpeercert(binary_form=True)
             if der:

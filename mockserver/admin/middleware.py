@@ -319,6 +319,8 @@ def _request_headers(environ: dict[str, Any]) -> list[tuple[str, str]]:
     for key, value in environ.items():
         if key.startswith("HTTP_"):
             headers.append((key[5:].replace("_", "-").title(), str(value)))
+        elif key == "CONTENT_LENGTH" and "HTTP_TRANSFER_ENCODING" in environ:
+            continue  # a chunked body: the listener counted its length, the client sent none
         elif key in ("CONTENT_TYPE", "CONTENT_LENGTH") and value:
             headers.append((key.replace("_", "-").title(), str(value)))
     return headers
