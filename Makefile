@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup serve test lint bench conformance clean
+.PHONY: setup serve test lint bench fuzz conformance clean
 
 setup: $(STAMP)
 
@@ -37,6 +37,11 @@ conformance: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench $(ARGS)
+
+# 10,000 seeded hostile requests over HTTP and HTTPS, default and strict; fails on any answer
+# >= 500 (other than Go's own 501/505 refusals), drop or traceback.
+fuzz: $(STAMP)
+	timeout 900 $(BIN)/python -m bench.fuzz --requests $${FUZZ_REQUESTS:-10000} $(ARGS)
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .hypothesis

@@ -11,6 +11,7 @@ SUITES = {
     "tokens": "bench.token_bench",
     "requests": "bench.request_bench",
     "conformance": "bench.conformance_bench",
+    "hostile": "bench.hostile_bench",
 }
 
 

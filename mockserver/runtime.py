@@ -39,7 +39,7 @@ from mockserver.manifests import (
     substitute,
 )
 from mockserver.paths import default_fixtures_dir
-from mockserver.serving import Listener
+from mockserver.serving import Listener, ServingLimits
 from mockserver.state import StateDir, write_private_file, write_projected_volume
 from mockserver.tls import CertificateAuthority, SpiffeAuthority, server_context
 
@@ -121,6 +121,7 @@ class MockServer:
         journal_size: int = DEFAULT_SIZE,
         admin_host: str = "127.0.0.1",
         admin_port: int = 0,
+        serving_limits: ServingLimits | None = None,
     ) -> None:
         if not is_loopback(admin_host):
             raise ValueError(
@@ -143,6 +144,7 @@ class MockServer:
         self.admin = MockControl(self)
         self.admin_host = admin_host
         self.admin_port = admin_port
+        self.serving_limits = serving_limits
         self.admin_listener: Listener | None = None
         self.variables: dict[str, str] = {}
         self._errors: list[str] = []
@@ -222,12 +224,15 @@ class MockServer:
             "mtls": BadContexts(self.server_ca, names, require_client_cert_from=self.spiffe),
         }
         self.listeners = {
-            "http": Listener(self._app("http"), self.host, name="federation-http"),
+            "http": Listener(
+                self._app("http"), self.host, name="federation-http", limits=self.serving_limits
+            ),
             "https": Listener(
                 self._app("https"),
                 self.host,
                 ssl_context=server_context(leaf),
                 name="federation-https",
+                limits=self.serving_limits,
                 context_for_connection=self._tls_fault_hook("https", bad["https"]),
             ),
             "mtls": Listener(
@@ -236,6 +241,7 @@ class MockServer:
                 ssl_context=server_context(leaf, require_client_cert_from=self.spiffe),
                 peer_check=self._spiffe_allowed,
                 name="federation-mtls",
+                limits=self.serving_limits,
                 context_for_connection=self._tls_fault_hook("mtls", bad["mtls"]),
             ),
         }
@@ -270,7 +276,12 @@ class MockServer:
     def _start_admin(self) -> None:
         app = create_admin_app(self.admin, self.report_error)
         self.admin_listener = Listener(
-            app, self.admin_host, self.admin_port, name="admin", log_filter=self.redactor.scrub
+            app,
+            self.admin_host,
+            self.admin_port,
+            name="admin",
+            log_filter=self.redactor.scrub,
+            limits=self.serving_limits,
         ).start()
         self.cluster_faults = ClusterFaults(self.clusters, self._stop)
         self.cluster_faults.install()

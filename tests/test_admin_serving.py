@@ -46,7 +46,7 @@ def test_context_for_connection_replaces_the_context_for_chosen_connections():
 def test_log_filter_sees_every_access_log_line(caplog):
     with Listener(app, log_filter=lambda line: line.replace("s3cr3t", "[gone]")) as listener:
         listener.set_access_log(True)
-        with caplog.at_level(logging.INFO, logger="werkzeug"):
+        with caplog.at_level(logging.INFO, logger="mockserver.access"):
             conn = http.client.HTTPConnection("127.0.0.1", listener.port, timeout=5)
             conn.request("GET", "/path/s3cr3t")
             assert conn.getresponse().status == 200

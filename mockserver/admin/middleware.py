@@ -191,8 +191,11 @@ class JournalMiddleware:
 
     def _answer(self, ex: Exchange, start_response: Any) -> Iterable[bytes]:
         status = ex.status or 500
-        headers = [(k, v) for k, v in ex.headers if k.lower() != "content-length"]
-        headers.append(("Content-Length", str(len(ex.response_body))))
+        # A HEAD answer has no body but keeps the length the GET would have (as Go sends it).
+        keep = ex.method == "HEAD" and any(k.lower() == "content-length" for k, _ in ex.headers)
+        headers = [(k, v) for k, v in ex.headers if keep or k.lower() != "content-length"]
+        if not keep:
+            headers.append(("Content-Length", str(len(ex.response_body))))
         drop_mid = ex.firing is not None and ex.firing.rule.action == "drop-mid"
         if drop_mid:
             ex.dropped = "fault drop-mid: closed after the headers and half the body"
@@ -316,6 +319,8 @@ def _request_headers(environ: dict[str, Any]) -> list[tuple[str, str]]:
     for key, value in environ.items():
         if key.startswith("HTTP_"):
             headers.append((key[5:].replace("_", "-").title(), str(value)))
+        elif key == "CONTENT_LENGTH" and "HTTP_TRANSFER_ENCODING" in environ:
+            continue  # a chunked body: the listener counted its length, the client sent none
         elif key in ("CONTENT_TYPE", "CONTENT_LENGTH") and value:
             headers.append((key.replace("_", "-").title(), str(value)))
     return headers
