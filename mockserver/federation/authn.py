@@ -7,7 +7,6 @@ restores the real server's random order and random text.
 
 from __future__ import annotations
 
-import json
 import random
 import re
 from collections.abc import Callable
@@ -29,6 +28,7 @@ from mockserver.federation.jwtparse import (
 )
 from mockserver.federation.modes import Behaviour
 from mockserver.federation.upstream import KeyResolver
+from mockserver.godecode import GoJSONError, string_fields
 from mockserver.serving import DropConnection
 
 SPIFFE_PATH = re.compile(r"/([^/]+)/ns/([^/]+)/sa/([^/]+)/([^/]+)/pod/([^/]+)/([^/]+)")
@@ -97,47 +97,18 @@ class AuthFailure(Exception):
         self.detail = detail or message
 
 
+CA_CRT_TYPE = 'struct { CaCert string "json:\\"ca.crt\\"" }'
+"""The anonymous struct the real server unmarshals the body into (its name in Go's errors)."""
+
+
 def read_ca_crt(body: bytes, strict: bool) -> str:
-    """Decode the body as Go would into `{"ca.crt": string}` (keys match case-insensitively)."""
-    if strict and not body.strip():
+    """Decode the body as Go's `json.Unmarshal` into `{"ca.crt": string}` (keys fold case)."""
+    if strict and not body.strip(b" \t\r\n"):
         return ""
-    text = body.decode("utf-8", "replace")
-    if not text.strip():
-        raise AuthFailure("unexpected end of JSON input")
     try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        if exc.msg == "Extra data":
-            char = text[exc.pos]
-            raise AuthFailure(f"invalid character {char!r} after top-level value") from exc
-        if exc.pos >= len(text.rstrip()):
-            raise AuthFailure("unexpected end of JSON input") from exc
-        raise AuthFailure(
-            f"invalid character {text[exc.pos]!r} looking for beginning of value"
-        ) from exc
-    if value is None:
-        return ""
-    if not isinstance(value, dict):
-        kind = {list: "array", str: "string", bool: "bool"}.get(type(value), "number")
-        raise AuthFailure(
-            f"json: cannot unmarshal {kind} into Go value of type "
-            'struct { CaCert string "json:\\"ca.crt\\"" }'
-        )
-    chosen: Any = None
-    if "ca.crt" in value:
-        chosen = value["ca.crt"]
-    else:
-        for key, item in value.items():
-            if key.casefold() == "ca.crt":
-                chosen = item
-    if chosen is None:
-        return ""
-    if not isinstance(chosen, str):
-        kind = {list: "array", dict: "object", bool: "bool"}.get(type(chosen), "number")
-        raise AuthFailure(
-            f"json: cannot unmarshal {kind} into Go struct field .ca.crt of type string"
-        )
-    return chosen
+        return string_fields(body, ("ca.crt",), CA_CRT_TYPE)["ca.crt"]
+    except GoJSONError as exc:
+        raise AuthFailure(str(exc)) from exc
 
 
 def bearer_token(header: str | None) -> str:

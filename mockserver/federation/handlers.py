@@ -6,7 +6,6 @@ Each takes the request's facts and returns the JSON value of a 200, or raises a 
 from __future__ import annotations
 
 import functools
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,8 +26,10 @@ from mockserver.federation.bookkeeping import (
 )
 from mockserver.federation.context import FederationContext
 from mockserver.federation.errors import BadRequest
+from mockserver.godecode import GoJSONError, GoSyntaxError, GoTypeError, string_fields
 
 GENERATORS_API_VERSION = "generators.external-secrets.io/v1alpha1"
+REVOKE_REQUEST_TYPE = "server.revokeRequest"
 _BINDABLE_MEDIA_TYPES = (
     "application/json",
     "application/xml",
@@ -323,37 +324,25 @@ def bind_revoke_body(body: bytes, content_type: str) -> tuple[str, str]:
         raise BadRequest("code=415, message=Unsupported Media Type")
     if media_type != "application/json":
         return _bind_form_like(body, media_type)
-    text = body.decode("utf-8", "replace")
     try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        detail = f"invalid character {text[exc.pos : exc.pos + 1]!r} looking for beginning of value"
-        if exc.pos >= len(text.rstrip()):
-            detail = "unexpected end of JSON input"
-        raise BadRequest(
-            f"code=400, message=Syntax error: offset={exc.pos + 1}, error={detail}, "
-            f"internal={detail}"
-        ) from exc
-    if value is None:
-        return "", ""
-    if not isinstance(value, dict):
-        raise BadRequest(
-            "code=400, message=Unmarshal type error: expected=server.revokeRequest, got="
-            f"{type(value).__name__}, field=, offset={len(text)}"
+        fields = string_fields(
+            body, ("owner", "namespace"), REVOKE_REQUEST_TYPE, struct="revokeRequest", stream=True
         )
-    fields = []
-    for name in ("owner", "namespace"):
-        item = value.get(name, "")
-        if item is None:
-            item = ""
-        if not isinstance(item, str):
-            raise BadRequest(
-                "code=400, message=Unmarshal type error: expected=string, "
-                f"got={type(item).__name__}, "
-                f"field={name}, offset={len(text)}"
-            )
-        fields.append(item)
-    return fields[0], fields[1]
+    except GoJSONError as exc:
+        raise BadRequest(f"code=400, message={_echo_bind_message(exc)}, internal={exc}") from exc
+    return fields["owner"], fields["namespace"]
+
+
+def _echo_bind_message(exc: GoJSONError) -> str:
+    """What echo's JSON serializer makes of a Decoder error (the HTTPError message)."""
+    if isinstance(exc, GoTypeError):
+        return (
+            f"Unmarshal type error: expected={exc.type_name}, got={exc.value}, "
+            f"field={exc.field}, offset={exc.offset}"
+        )
+    if isinstance(exc, GoSyntaxError):
+        return f"Syntax error: offset={exc.offset}, error={exc}"
+    return str(exc)
 
 
 def _bind_form_like(body: bytes, media_type: str) -> tuple[str, str]:
