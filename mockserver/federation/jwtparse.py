@@ -28,7 +28,11 @@ KNOWN_ALGS = frozenset(
         "ES256", "ES384", "ES512", "HS256", "HS384", "HS512", "EdDSA", "none",
     }
 )  # fmt: skip
-_HASHES = {"256": hashes.SHA256, "384": hashes.SHA384, "512": hashes.SHA512}
+_HASHES: dict[str, type[hashes.SHA256 | hashes.SHA384 | hashes.SHA512]] = {
+    "256": hashes.SHA256,
+    "384": hashes.SHA384,
+    "512": hashes.SHA512,
+}
 _B64URL = re.compile(r"[A-Za-z0-9_-]*")
 
 
