@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from mockserver.admin.exchange import Exchange
 from mockserver.admin.nearmiss import explain_route_miss
 from mockserver.admin.redaction import Redactor, fingerprint
-from mockserver.federation.authn import spiffe_id_of
+from mockserver.federation.authn import Refusal, read_ca_crt, spiffe_id_of
 from mockserver.federation.routing import R1, R2
 from mockserver.godecode import GoJSONError, unmarshal
 from mockserver.gojson import go_json
@@ -31,16 +31,24 @@ def _learn_secrets(ex: Exchange, outcome: dict[str, Any], redactor: Redactor) ->
         if name.lower() in CREDENTIAL_HEADERS:
             redactor.add(value, "header", pinned=False)
             redactor.add(_credential(value), "token", pinned=False)
-    body = _json(ex.body)
-    if isinstance(body, dict) and isinstance(body.get("ca.crt"), str):
-        redactor.add(body["ca.crt"], "ca.crt", pinned=False)
+    ca_crt = _ca_crt(ex.body)
+    if ca_crt:
+        redactor.add(ca_crt, "ca.crt", pinned=False)
         try:
-            redactor.add(base64.b64decode(body["ca.crt"], validate=False), "ca.crt", pinned=False)
+            redactor.add(base64.b64decode(ca_crt, validate=False), "ca.crt", pinned=False)
         except ValueError:
             pass
     value = _secret_answer(ex, outcome)
     for secret in _strings(value):
         redactor.add(secret, "output", pinned=False)
+
+
+def _ca_crt(body: bytes) -> str:
+    """The body's `ca.crt` as the OIDC authenticator reads it (same decoder, same key rules)."""
+    try:
+        return read_ca_crt(body, strict=False)
+    except Refusal:
+        return ""
 
 
 def _secret_answer(ex: Exchange, outcome: dict[str, Any]) -> Any:
