@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from mockserver.federation.authenticators.base import (
@@ -26,14 +28,29 @@ CA_CRT_TYPE = 'struct { CaCert string "json:\\"ca.crt\\"" }'
 """The anonymous struct the real server unmarshals the body into (its name in Go's errors)."""
 
 
+REMEMBERED_BODY_BYTES = 8192
+
+
 def read_ca_crt(body: bytes, strict: bool) -> str:
-    """Decode the body as Go's `json.Unmarshal` into `{"ca.crt": string}` (keys fold case)."""
+    """Decode the body as Go's `json.Unmarshal` into `{"ca.crt": string}` (keys fold case).
+
+    Clients send the same small body on every request, so its decoding is remembered.
+    """
     if strict and not body.strip(b" \t\r\n"):
         return ""
+    if len(body) <= REMEMBERED_BODY_BYTES:
+        return _remembered_ca_crt(body)
+    return _decode_ca_crt(body)
+
+
+def _decode_ca_crt(body: bytes) -> str:
     try:
         return string_fields(body, ("ca.crt",), CA_CRT_TYPE)["ca.crt"]
     except GoJSONError as exc:
         raise Refusal(str(exc)) from exc
+
+
+_remembered_ca_crt = functools.lru_cache(maxsize=256)(_decode_ca_crt)
 
 
 def bearer_token(header: str | None) -> str:
