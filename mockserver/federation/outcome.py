@@ -7,7 +7,7 @@ its `Outcome`, and the recorder turns the outcome into the journal entry's `outc
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from mockserver.federation.routing import RouteResult, route_target
@@ -52,7 +52,6 @@ class RequestState:
 
     route: RouteResult
     outcome: Outcome
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def request_target(environ: dict[str, Any]) -> str:
