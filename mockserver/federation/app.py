@@ -3,8 +3,9 @@
 echo finds the route first but runs the authentication middleware around whatever it found, so
 an unauthenticated request to any path or method is a 401 (server-protocol.md §2.1). The app
 therefore answers everything from one `before_request` hook: body limit → authenticate →
-workload token → route → handler → Go-style JSON. Flask's own router never sees these paths (it
-would decode `%2F` and merge slashes, which echo does not).
+workload token → the route found once (`outcome.request_state`) → handler → Go-style JSON.
+Flask's own router never sees these paths (it would decode `%2F` and merge slashes, which echo
+does not).
 """
 
 from __future__ import annotations
@@ -16,17 +17,9 @@ from flask import Flask, Response, request
 from mockserver.federation import handlers
 from mockserver.federation.authn import Credentials, workload_context
 from mockserver.federation.context import FederationContext
-from mockserver.federation.errors import PayloadTooLarge, ProtocolError
-from mockserver.federation.routing import (
-    R1,
-    R2,
-    R3,
-    R4,
-    InvalidPath,
-    find_route,
-    routing_path,
-    split_target,
-)
+from mockserver.federation.errors import Denied, PayloadTooLarge, ProtocolError
+from mockserver.federation.outcome import request_state
+from mockserver.federation.routing import R1, R2, R3, R4, InvalidPath
 from mockserver.gojson import go_json
 from mockserver.serving import DropConnection, drop_aware, request_drop
 
@@ -36,8 +29,6 @@ HANDLERS = {
     R3: handlers.revoke_self,
     R4: handlers.revoke_of,
 }
-OUTCOME_KEY = "esi.outcome"
-"""WSGI environ key holding what authentication and authorization decided, for the journal."""
 
 
 def json_response(
@@ -67,14 +58,11 @@ def _wants_pretty(raw_query: str) -> bool:
 def serve_federation_request(ctx: FederationContext, listener: str) -> Response:
     """Answer one request on a federation listener, whatever its path and method."""
     environ = request.environ
-    outcome: dict[str, Any] = {"listener": listener}
-    environ[OUTCOME_KEY] = outcome
-    raw_path, raw_query = split_target(environ.get("REQUEST_URI") or request.full_path)
-    pretty = _wants_pretty(raw_query)
-    try:
-        path = routing_path(raw_path)
-    except InvalidPath:
-        outcome["error"] = "invalid URL escape"
+    state = request_state(environ, listener)
+    route, outcome = state.route, state.outcome
+    pretty = _wants_pretty(route.query)
+    if isinstance(route.refusal, InvalidPath):
+        outcome.error = "invalid URL escape"
         response = Response(
             b"400 Bad Request", status=400, content_type="text/plain; charset=utf-8"
         )
@@ -89,7 +77,7 @@ def serve_federation_request(ctx: FederationContext, listener: str) -> Response:
                 peer_cert_pem=environ.get("SSL_CLIENT_CERT") if listener == "mtls" else None,
             )
         )
-        outcome["identity"] = {
+        outcome.identity = {
             "method": identity.method,
             "issuer": identity.provider,
             "subject": identity.subject,
@@ -100,8 +88,11 @@ def serve_federation_request(ctx: FederationContext, listener: str) -> Response:
             ctx.behaviour,
             ctx.verify_workload_token,
         )
-        match = find_route(request.method, path)
-        outcome["route"] = match.name
+        if route.refusal is not None:
+            raise route.refusal
+        assert route.match is not None
+        match = route.match
+        outcome.route = match.name
         if match.name == "options":
             response = Response(status=204)
             response.headers["Allow"] = match.params["allow"]
@@ -117,13 +108,13 @@ def serve_federation_request(ctx: FederationContext, listener: str) -> Response:
         value = HANDLERS[match.name](ctx, call)
         return json_response(200, value, pretty)
     except DropConnection as drop:
-        outcome["error"] = f"connection dropped: {drop}"
+        outcome.error = f"connection dropped: {drop}"
         request_drop(environ, str(drop))
         return Response(status=500)
     except ProtocolError as error:
-        outcome["error"] = error.detail
-        if getattr(error, "near_miss", ""):
-            outcome["near_miss"] = error.near_miss  # type: ignore[attr-defined]
+        outcome.error = error.detail
+        if isinstance(error, Denied) and error.near_miss:
+            outcome.near_miss = error.near_miss
         return json_response(error.status, error.body, pretty, error.headers)
 
 

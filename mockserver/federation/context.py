@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mockserver.clock import CLOCK, Clock
-from mockserver.federation.authn import Authenticator
+from mockserver.federation.authenticators.base import Setup
+from mockserver.federation.authenticators.registry import Authenticators
 from mockserver.federation.bookkeeping import Bookkeeping
 from mockserver.federation.jwtparse import JWTError, ParsedToken, verify_signature
 from mockserver.federation.modes import Behaviour
@@ -84,13 +85,13 @@ class FederationContext:
     max_body_bytes: int = MAX_BODY_BYTES
     bookkeeping: Bookkeeping = field(init=False)
     resolver: KeyResolver = field(init=False)
-    authenticator: Authenticator = field(init=False)
+    authenticator: Authenticators = field(init=False)
 
     def __post_init__(self) -> None:
         self.bookkeeping = Bookkeeping(self.clock)
         self.resolver = KeyResolver(self.registry.federation_urls, self.behaviour, self.clock)
-        self.authenticator = Authenticator(
-            self.resolver, self.behaviour, self.clock, self.extra_audiences
+        self.authenticator = Authenticators(
+            Setup(self.resolver, self.behaviour, self.clock, self.extra_audiences)
         )
 
     def cluster_for_issuer(self, issuer: str) -> Any | None:

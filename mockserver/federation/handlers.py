@@ -6,7 +6,7 @@ Each takes the request's facts and returns the JSON value of a 200, or raises a 
 from __future__ import annotations
 
 import functools
-import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,8 +27,11 @@ from mockserver.federation.bookkeeping import (
 )
 from mockserver.federation.context import FederationContext
 from mockserver.federation.errors import BadRequest
+from mockserver.federation.outcome import Outcome
+from mockserver.godecode import GoJSONError, GoSyntaxError, GoTypeError, string_fields
 
 GENERATORS_API_VERSION = "generators.external-secrets.io/v1alpha1"
+REVOKE_REQUEST_TYPE = "server.revokeRequest"
 _BINDABLE_MEDIA_TYPES = (
     "application/json",
     "application/xml",
@@ -47,7 +50,7 @@ class Call:
     params: dict[str, str]
     body: bytes
     content_type: str
-    outcome: dict[str, Any]
+    outcome: Outcome
 
 
 def _federation_ref(authorization: Any) -> dict[str, str]:
@@ -65,12 +68,8 @@ def _workload_binding(workload: KubeAttributes | None) -> dict[str, str] | None:
 
 
 def _grant(ctx: FederationContext, call: Call, resource: Any) -> Any:
-    try:
-        authorization = authorize(ctx.registry.authorizations(), call.identity, resource)
-    except Exception as exc:
-        call.outcome["near_miss"] = getattr(exc, "near_miss", "")
-        raise
-    call.outcome["authorization"] = authorization.name
+    authorization = authorize(ctx.registry.authorizations(), call.identity, resource)
+    call.outcome.authorization = authorization.name
     return authorization
 
 
@@ -186,9 +185,10 @@ def _resolve_generator(
     generator = model.generators.get((namespace, kind, name))
     if generator is None:
         raise BadRequest(generator_backend.generator_not_found_message(kind, name))
-    spec = getattr(generator, "spec", None)
-    if spec is None or kind not in generator_backend.SUPPORTED_KINDS:
+    generator_spec: dict[str, Any] | None = getattr(generator, "spec", None)
+    if generator_spec is None or kind not in generator_backend.SUPPORTED_KINDS:
         raise BadRequest(str(generator_backend.UnknownGeneratorKind(kind)))
+    spec = generator_spec
     manifest = {
         "apiVersion": GENERATORS_API_VERSION,
         "kind": kind,
@@ -225,7 +225,7 @@ def _owner_reference(ctx: FederationContext, call: Call) -> dict[str, Any] | Non
     return {"apiVersion": "v1", "kind": kind, "name": found.name, "uid": found.uid}
 
 
-def _secret_lookup(ctx: FederationContext):
+def _secret_lookup(ctx: FederationContext) -> Callable[[str, str, str], bytes]:
     def lookup(namespace: str, name: str, key: str) -> bytes:
         secret = ctx.registry.model.secrets.get((namespace, name))
         if secret is None:
@@ -271,7 +271,7 @@ def generate(ctx: FederationContext, call: Call) -> dict[str, str]:
     state = ctx.bookkeeping.create_generator_state(
         namespace, kind, name, owner.name, owner.attributes, manifest, owner_reference
     )
-    call.outcome["generator_state"] = f"{namespace}/{state['metadata']['name']}"
+    call.outcome.generator_state = f"{namespace}/{state['metadata']['name']}"
     credential: dict[str, Any] = {
         "sourceRef": {
             "kind": kind,
@@ -307,7 +307,7 @@ def revoke_self(ctx: FederationContext, call: Call) -> None:
     deleted = ctx.bookkeeping.delete_generator_states(
         namespace, {LABEL_OWNER: owner, LABEL_GENERATOR: name, LABEL_KIND: kind}
     )
-    call.outcome["deleted"] = deleted
+    call.outcome.deleted = deleted
     return None
 
 
@@ -323,37 +323,25 @@ def bind_revoke_body(body: bytes, content_type: str) -> tuple[str, str]:
         raise BadRequest("code=415, message=Unsupported Media Type")
     if media_type != "application/json":
         return _bind_form_like(body, media_type)
-    text = body.decode("utf-8", "replace")
     try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        detail = f"invalid character {text[exc.pos : exc.pos + 1]!r} looking for beginning of value"
-        if exc.pos >= len(text.rstrip()):
-            detail = "unexpected end of JSON input"
-        raise BadRequest(
-            f"code=400, message=Syntax error: offset={exc.pos + 1}, error={detail}, "
-            f"internal={detail}"
-        ) from exc
-    if value is None:
-        return "", ""
-    if not isinstance(value, dict):
-        raise BadRequest(
-            "code=400, message=Unmarshal type error: expected=server.revokeRequest, got="
-            f"{type(value).__name__}, field=, offset={len(text)}"
+        fields = string_fields(
+            body, ("owner", "namespace"), REVOKE_REQUEST_TYPE, struct="revokeRequest", stream=True
         )
-    fields = []
-    for name in ("owner", "namespace"):
-        item = value.get(name, "")
-        if item is None:
-            item = ""
-        if not isinstance(item, str):
-            raise BadRequest(
-                "code=400, message=Unmarshal type error: expected=string, "
-                f"got={type(item).__name__}, "
-                f"field={name}, offset={len(text)}"
-            )
-        fields.append(item)
-    return fields[0], fields[1]
+    except GoJSONError as exc:
+        raise BadRequest(f"code=400, message={_echo_bind_message(exc)}, internal={exc}") from exc
+    return fields["owner"], fields["namespace"]
+
+
+def _echo_bind_message(exc: GoJSONError) -> str:
+    """What echo's JSON serializer makes of a Decoder error (the HTTPError message)."""
+    if isinstance(exc, GoTypeError):
+        return (
+            f"Unmarshal type error: expected={exc.type_name}, got={exc.value}, "
+            f"field={exc.field}, offset={exc.offset}"
+        )
+    if isinstance(exc, GoSyntaxError):
+        return f"Syntax error: offset={exc.offset}, error={exc}"
+    return str(exc)
 
 
 def _bind_form_like(body: bytes, media_type: str) -> tuple[str, str]:
@@ -389,7 +377,5 @@ def revoke_of(ctx: FederationContext, call: Call) -> str:
         )
     else:
         namespace = url_namespace
-    call.outcome["deleted"] = ctx.bookkeeping.delete_generator_states(
-        namespace, {LABEL_OWNER: owner}
-    )
+    call.outcome.deleted = ctx.bookkeeping.delete_generator_states(namespace, {LABEL_OWNER: owner})
     return "GeneratorState deleted"

@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import binascii
 import functools
-import json
 import re
 import threading
 from collections import OrderedDict
@@ -21,13 +20,19 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
+from mockserver.godecode import GoJSONError, kind_of, unmarshal
+
 KNOWN_ALGS = frozenset(
     {
         "RS256", "RS384", "RS512", "PS256", "PS384", "PS512",
         "ES256", "ES384", "ES512", "HS256", "HS384", "HS512", "EdDSA", "none",
     }
 )  # fmt: skip
-_HASHES = {"256": hashes.SHA256, "384": hashes.SHA384, "512": hashes.SHA512}
+_HASHES: dict[str, type[hashes.SHA256 | hashes.SHA384 | hashes.SHA512]] = {
+    "256": hashes.SHA256,
+    "384": hashes.SHA384,
+    "512": hashes.SHA512,
+}
 _B64URL = re.compile(r"[A-Za-z0-9_-]*")
 
 
@@ -89,29 +94,19 @@ def _decode_segment(segment: str) -> bytes:
         raise ValueError(str(exc)) from exc
 
 
-def _go_json_error(text: bytes, exc: Exception) -> str:
-    if not text.strip():
-        return "unexpected end of JSON input"
-    if isinstance(exc, json.JSONDecodeError):
-        char = text[exc.pos : exc.pos + 1].decode("latin-1")
-        return f"invalid character {char!r} looking for beginning of value"
-    return str(exc)
-
-
 def _decode_json_object(raw: bytes, what: str) -> dict[str, Any]:
+    """`json.Unmarshal` into `map[string]interface{}`: `null` leaves the map empty."""
     try:
-        value = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise JWTError(
-            f"token is malformed: could not JSON decode {what}: {_go_json_error(raw, exc)}"
-        ) from exc
+        value = unmarshal(raw)
+    except GoJSONError as exc:
+        raise JWTError(f"token is malformed: could not JSON decode {what}: {exc}") from exc
+    if value is None:
+        return {}
     if not isinstance(value, dict):
-        kind = {list: "array", str: "string", bool: "bool", type(None): "null"}.get(
-            type(value), "number"
-        )
         raise JWTError(
             f"token is malformed: could not JSON decode {what}: "
-            f"json: cannot unmarshal {kind} into Go value of type map[string]interface {{}}"
+            f"json: cannot unmarshal {kind_of(value)} into Go value of type "
+            "map[string]interface {}"
         )
     return value
 

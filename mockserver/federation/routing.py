@@ -92,6 +92,30 @@ def split_target(request_uri: str) -> tuple[str, str]:
     return path or "/", query
 
 
+@dataclass(frozen=True)
+class RouteResult:
+    """A request target routed once: its raw parts and the route found, or echo's refusal."""
+
+    method: str
+    raw_path: str
+    query: str
+    match: Match | None = None
+    refusal: BadRequest | RouteNotFound | MethodNotAllowed | None = None
+
+    @property
+    def name(self) -> str | None:
+        return self.match.name if self.match is not None else None
+
+
+def route_target(method: str, request_target: str) -> RouteResult:
+    """Route a raw request target; a bad escape is an `InvalidPath` refusal, as Go's is."""
+    raw_path, query = split_target(request_target)
+    try:
+        return RouteResult(method, raw_path, query, find_route(method, routing_path(raw_path)))
+    except (BadRequest, RouteNotFound, MethodNotAllowed) as refusal:
+        return RouteResult(method, raw_path, query, refusal=refusal)
+
+
 def find_route(method: str, path: str) -> Match:
     """Resolve a routing path and method to a route, or raise echo's 404/405."""
     for route in ROUTES:

@@ -14,7 +14,6 @@ import binascii
 import functools
 import hashlib
 import http.client
-import json
 import re
 import socket
 import ssl
@@ -30,6 +29,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from mockserver.clock import CLOCK, Clock
 from mockserver.federation.jwtparse import KeyFuncError
 from mockserver.federation.modes import Behaviour
+from mockserver.godecode import GoJSONError, unmarshal
 
 FETCH_TIMEOUT = 10.0
 JWKS_TTL = 60.0
@@ -255,8 +255,8 @@ class KeyResolver:
         finally:
             conn.close()
         try:
-            return json.loads(body)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            return unmarshal(body)
+        except GoJSONError as exc:
             raise UpstreamError(
                 f"{kind} answer from {url} (status {response.status}) is not JSON"
             ) from exc

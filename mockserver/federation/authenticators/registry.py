@@ -1,0 +1,74 @@
+"""The one list of authenticators, and the one step that runs them.
+
+Order is the mock's deterministic default (the real server iterates a Go map, so its order is
+random); the quirk `random-authenticator` shuffles the whole list, Okta and PingIdentity
+included, at this step and nowhere else. Adding an authenticator is a module and a line here.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from mockserver.federation.authenticators import issuer_jwt, oidc, spiffe
+from mockserver.federation.authenticators.base import (
+    Authenticator,
+    Credentials,
+    Identity,
+    Refusal,
+    Setup,
+)
+from mockserver.federation.errors import Unauthenticated
+
+
+@dataclass(frozen=True)
+class Registration:
+    """One authenticator: how to build it, and whether it runs outside the random order."""
+
+    build: Callable[[Setup], Authenticator]
+    by_default: bool = True
+
+
+REGISTRY: tuple[Registration, ...] = (
+    Registration(oidc.KubernetesOIDC),
+    Registration(issuer_jwt.okta, by_default=False),
+    Registration(issuer_jwt.pingidentity, by_default=False),
+    Registration(spiffe.Spiffe),
+)
+
+
+class Authenticators:
+    """Runs the registered authenticators and returns the first identity, or one 401."""
+
+    def __init__(
+        self,
+        setup: Setup,
+        registry: tuple[Registration, ...] = REGISTRY,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.behaviour = setup.behaviour
+        built = [(r, r.build(setup)) for r in registry]
+        self.every = tuple(a for _, a in built)
+        self.default = tuple(a for r, a in built if r.by_default)
+        self._rng = rng or random.Random()
+
+    def authenticate(self, creds: Credentials) -> Identity:
+        """An identity, or raise Unauthenticated with the chosen authenticator's text."""
+        shuffled = self.behaviour.enabled("random-authenticator")
+        order = list(self.every if shuffled else self.default)
+        if shuffled:
+            self._rng.shuffle(order)
+        refusals: list[tuple[Authenticator, Refusal]] = []
+        for authenticator in order:
+            try:
+                return authenticator.authenticate(creds)
+            except Refusal as refusal:
+                refusals.append((authenticator, refusal))
+        chosen = refusals[-1][1]
+        if not shuffled:
+            presented = [r for a, r in refusals if a.presented(creds)]
+            chosen = presented[-1] if presented else refusals[0][1]
+        raise Unauthenticated(
+            str(chosen), detail="; ".join(f"{a.name}: {r.detail}" for a, r in refusals)
+        )

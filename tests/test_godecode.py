@@ -1,0 +1,179 @@
+"""mockserver.godecode: Go's encoding/json reading, texts from golang/go scanner.go/decode.go."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mockserver import godecode
+from mockserver.godecode import GoEndOfInput, GoJSONError, GoSyntaxError, GoTypeError
+
+REVOKE = ("owner", "namespace")
+
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(10**40), max_value=10**40)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=6), children, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(json_values, st.sampled_from([None, 0, 2]))
+def test_agrees_with_the_stdlib_on_safe_input(value, indent):
+    data = json.dumps(value, indent=indent).encode()
+    assert godecode.unmarshal(data) == json.loads(data)
+    assert godecode.parse(data).value == json.loads(data)
+    assert godecode.decode_first(data).value == json.loads(data)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dictionaries(st.sampled_from(["owner", "Owner", "namespace", "x"]), json_values))
+def test_string_struct_fast_and_careful_paths_agree(value):
+    data = json.dumps(value).encode()
+    outcomes = []
+    for stream in (False, True):
+        try:
+            outcomes.append(godecode.string_fields(data, REVOKE, "T", struct="T", stream=stream))
+        except GoTypeError as exc:
+            outcomes.append(str(exc))
+    assert outcomes[0] == outcomes[1]
+
+
+@pytest.mark.parametrize(
+    ("data", "message", "offset"),
+    [
+        (b"[" * 10001, "invalid character '[' exceeded max depth", 10001),
+        (b'{"a":' * 10001, "invalid character '{' exceeded max depth", 50001),
+        (b"", "unexpected end of JSON input", 0),
+        (b" \n", "unexpected end of JSON input", 0),
+        (b'{"a": 1', "unexpected end of JSON input", 7),
+        (b"x", "invalid character 'x' looking for beginning of value", 1),
+        (b"'a'", "invalid character '\\'' looking for beginning of value", 1),
+        (b"{} {}", "invalid character '{' after top-level value", 4),
+        (b'{"a" 1}', "invalid character '1' after object key", 6),
+        (b'{"a":1 "b"}', "invalid character '\"' after object key:value pair", 8),
+        (b"[1 2]", "invalid character '2' after array element", 4),
+        (b'{"a":1,}', "invalid character '}' looking for beginning of object key string", 8),
+        (b'"a\tb"', "invalid character '\\t' in string literal", 3),
+        (b'"\\q"', "invalid character 'q' in string escape code", 3),
+        (b'"\\u12x4"', "invalid character 'x' in \\u hexadecimal character escape", 6),
+        (b"nul!", "invalid character '!' in literal null (expecting 'l')", 4),
+        (b"-x", "invalid character 'x' in numeric literal", 2),
+        (b"1.x", "invalid character 'x' after decimal point in numeric literal", 3),
+        (b"1e+", "invalid character ' ' in exponent of numeric literal", 3),
+        (b"tru", "invalid character ' ' in literal true (expecting 'e')", 3),
+        (b"NaN", "invalid character 'N' looking for beginning of value", 1),
+        (b"\xff", "invalid character '\u00ff' looking for beginning of value", 1),
+    ],
+)
+def test_syntax_errors_are_go_scanner_texts(data, message, offset):
+    with pytest.raises(GoSyntaxError) as caught:
+        godecode.unmarshal(data)
+    assert (str(caught.value), caught.value.offset) == (message, offset)
+
+
+def test_nesting_up_to_the_limit_is_accepted_without_recursion():
+    deep = b"[" * 10000 + b"]" * 10000
+    value = godecode.unmarshal(deep)
+    for _ in range(9999):
+        (value,) = value
+    assert value == []
+
+
+def test_numbers_of_any_length_decode_as_go_float64_does():
+    assert godecode.unmarshal(b"1" * 309) == int("1" * 309)
+    assert godecode.unmarshal(b"0." + b"0" * 5000 + b"1") == 0.0
+    huge = "9" * 5000
+    with pytest.raises(GoTypeError) as caught:
+        godecode.unmarshal(f'{{"exp": {huge}}}'.encode())
+    assert (
+        str(caught.value) == f"json: cannot unmarshal number {huge} into Go value of type float64"
+    )
+    with pytest.raises(GoTypeError, match=r"^json: cannot unmarshal number 1e400 into Go value"):
+        godecode.unmarshal(b"[1e400]")
+    # A struct of strings skips members it has no field for, however large their numbers are.
+    assert godecode.string_fields(f'{{"n": {huge}}}'.encode(), REVOKE, "T") == {
+        "owner": "",
+        "namespace": "",
+    }
+
+
+def test_syntax_errors_win_over_earlier_number_overflow():
+    with pytest.raises(GoSyntaxError, match="after array element"):
+        godecode.unmarshal(b"[1e400 2]")
+
+
+def test_strings_replace_lone_surrogates_and_invalid_utf8():
+    assert godecode.unmarshal(b'["\\ud800", "\\ud83d\\ude00", "a\xffb"]') == [
+        "\ufffd",
+        "\U0001f600",
+        "a\ufffdb",
+    ]
+    assert math.isclose(godecode.unmarshal(b"1.5e3"), 1500.0)
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"", "EOF"),
+        (b"  \n", "EOF"),
+        (b'{"owner":', "unexpected EOF"),
+        (b"tru", "unexpected EOF"),
+    ],
+)
+def test_decoder_reports_end_of_input_as_io_errors(data, message):
+    with pytest.raises(GoEndOfInput, match=f"^{message}$"):
+        godecode.decode_first(data)
+
+
+def test_decoder_reads_the_first_value_only():
+    assert godecode.decode_first(b'{"a":1} trailing').value == {"a": 1}
+    with pytest.raises(GoSyntaxError, match="after top-level value"):
+        godecode.parse(b'{"a":1} trailing')
+
+
+@pytest.mark.parametrize(
+    ("data", "message", "offset"),
+    [
+        (b"[1]", "json: cannot unmarshal array into Go value of type T", 1),
+        (b'"x"', "json: cannot unmarshal string into Go value of type T", 3),
+        (
+            b'{"owner":12}',
+            "json: cannot unmarshal number into Go struct field T.owner of type string",
+            11,
+        ),
+        (
+            b'{"OWNER":{}}',
+            "json: cannot unmarshal object into Go struct field T.owner of type string",
+            10,
+        ),
+    ],
+)
+def test_string_struct_type_errors_carry_go_offsets(data, message, offset):
+    with pytest.raises(GoTypeError) as caught:
+        godecode.string_fields(data, REVOKE, "T", struct="T", stream=True)
+    assert (str(caught.value), caught.value.offset) == (message, offset)
+
+
+def test_string_struct_keys_fold_case_and_the_last_member_wins():
+    data = b'{"owner":"a","OWNER":"b","namespace":null}'
+    assert godecode.string_fields(data, REVOKE, "T") == {"owner": "b", "namespace": ""}
+    with pytest.raises(GoTypeError):
+        godecode.string_fields(b'{"owner":5,"owner":"a"}', REVOKE, "T")
+    assert godecode.string_fields(b"null", REVOKE, "T") == {"owner": "", "namespace": ""}
+
+
+def test_every_error_is_one_value_error_type():
+    for data in (b"[" * 20000, b"{", b'{"a":1e999}'):
+        with pytest.raises(GoJSONError):
+            godecode.unmarshal(data)
