@@ -121,6 +121,7 @@ class MockServer:
         journal_size: int = DEFAULT_SIZE,
         admin_host: str = "127.0.0.1",
         admin_port: int = 0,
+        upstream_cache: float = 0.0,
     ) -> None:
         if not is_loopback(admin_host):
             raise ValueError(
@@ -143,6 +144,12 @@ class MockServer:
         self.admin = MockControl(self)
         self.admin_host = admin_host
         self.admin_port = admin_port
+        if upstream_cache < 0:
+            raise ValueError(
+                f"upstream_cache is {upstream_cache}: give 0 (fetch on every request) "
+                "or a positive number of seconds"
+            )
+        self.upstream_cache = upstream_cache
         self.admin_listener: Listener | None = None
         self.variables: dict[str, str] = {}
         self._errors: list[str] = []
@@ -183,6 +190,7 @@ class MockServer:
                 clock=self.clock,
                 home_cluster=next(iter(self.clusters), None),
             )
+            self.context.resolver.upstream_cache = self.upstream_cache
             self._start_listeners()
             self._start_admin()
             self.refresh_volumes(force=True)

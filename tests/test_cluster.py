@@ -243,10 +243,33 @@ def test_server_certificate_names(alpha: FakeCluster) -> None:
     assert caught.value.code == 403
 
 
-def test_non_get_is_method_not_allowed(alpha: FakeCluster) -> None:
-    status, _, body = get(alpha, "/openid/v1/jwks", alpha.mint("apps/builder"), method="POST")
-    assert status == 405
-    assert json.loads(body)["reason"] == "MethodNotAllowed"
+@pytest.mark.parametrize("method", ["HEAD", "POST", "PUT", "DELETE"])
+@pytest.mark.parametrize("path", ["/openid/v1/jwks", "/.well-known/openid-configuration"])
+def test_the_discovery_role_grants_only_get(alpha: FakeCluster, method: str, path: str) -> None:
+    """system:service-account-issuer-discovery grants `get`; the verb of a non-resource URL is
+    the lower-cased method, so RBAC refuses the others by name."""
+    status, _, body = get(alpha, path, alpha.mint("apps/builder"), method=method)
+    assert status == 403
+    if method != "HEAD":
+        user = "system:serviceaccount:apps:builder"
+        assert json.loads(body)["message"] == (
+            f'forbidden: User "{user}" cannot {method.lower()} path "{path}"'
+        )
+
+
+def test_anonymous_head_is_refused_even_where_anonymous_get_is_allowed(
+    alpha: FakeCluster,
+) -> None:
+    alpha.anonymous_discovery = True
+    try:
+        assert get(alpha, "/openid/v1/jwks")[0] == 200
+        status, _, body = get(alpha, "/openid/v1/jwks", method="POST")
+        assert status == 403
+        assert json.loads(body)["message"] == (
+            'forbidden: User "system:anonymous" cannot post path "/openid/v1/jwks"'
+        )
+    finally:
+        alpha.anonymous_discovery = False
 
 
 def test_invalid_issuer_installs_no_discovery_endpoints() -> None:
