@@ -207,11 +207,7 @@ class KeyResolver:
                 if owner is None or (owner.listening and owner.url == url.rstrip("/")):
                     return owner
         found = next(
-            (
-                c
-                for c in list(self._clusters.values())
-                if c.listening and c.url == url.rstrip("/")
-            ),
+            (c for c in list(self._clusters.values()) if c.listening and c.url == url.rstrip("/")),
             None,
         )
         with self._lock:
@@ -294,7 +290,7 @@ class KeyResolver:
         with self._lock:
             hit = self._jwks.get(key)
         if not refresh and self._fresh(hit, version, now):
-            return hit.value  # type: ignore[union-attr,no-any-return]
+            return hit.value  # type: ignore[union-attr]
         document = self._get_json(url, path, ca_pem, token, "jwks")
         keys = parse_jwks(document)
         until = self._until(owner, None, now)
