@@ -230,11 +230,16 @@ def test_tls_trusts_only_the_clusters_ca(alpha: FakeCluster) -> None:
 
 def test_server_certificate_names(alpha: FakeCluster) -> None:
     cluster = FakeCluster("delta", key_types=("ec",), extra_names=("kube.example",))
-    assert cluster.server_names() == ("127.0.0.1", "localhost", "kube.example")
+    issuer_host = "kubernetes.default.svc.cluster.local"
+    assert cluster.server_names() == ("127.0.0.1", "localhost", "kube.example", issuer_host)
     leaf = x509.load_pem_x509_certificate(cluster.server_cert().cert_chain_pems[0].bytes())
     san = leaf.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-    assert san.get_values_for_type(x509.DNSName) == ["localhost", "kube.example"]
+    assert san.get_values_for_type(x509.DNSName) == ["localhost", "kube.example", issuer_host]
     assert [str(ip) for ip in san.get_values_for_type(x509.IPAddress)] == ["127.0.0.1"]
+    # kube-apiserver's serving certificate is for serving only.
+    usage = leaf.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    assert list(usage) == [x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]
+    assert leaf.issuer == cluster.ca.certificate.subject
     # "localhost" is in alpha's certificate too.
     port = alpha.url.rsplit(":", 1)[1]
     request = urllib.request.Request(f"https://localhost:{port}/openid/v1/jwks")

@@ -11,6 +11,7 @@ import ssl
 import threading
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import flask
 import trustme
@@ -34,6 +35,7 @@ from mockserver.discovery import (
     DISCOVERY_PATH,
     JWKS_PATH,
     discovery_document,
+    https_url_error,
     jwks_document,
 )
 from mockserver.keys import SigningKey
@@ -405,14 +407,22 @@ class FakeCluster:
         return jwks_document(self.keys)
 
     def server_names(self) -> tuple[str, ...]:
+        """The serving certificate's SANs: loopback, the extra names, the listening host and,
+        as kube-apiserver's certificate has it, the issuer's host."""
         names = ["127.0.0.1", "localhost", *self.extra_names]
         if self.host not in names and self.host not in ("0.0.0.0", "::", ""):
             names.append(self.host)
+        issuer_host = (
+            urlsplit(self.issuer).hostname if https_url_error(self.issuer) is None else None
+        )
+        if issuer_host:
+            names.append(issuer_host)
         return tuple(dict.fromkeys(names))
 
     def server_cert(self) -> trustme.LeafCert:
+        """A certificate as kube-apiserver serves: its names, extended key usage serverAuth."""
         if self._leaf is None:
-            self._leaf = self.ca.issue_server_cert(*self.server_names())
+            self._leaf = self.ca.issue_apiserver_cert(*self.server_names())
         return self._leaf
 
     def server_ssl_context(self) -> ssl.SSLContext:
