@@ -641,3 +641,33 @@ def test_replacing_the_ca_reissues_the_serving_certificate(alpha: FakeCluster) -
     assert leaf.issuer == alpha.ca.certificate.subject
     with pytest.raises(RuntimeError, match="before start"):
         alpha.ca = CertificateAuthority.create()
+
+
+def test_deleting_a_legacy_secret_invalidates_its_tokens(alpha: FakeCluster) -> None:
+    token = alpha.mint("apps/builder", legacy=True)
+    assert alpha.review_token(token).legacy
+    before = alpha.state_version
+    secret = alpha.delete_legacy_secret("apps/builder")
+    assert secret.startswith("builder-token-") and alpha.state_version != before
+    with pytest.raises(TokenReviewError, match=r"^token has been invalidated$"):
+        alpha.review_token(token)
+    assert alpha.honours(token) == "token has been invalidated"
+    alpha.mint("apps/builder", legacy=True)  # the Secret is recreated with the same name
+    assert alpha.review_token(token).legacy
+
+
+def test_the_state_version_moves_with_every_change_and_clock_shift(
+    alpha: FakeCluster, clock_offset: None
+) -> None:
+    seen = {alpha.state_version}
+    alpha.add_node("node-versioned")
+    seen.add(alpha.state_version)
+    alpha.remove_node("node-versioned")
+    seen.add(alpha.state_version)
+    CLOCK.shift(1)
+    seen.add(alpha.state_version)
+    alpha.touch()
+    seen.add(alpha.state_version)
+    assert len(seen) == 5
+    alpha.mint("apps/builder")  # minting changes nothing a fetch would return
+    assert alpha.state_version in seen

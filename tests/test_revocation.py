@@ -222,3 +222,14 @@ def test_a_negative_upstream_cache_is_refused_with_its_fix():
 
     with pytest.raises(ValueError, match=r"give 0 \(fetch on every request\) or a positive"):
         MockServer(upstream_cache=-1)
+
+
+def test_a_cluster_fault_added_after_the_cache_is_warm_bites_on_the_next_request(mock, alpha):
+    token = alpha.mint("team-a/web")
+    assert r1(mock, token).status == 200
+    rule = mock.cluster_faults.add({"cluster": "alpha", "kind": "status-500", "endpoint": "jwks"})
+    try:
+        assert r1(mock, token).body == NO_JWKS
+    finally:
+        mock.cluster_faults.remove(rule.id)
+    assert r1(mock, token).body == b'"hello"\n'
