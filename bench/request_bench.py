@@ -18,7 +18,8 @@ from urllib.parse import urlsplit
 
 GOAL_RATIO = 0.9
 GOAL_FETCHES = 1
-SECONDS = 3.0
+SECONDS = 2.0
+ROUNDS = 3
 CLIENT_PROCESSES = 2
 THREADS_PER_PROCESS = 2
 PATH = "/secretstore/app-store/secrets/plain"
@@ -76,10 +77,14 @@ def throughput() -> tuple[float, float]:
     try:
         info = json.loads(server.stdout.readline())  # type: ignore[union-attr]
         headers = {"Authorization": f"Bearer {info['token']}", "Content-Type": "application/json"}
-        # Warm the key caches before measuring.
+        # Warm the key caches before measuring; then alternate, so a noisy machine hits both.
         requests_per_second_once(info["federation_url"], headers, info["body"])
-        bare = requests_per_second(info["bare_url"], headers, info["body"])
-        mock = requests_per_second(info["federation_url"], headers, info["body"])
+        rounds = []
+        for _ in range(ROUNDS):
+            bare = requests_per_second(info["bare_url"], headers, info["body"])
+            mock = requests_per_second(info["federation_url"], headers, info["body"])
+            rounds.append((mock / bare, mock, bare))
+        _ratio, mock, bare = sorted(rounds)[len(rounds) // 2]
         return mock, bare
     finally:
         server.stdin.close()  # type: ignore[union-attr]
@@ -130,8 +135,8 @@ def run() -> Iterator[tuple[str, bool]]:
     ratio = mock / bare
     yield (
         f"R1 authenticated: {mock:,.0f} req/s vs bare Flask endpoint {bare:,.0f} req/s = "
-        f"{ratio:.2f}x (goal ≥ {GOAL_RATIO}x; {CLIENT_PROCESSES}×{THREADS_PER_PROCESS} "
-        "keep-alive clients)",
+        f"{ratio:.2f}x (goal ≥ {GOAL_RATIO}x; median of {ROUNDS} alternating rounds, "
+        f"{CLIENT_PROCESSES}×{THREADS_PER_PROCESS} keep-alive clients)",
         ratio >= GOAL_RATIO,
     )
     fetches = upstream_fetches_per_thousand()
