@@ -10,6 +10,7 @@ SUITES = {
     "serve": "bench.serve_bench",
     "tokens": "bench.token_bench",
     "requests": "bench.request_bench",
+    "revocation": "bench.revocation_bench",
     "conformance": "bench.conformance_bench",
     "hostile": "bench.hostile_bench",
 }

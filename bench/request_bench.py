@@ -1,6 +1,7 @@
-"""Authenticated R1 requests per second against a bare Flask endpoint on the same server stack
-(goal ≥ 0.6×), and upstream discovery/JWKS fetches per 1,000 warm requests (goal ≤ 1; the real
-server makes 2,000)."""
+"""Authenticated R1 requests per second against a bare Flask endpoint on the same server stack,
+in the same run (goal ≥ 0.9×), and upstream discovery/JWKS fetches per 1,000 warm requests on
+the mock's own fake clusters (goal ≤ 1; the real server makes 2,000). A warm token costs one
+version compare per cache, since hits are only what a fresh fetch would return now."""
 
 from __future__ import annotations
 
@@ -15,20 +16,23 @@ import time
 from collections.abc import Iterator
 from urllib.parse import urlsplit
 
-GOAL_RATIO = 0.6
+GOAL_RATIO = 0.9
 GOAL_FETCHES = 1
-SECONDS = 3.0
+SECONDS = 2.0
+ROUNDS = 3
 CLIENT_PROCESSES = 2
 THREADS_PER_PROCESS = 2
 PATH = "/secretstore/app-store/secrets/plain"
 
 
-def _client(url: str, headers: dict[str, str], body: str, seconds: float, out) -> None:
+def _client(
+    url: str, headers: dict[str, str], body: str, seconds: float, out: multiprocessing.Queue
+) -> None:
     parts = urlsplit(url)
     counts: list[int] = []
 
     def worker() -> None:
-        conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+        conn = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=10)
         done = 0
         deadline = time.perf_counter() + seconds
         while time.perf_counter() < deadline:
@@ -73,10 +77,14 @@ def throughput() -> tuple[float, float]:
     try:
         info = json.loads(server.stdout.readline())  # type: ignore[union-attr]
         headers = {"Authorization": f"Bearer {info['token']}", "Content-Type": "application/json"}
-        # Warm the key caches before measuring.
+        # Warm the key caches before measuring; then alternate, so a noisy machine hits both.
         requests_per_second_once(info["federation_url"], headers, info["body"])
-        bare = requests_per_second(info["bare_url"], headers, info["body"])
-        mock = requests_per_second(info["federation_url"], headers, info["body"])
+        rounds = []
+        for _ in range(ROUNDS):
+            bare = requests_per_second(info["bare_url"], headers, info["body"])
+            mock = requests_per_second(info["federation_url"], headers, info["body"])
+            rounds.append((mock / bare, mock, bare))
+        _ratio, mock, bare = sorted(rounds)[len(rounds) // 2]
         return mock, bare
     finally:
         server.stdin.close()  # type: ignore[union-attr]
@@ -85,7 +93,7 @@ def throughput() -> tuple[float, float]:
 
 def requests_per_second_once(url: str, headers: dict[str, str], body: str) -> None:
     parts = urlsplit(url)
-    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+    conn = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=10)
     conn.request("POST", PATH, body=body, headers=headers)
     response = conn.getresponse()
     response.read()
@@ -111,7 +119,7 @@ def upstream_fetches_per_thousand() -> int:
             requests_per_second_once(server.federation_url, headers, body)
             alpha.reset_request_counts()
             parts = urlsplit(server.federation_url)
-            conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+            conn = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=10)
             for _ in range(1000):
                 conn.request("POST", PATH, body=body, headers=headers)
                 response = conn.getresponse()
@@ -127,8 +135,8 @@ def run() -> Iterator[tuple[str, bool]]:
     ratio = mock / bare
     yield (
         f"R1 authenticated: {mock:,.0f} req/s vs bare Flask endpoint {bare:,.0f} req/s = "
-        f"{ratio:.2f}x (goal ≥ {GOAL_RATIO}x; {CLIENT_PROCESSES}×{THREADS_PER_PROCESS} "
-        "keep-alive clients)",
+        f"{ratio:.2f}x (goal ≥ {GOAL_RATIO}x; median of {ROUNDS} alternating rounds, "
+        f"{CLIENT_PROCESSES}×{THREADS_PER_PROCESS} keep-alive clients)",
         ratio >= GOAL_RATIO,
     )
     fetches = upstream_fetches_per_thousand()

@@ -82,6 +82,14 @@ def main() -> None:
     is_flag=True,
     help="Show tokens, keys and secret values in the journal and logs (local debugging only).",
 )
+@click.option(
+    "--upstream-cache",
+    type=click.FloatRange(min=0),
+    default=0.0,
+    metavar="SECONDS",
+    help="Reuse discovery and JWKS of clusters this process does not serve for SECONDS "
+    "(default 0: fetch on every request, as the real server does).",
+)
 def serve(
     fixtures: Path | None,
     state_dir: Path | None,
@@ -92,6 +100,7 @@ def serve(
     journal_size: int,
     admin_host: str,
     unredacted: bool,
+    upstream_cache: float,
 ) -> None:
     """Start the fake clusters and the mock Federation Server until SIGINT or SIGTERM."""
     from mockserver.runtime import MockServer
@@ -107,6 +116,7 @@ def serve(
             unredacted=unredacted,
             journal_size=journal_size,
             admin_host=admin_host,
+            upstream_cache=upstream_cache,
         )
         server.start()
     except (ManifestError, UnknownQuirk, ValueError) as exc:

@@ -11,10 +11,15 @@ import time
 
 
 class Clock:
-    """Wall-clock time plus a shiftable offset, safe to share between threads."""
+    """Wall-clock time plus a shiftable offset, safe to share between threads.
+
+    `generation` counts offset changes, so a cache tagged with it knows when a shift may have
+    moved a token past its `exp` (or back before its `nbf`) without comparing times.
+    """
 
     def __init__(self, offset: float = 0.0) -> None:
         self._offset = offset
+        self._generation = 0
         self._lock = threading.Lock()
 
     def now(self) -> float:
@@ -29,15 +34,22 @@ class Clock:
     def offset(self) -> float:
         return self._offset
 
+    @property
+    def generation(self) -> int:
+        """How many times the offset was changed (by `shift`, `set_offset` or `reset`)."""
+        return self._generation
+
     def shift(self, seconds: float) -> float:
         """Move the clock by `seconds` (negative goes back); return the new offset."""
         with self._lock:
             self._offset += seconds
+            self._generation += 1
             return self._offset
 
     def set_offset(self, seconds: float) -> None:
         with self._lock:
             self._offset = seconds
+            self._generation += 1
 
     def reset(self) -> None:
         self.set_offset(0.0)

@@ -26,6 +26,7 @@ from mockserver.admin.redaction import Redactor
 from mockserver.admin.tlsfaults import BadContexts
 from mockserver.clock import CLOCK, Clock
 from mockserver.cluster import FakeCluster, Pod, ServiceAccount
+from mockserver.cluster.kubelet import KUBELET_TOKEN_SECONDS, kubelet_token
 from mockserver.federation.app import create_app
 from mockserver.federation.authn import spiffe_id_of
 from mockserver.federation.context import FederationContext, Registry
@@ -44,7 +45,7 @@ from mockserver.state import StateDir, write_private_file, write_projected_volum
 from mockserver.tls import CertificateAuthority, SpiffeAuthority, server_context
 
 REFRESH_FRACTION = 0.8
-VOLUME_TOKEN_SECONDS = 3600
+VOLUME_TOKEN_SECONDS = KUBELET_TOKEN_SECONDS
 UNREDACTED_WARNING = (
     "WARNING: esi-mock runs UNREDACTED: tokens, ca.crt bodies, private keys and secret values "
     "appear in clear in the journal and the logs. Use this for local debugging only."
@@ -122,6 +123,7 @@ class MockServer:
         admin_host: str = "127.0.0.1",
         admin_port: int = 0,
         serving_limits: ServingLimits | None = None,
+        upstream_cache: float = 0.0,
     ) -> None:
         if not is_loopback(admin_host):
             raise ValueError(
@@ -145,6 +147,12 @@ class MockServer:
         self.admin_host = admin_host
         self.admin_port = admin_port
         self.serving_limits = serving_limits
+        if upstream_cache < 0:
+            raise ValueError(
+                f"upstream_cache is {upstream_cache}: give 0 (fetch on every request) "
+                "or a positive number of seconds"
+            )
+        self.upstream_cache = upstream_cache
         self.admin_listener: Listener | None = None
         self.variables: dict[str, str] = {}
         self._errors: list[str] = []
@@ -185,6 +193,7 @@ class MockServer:
                 clock=self.clock,
                 home_cluster=next(iter(self.clusters), None),
             )
+            self.context.resolver.upstream_cache = self.upstream_cache
             self._start_listeners()
             self._start_admin()
             self.refresh_volumes(force=True)
@@ -437,7 +446,7 @@ class MockServer:
                 folder = self.state.volume_dir(name, sa.namespace, sa.name)
                 if not force and self._volume_expiry.get(folder, 0) > now:
                     continue
-                token = cluster.mint(f"{sa.namespace}/{sa.name}", duration=VOLUME_TOKEN_SECONDS)
+                token = kubelet_token(cluster, sa)
                 write_projected_volume(
                     folder,
                     {

@@ -10,10 +10,10 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from mockserver.cluster.kubelet import timestamp_dir
 from mockserver.files import write_private_file
 
 __all__ = ["StateDir", "write_private_file", "write_projected_volume"]
@@ -77,9 +77,7 @@ def write_projected_volume(folder: Path, files: dict[str, bytes], now: float) ->
     `..data_tmp` (an atomic rename), and user-visible names are symlinks into `..data/`.
     """
     folder.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.fromtimestamp(now, UTC).strftime("%Y_%m_%d_%H_%M_%S")
-    payload = Path(tempfile.mkdtemp(dir=folder, prefix=f"..{stamp}."))
-    os.chmod(payload, 0o755)
+    payload = timestamp_dir(folder, now)
     for name, data in files.items():
         target = payload / name
         target.write_bytes(data)

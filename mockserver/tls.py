@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import ipaddress
 import os
 import ssl
 import tempfile
@@ -18,7 +19,7 @@ from pathlib import Path
 import trustme
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from mockserver.files import write_private_file
@@ -86,6 +87,62 @@ class CertificateAuthority:
         if not names:
             raise ValueError("a server certificate needs at least one name")
         return self.trustme.issue_cert(*names, **kwargs)  # type: ignore[arg-type]
+
+    def issue_apiserver_cert(self, *names: str) -> trustme.LeafCert:
+        """A serving leaf as kube-apiserver's: the given DNS names / IPs, extended key usage
+        serverAuth only (trustme's leaves also carry clientAuth), valid for a year."""
+        if not names:
+            raise ValueError("a server certificate needs at least one name")
+        key = ec.generate_private_key(ec.SECP256R1())
+        ca_key = serialization.load_pem_private_key(self.private_key_pem, password=None)
+        if not isinstance(ca_key, ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey):
+            raise ValueError("the CA key is neither EC nor RSA")
+        ca_cert = self.certificate
+        now = datetime.datetime.now(datetime.UTC)
+        sans: list[x509.GeneralName] = []
+        for name in names:
+            try:
+                sans.append(x509.IPAddress(ipaddress.ip_address(name)))
+            except ValueError:
+                sans.append(x509.DNSName(name))
+        ca_ski = ca_cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
+        cert = (
+            x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "kube-apiserver")]))
+            .issuer_name(ca_cert.subject)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(hours=1))
+            .not_valid_after(now + datetime.timedelta(days=365))
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(
+                x509.KeyUsage(
+                    digital_signature=True,
+                    content_commitment=False,
+                    key_encipherment=True,
+                    data_encipherment=False,
+                    key_agreement=False,
+                    key_cert_sign=False,
+                    crl_sign=False,
+                    encipher_only=False,
+                    decipher_only=False,
+                ),
+                critical=True,
+            )
+            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+            .add_extension(
+                x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ca_ski),
+                critical=False,
+            )
+            .add_extension(x509.SubjectAlternativeName(sans), critical=False)
+            .sign(ca_key, hashes.SHA256())
+        )
+        key_pem = key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        return trustme.LeafCert(key_pem, cert.public_bytes(serialization.Encoding.PEM), [])
 
     def configure_trust(self, ctx: ssl.SSLContext) -> None:
         self.trustme.configure_trust(ctx)

@@ -230,11 +230,16 @@ def test_tls_trusts_only_the_clusters_ca(alpha: FakeCluster) -> None:
 
 def test_server_certificate_names(alpha: FakeCluster) -> None:
     cluster = FakeCluster("delta", key_types=("ec",), extra_names=("kube.example",))
-    assert cluster.server_names() == ("127.0.0.1", "localhost", "kube.example")
+    issuer_host = "kubernetes.default.svc.cluster.local"
+    assert cluster.server_names() == ("127.0.0.1", "localhost", "kube.example", issuer_host)
     leaf = x509.load_pem_x509_certificate(cluster.server_cert().cert_chain_pems[0].bytes())
     san = leaf.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-    assert san.get_values_for_type(x509.DNSName) == ["localhost", "kube.example"]
+    assert san.get_values_for_type(x509.DNSName) == ["localhost", "kube.example", issuer_host]
     assert [str(ip) for ip in san.get_values_for_type(x509.IPAddress)] == ["127.0.0.1"]
+    # kube-apiserver's serving certificate is for serving only.
+    usage = leaf.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    assert list(usage) == [x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]
+    assert leaf.issuer == cluster.ca.certificate.subject
     # "localhost" is in alpha's certificate too.
     port = alpha.url.rsplit(":", 1)[1]
     request = urllib.request.Request(f"https://localhost:{port}/openid/v1/jwks")
@@ -243,10 +248,33 @@ def test_server_certificate_names(alpha: FakeCluster) -> None:
     assert caught.value.code == 403
 
 
-def test_non_get_is_method_not_allowed(alpha: FakeCluster) -> None:
-    status, _, body = get(alpha, "/openid/v1/jwks", alpha.mint("apps/builder"), method="POST")
-    assert status == 405
-    assert json.loads(body)["reason"] == "MethodNotAllowed"
+@pytest.mark.parametrize("method", ["HEAD", "POST", "PUT", "DELETE"])
+@pytest.mark.parametrize("path", ["/openid/v1/jwks", "/.well-known/openid-configuration"])
+def test_the_discovery_role_grants_only_get(alpha: FakeCluster, method: str, path: str) -> None:
+    """system:service-account-issuer-discovery grants `get`; the verb of a non-resource URL is
+    the lower-cased method, so RBAC refuses the others by name."""
+    status, _, body = get(alpha, path, alpha.mint("apps/builder"), method=method)
+    assert status == 403
+    if method != "HEAD":
+        user = "system:serviceaccount:apps:builder"
+        assert json.loads(body)["message"] == (
+            f'forbidden: User "{user}" cannot {method.lower()} path "{path}"'
+        )
+
+
+def test_anonymous_head_is_refused_even_where_anonymous_get_is_allowed(
+    alpha: FakeCluster,
+) -> None:
+    alpha.anonymous_discovery = True
+    try:
+        assert get(alpha, "/openid/v1/jwks")[0] == 200
+        status, _, body = get(alpha, "/openid/v1/jwks", method="POST")
+        assert status == 403
+        assert json.loads(body)["message"] == (
+            'forbidden: User "system:anonymous" cannot post path "/openid/v1/jwks"'
+        )
+    finally:
+        alpha.anonymous_discovery = False
 
 
 def test_invalid_issuer_installs_no_discovery_endpoints() -> None:
@@ -613,3 +641,33 @@ def test_replacing_the_ca_reissues_the_serving_certificate(alpha: FakeCluster) -
     assert leaf.issuer == alpha.ca.certificate.subject
     with pytest.raises(RuntimeError, match="before start"):
         alpha.ca = CertificateAuthority.create()
+
+
+def test_deleting_a_legacy_secret_invalidates_its_tokens(alpha: FakeCluster) -> None:
+    token = alpha.mint("apps/builder", legacy=True)
+    assert alpha.review_token(token).legacy
+    before = alpha.state_version
+    secret = alpha.delete_legacy_secret("apps/builder")
+    assert secret.startswith("builder-token-") and alpha.state_version != before
+    with pytest.raises(TokenReviewError, match=r"^token has been invalidated$"):
+        alpha.review_token(token)
+    assert alpha.honours(token) == "token has been invalidated"
+    alpha.mint("apps/builder", legacy=True)  # the Secret is recreated with the same name
+    assert alpha.review_token(token).legacy
+
+
+def test_the_state_version_moves_with_every_change_and_clock_shift(
+    alpha: FakeCluster, clock_offset: None
+) -> None:
+    seen = {alpha.state_version}
+    alpha.add_node("node-versioned")
+    seen.add(alpha.state_version)
+    alpha.remove_node("node-versioned")
+    seen.add(alpha.state_version)
+    CLOCK.shift(1)
+    seen.add(alpha.state_version)
+    alpha.touch()
+    seen.add(alpha.state_version)
+    assert len(seen) == 5
+    alpha.mint("apps/builder")  # minting changes nothing a fetch would return
+    assert alpha.state_version in seen

@@ -1,10 +1,9 @@
-"""Upstream keys: caching rules of the design note §2, and key rotation on a running mock."""
+"""Upstream keys: version-tagged caching of the design note §2, and key rotation on a running mock."""
 
 from __future__ import annotations
 
 import pytest
 
-from mockserver.federation.upstream import JWKS_TTL
 from tests.wire import ca_body, send
 
 R1_PLAIN = "/secretstore/app-store/secrets/plain"
@@ -23,7 +22,7 @@ def r1(mock, cluster, token):
     return send(mock.federation_url, "POST", R1_PLAIN, token, ca_body(cluster.ca.cert_pem))
 
 
-def test_discovery_once_per_token_and_jwks_once_per_ttl(mock, alpha):
+def test_discovery_once_per_token_and_jwks_once_per_cluster_version(mock, alpha):
     token = alpha.mint("team-a/web")
     for _ in range(5):
         assert r1(mock, alpha, token).status == 200
@@ -40,9 +39,24 @@ def test_discovery_once_per_token_and_jwks_once_per_ttl(mock, alpha):
         == 200
     )
     assert alpha.request_counts == {"discovery": 2, "jwks": 1}
-    mock.clock.shift(JWKS_TTL + 1)
+    # The mock's clock moves only by shifting, and any shift is a change of state.
+    mock.clock.shift(1)
     assert r1(mock, alpha, token).status == 200
-    assert alpha.request_counts == {"discovery": 2, "jwks": 2}
+    assert alpha.request_counts == {"discovery": 3, "jwks": 2}
+    for _ in range(5):
+        assert r1(mock, alpha, token).status == 200
+    assert alpha.request_counts == {"discovery": 3, "jwks": 2}
+
+
+def test_any_change_to_the_cluster_is_a_miss(mock, alpha):
+    token = alpha.mint("team-a/web")
+    assert r1(mock, alpha, token).status == 200
+    alpha.add_service_account("team-a", "newcomer")
+    try:
+        assert r1(mock, alpha, token).status == 200
+        assert alpha.request_counts == {"discovery": 2, "jwks": 2}
+    finally:
+        alpha.remove_service_account("team-a", "newcomer")
 
 
 def test_nothing_upstream_for_an_issuer_no_authorization_names(mock, alpha):
@@ -69,14 +83,10 @@ def test_rotation_keeps_old_tokens_until_the_old_key_is_retired(mock, alpha):
     new_key = alpha.rotate_add_key("rsa")
     alpha.rotate_sign_with(new_key.kid)
     new_token = alpha.mint("team-a/web")
-    # The cached JWKS lacks the new kid: it is refetched at once.
     assert r1(mock, alpha, new_token).status == 200
     assert r1(mock, alpha, old_token).status == 200
     alpha.rotate_retire(old_kid)
-    # Still cached: the retired key verifies until the JWKS TTL passes on the mock's clock.
-    assert r1(mock, alpha, old_token).status == 200
-    mock.clock.shift(JWKS_TTL + 1)
-    # The refetch forwards the old token, which the cluster itself now refuses.
+    # The very next request forwards the old token, which the cluster itself now refuses.
     assert r1(mock, alpha, old_token).body == (
         b'"token is unverifiable: error while executing keyfunc: no jwks found"\n'
     )

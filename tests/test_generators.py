@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from mockserver.backends.generators import (
     GENERATOR_PLURALS,
+    SUPPORTED_KINDS,
     GeneratorError,
     GeneratorKindPanics,
     UnknownGeneratorKind,
@@ -468,3 +469,18 @@ def test_cluster_generator_errors(kind: str, generator: dict, message: str) -> N
     assert str(info.value) == (
         f"unable to get generator: terminal error: invalid ClusterGenerator: {message}"
     )
+
+
+def test_manifests_and_backend_read_one_generator_kind_table() -> None:
+    from mockserver.backends import kinds
+    from mockserver.manifests import generator_kinds
+
+    assert generator_kinds.CLUSTER_SPEC_KEYS == {
+        kind: member for kind, (member, _go) in kinds.CLUSTER_SPEC_FIELDS.items()
+    }
+    assert generator_kinds.SUPPORTED_KINDS == kinds.SUPPORTED_KINDS == SUPPORTED_KINDS
+    assert "BeyondtrustWorkloadCredentialsDynamicSecret" not in kinds.GENERATOR_PLURALS
+    assert set(kinds.CLUSTER_SPEC_FIELDS) == set(GENERATOR_PLURALS) - {
+        "ClusterGenerator",
+        "GeneratorState",
+    }

@@ -673,10 +673,17 @@ def test_cluster_generator_wraps_a_spec_by_kind() -> None:
         (
             "{kind: ClusterGenerator, generator: {}}",
             "spec.kind",
-            "expected one of ACRAccessToken, BeyondtrustWorkloadCredentialsDynamicSecret, "
-            "CloudsmithAccessToken, ECRAuthorizationToken, Fake, GCRAccessToken, "
-            "GithubAccessToken, GitlabDeployToken, Grafana, MFA, Password, QuayAccessToken, "
+            "expected one of ACRAccessToken, CloudsmithAccessToken, ECRAuthorizationToken, "
+            "Fake, GCRAccessToken, GithubAccessToken, Grafana, MFA, Password, QuayAccessToken, "
             'SSHKey, STSSessionToken, UUID, VaultDynamicSecret, Webhook, got "ClusterGenerator"',
+        ),
+        (
+            # Not in the GeneratorSpec of the ESO the real server links (5fe21b5c55ca).
+            "{kind: GitlabDeployToken, generator: {gitlabDeployTokenSpec: {}}}",
+            "spec.kind",
+            "expected one of ACRAccessToken, CloudsmithAccessToken, ECRAuthorizationToken, "
+            "Fake, GCRAccessToken, GithubAccessToken, Grafana, MFA, Password, QuayAccessToken, "
+            'SSHKey, STSSessionToken, UUID, VaultDynamicSecret, Webhook, got "GitlabDeployToken"',
         ),
     ],
 )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import jwt
@@ -15,7 +16,7 @@ def test_volume_layout_is_the_kubelets(tmp_path):
     folder = tmp_path / "sa"
     write_projected_volume(folder, {"token": b"t1", "namespace": b"ns"}, now=1_700_000_000)
     payload = os.readlink(folder / "..data")
-    assert payload.startswith("..2023_11_14_22_13_20.")
+    assert re.fullmatch(r"\.\.2023_11_14_22_13_20\.[0-9]+", payload)  # MkdirTemp's digits
     assert os.readlink(folder / "token") == "..data/token"
     assert (folder / "token").read_bytes() == b"t1"
     write_projected_volume(folder, {"token": b"t2", "namespace": b"ns"}, now=1_700_000_100)
@@ -43,5 +44,8 @@ def test_tokens_are_refreshed_after_80_percent_of_their_life(mock):
     assert refreshed == sum(len(c.service_accounts) for c in mock.clusters.values())
     assert after != before
     claims = jwt.decode(after, options={"verify_signature": False})
-    assert claims["exp"] - claims["iat"] == VOLUME_TOKEN_SECONDS
+    # As the kubelet requests it: pod-bound, 3607 s, so kube-apiserver extends exp by a year.
+    assert claims["kubernetes.io"]["warnafter"] - claims["iat"] == VOLUME_TOKEN_SECONDS == 3607
+    assert claims["exp"] - claims["iat"] == 365 * 24 * 3600
+    assert claims["kubernetes.io"]["pod"]["name"] == "web-7d9f8b6c5-x2x4q"
     assert claims["sub"] == "system:serviceaccount:team-a:web"

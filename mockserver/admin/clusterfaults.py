@@ -126,6 +126,7 @@ class ClusterFaults:
                 raise FaultError(f"cluster {rule.cluster} is not serving")
             self._next_id += 1
             self._rules.append(rule)
+        self.clusters[rule.cluster].touch()  # cached upstream outcomes no longer hold
         if rule.kind == "jwks-uri-host":
             cluster = self.clusters[rule.cluster]
             rule.previous_host = cluster.jwks_uri_host
@@ -153,6 +154,7 @@ class ClusterFaults:
 
     def _release(self, rule: ClusterFaultRule) -> None:
         rule.released.set()
+        self.clusters[rule.cluster].touch()
         if rule.kind == "jwks-uri-host":
             self.clusters[rule.cluster].jwks_uri_host = rule.previous_host
 
@@ -162,6 +164,7 @@ class ClusterFaults:
                 if rule.cluster != cluster or not wanted(rule):
                     continue
                 rule.fired += 1
+                self.clusters[cluster].touch()
                 if rule.count is not None:
                     rule.count -= 1
                     if rule.count == 0:

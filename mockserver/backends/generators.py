@@ -28,6 +28,13 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from mockserver.backends.kinds import (
+    CLUSTER_SPEC_FIELDS,
+    GENERATOR_GROUP,
+    GENERATOR_GROUP_VERSION,
+    GENERATOR_PLURALS,
+    SUPPORTED_KINDS,
+)
 from mockserver.backends.password import PasswordError, password_outputs
 from mockserver.backends.sshkey import SSHKeyError, sshkey_outputs
 from mockserver.backends.totp import TOTPError, totp
@@ -47,52 +54,10 @@ __all__ = [
     "resolve_kind",
 ]
 
-GENERATOR_GROUP_VERSION = "generators.external-secrets.io/v1alpha1"
-_GROUP = "generators.external-secrets.io"
+_GROUP = GENERATOR_GROUP
 _TERMINAL = "terminal error: "
 _PREFIX = "unable to get generator: "
 
-# kind -> plural resource (CRD names in config/crds/bases at the pinned version)
-GENERATOR_PLURALS = {
-    "ACRAccessToken": "acraccesstokens",
-    "ClusterGenerator": "clustergenerators",
-    "CloudsmithAccessToken": "cloudsmithaccesstokens",
-    "ECRAuthorizationToken": "ecrauthorizationtokens",
-    "Fake": "fakes",
-    "GCRAccessToken": "gcraccesstokens",
-    "GeneratorState": "generatorstates",
-    "GithubAccessToken": "githubaccesstokens",
-    "Grafana": "grafanas",
-    "MFA": "mfas",
-    "Password": "passwords",
-    "QuayAccessToken": "quayaccesstokens",
-    "SSHKey": "sshkeys",
-    "STSSessionToken": "stssessiontokens",
-    "UUID": "uuids",
-    "VaultDynamicSecret": "vaultdynamicsecrets",
-    "Webhook": "webhooks",
-}
-
-# ClusterGenerator spec.kind -> (JSON member of spec.generator, Go field named in the error)
-CLUSTER_SPEC_FIELDS = {
-    "ACRAccessToken": ("acrAccessTokenSpec", "ACRAccessTokenSpec"),
-    "CloudsmithAccessToken": ("cloudsmithAccessTokenSpec", "CloudsmithAccessTokenSpec"),
-    "ECRAuthorizationToken": ("ecrAuthorizationTokenSpec", "ECRAuthorizationTokenSpec"),
-    "Fake": ("fakeSpec", "FakeSpec"),
-    "GCRAccessToken": ("gcrAccessTokenSpec", "GCRAccessTokenSpec"),
-    "GithubAccessToken": ("githubAccessTokenSpec", "GithubAccessTokenSpec"),
-    "QuayAccessToken": ("quayAccessTokenSpec", "QuayAccessTokenSpec"),
-    "Password": ("passwordSpec", "PasswordSpec"),
-    "SSHKey": ("sshKeySpec", "SSHKeySpec"),
-    "STSSessionToken": ("stsSessionTokenSpec", "STSSessionTokenSpec"),
-    "UUID": ("uuidSpec", "UUIDSpec"),
-    "VaultDynamicSecret": ("vaultDynamicSecretSpec", "VaultDynamicSecretSpec"),
-    "Webhook": ("webhookSpec", "WebhookSpec"),
-    "Grafana": ("grafanaSpec", "GrafanaSpec"),
-    "MFA": ("mfaSpec", "MFASpec"),
-}
-
-SUPPORTED_KINDS = ("Fake", "Password", "UUID", "SSHKey", "MFA")
 _LIST_KINDS = {kind + "List" for kind in GENERATOR_PLURALS}
 
 SecretLookup = Callable[[str, str, str], bytes]

@@ -22,7 +22,11 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
 __all__ = ["SSHKeyError", "generate_ssh_key", "sshkey_outputs"]
 
-_CURVES = {256: ec.SECP256R1, 384: ec.SECP384R1, 521: ec.SECP521R1}
+_CURVES: dict[int, type[ec.EllipticCurve]] = {
+    256: ec.SECP256R1,
+    384: ec.SECP384R1,
+    521: ec.SECP521R1,
+}
 _MAGIC = b"openssh-key-v1\x00"
 
 

@@ -89,7 +89,9 @@ class FederationContext:
 
     def __post_init__(self) -> None:
         self.bookkeeping = Bookkeeping(self.clock)
-        self.resolver = KeyResolver(self.registry.federation_urls, self.behaviour, self.clock)
+        self.resolver = KeyResolver(
+            self.registry.federation_urls, self.behaviour, self.clock, clusters=self.clusters
+        )
         self.authenticator = Authenticators(
             Setup(self.resolver, self.behaviour, self.clock, self.extra_audiences)
         )

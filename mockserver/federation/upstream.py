@@ -1,10 +1,18 @@
 """Verification keys of client clusters: discovery and JWKS over TLS, trusting the caller's CA.
 
-The real server fetches discovery and JWKS on every request (server-protocol.md §3.2). The mock
-refuses what that refuses without paying for it every time (design note §2): discovery with the
-caller's token is cached per (token, URL, CA) until the token expires, the JWKS per (URL, CA) for
-a short TTL on the mock's clock and refetched at once on an unknown kid, failures are never
-cached, and nothing is contacted for an issuer no Authorization names.
+The real server fetches discovery and JWKS on every request, with the caller's token as bearer
+(server-protocol.md §3.2), so a token its cluster stops accepting is refused on the next request.
+The mock gives that answer without paying two HTTPS round trips per request (design note §2):
+
+- for the mock's own fake clusters, an outcome is cached tagged with the cluster's state version
+  (bumped by every key, object, token, access-rule and fault change and every clock shift) and
+  the token's `exp`; a changed version or a passed `exp` is a miss, so a hit is exactly what a
+  fresh fetch would return now. In strict mode, where no bearer is forwarded, the cluster is
+  still asked whether it honours the token;
+- for any other upstream, every request fetches, unless `upstream_cache` (seconds, the explicit
+  `--upstream-cache` option) allows reusing an outcome for that long;
+- an unknown kid refetches the JWKS, failures are never cached, and nothing is contacted for
+  an issuer no Authorization names.
 """
 
 from __future__ import annotations
@@ -12,15 +20,14 @@ from __future__ import annotations
 import base64
 import binascii
 import functools
-import hashlib
 import http.client
 import re
 import socket
 import ssl
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from cryptography import x509
@@ -32,7 +39,6 @@ from mockserver.federation.modes import Behaviour
 from mockserver.godecode import GoJSONError, unmarshal
 
 FETCH_TIMEOUT = 10.0
-JWKS_TTL = 60.0
 MAX_DISCOVERY_ENTRIES = 4096
 """Discovery outcomes are cached per token; a long run sees many tokens, so the cache is bounded."""
 _PEM_BLOCK = re.compile(rb"-----BEGIN ([^-\r\n]+)-----\r?\n(.*?)-----END \1-----", re.S)
@@ -72,9 +78,24 @@ class _HTTPSConnection(http.client.HTTPSConnection):
         self.sock = self._context.wrap_socket(sock, server_hostname=self._server_name)  # type: ignore[attr-defined]
 
 
-@dataclass
+class OwnCluster(Protocol):
+    """What the resolver reads of a fake cluster this process serves."""
+
+    @property
+    def listening(self) -> bool: ...
+    @property
+    def url(self) -> str: ...
+    @property
+    def state_version(self) -> tuple[int, int]: ...
+    def honours(self, token: str) -> str | None: ...
+
+
+@dataclass(frozen=True)
 class _Cached:
+    """One fetched outcome: valid while `version` is current and the clock is before `until`."""
+
     value: Any
+    version: object
     until: float
 
 
@@ -92,6 +113,9 @@ class FetchCounter:
         return {"discovery": self.discovery, "jwks": self.jwks}
 
 
+_NEVER = float("inf")
+
+
 class KeyResolver:
     """Finds the JWKS that may verify a token of `issuer`, as the Kubernetes provider does."""
 
@@ -100,17 +124,21 @@ class KeyResolver:
         federation_urls: Callable[[str], list[str] | None],
         behaviour: Behaviour,
         clock: Clock = CLOCK,
-        jwks_ttl: float = JWKS_TTL,
+        clusters: Mapping[str, OwnCluster] | None = None,
+        upstream_cache: float = 0.0,
     ) -> None:
         self._federation_urls = federation_urls
         self._behaviour = behaviour
         self._clock = clock
-        self._jwks_ttl = jwks_ttl
+        self._clusters: Mapping[str, OwnCluster] = clusters if clusters is not None else {}
+        self.upstream_cache = upstream_cache
+        """Seconds an outcome of an upstream this process does not serve may be reused (0: never)."""
         self._lock = threading.Lock()
-        self._discovery: dict[tuple[str, str, str], _Cached] = {}
-        self._jwks: dict[tuple[str, str], _Cached] = {}
+        self._discovery: dict[tuple[str, str, bytes], _Cached] = {}
+        self._jwks: dict[tuple[str, bytes], _Cached] = {}
         self._contexts: dict[bytes, ssl.SSLContext] = {}
         self._ca_keyed: dict[str, list[str]] = {}
+        self._owners: dict[str, OwnCluster | None] = {}
         self.seen_ca: set[str] = set()
         self.fetches = FetchCounter()
 
@@ -123,18 +151,20 @@ class KeyResolver:
             self._discovery.clear()
             self._jwks.clear()
             self._ca_keyed.clear()
+            self._owners.clear()
             self.seen_ca.clear()
 
     def keys_for(
-        self, issuer: str, ca_crt: str, token: str, token_exp: float | None, kid: object
+        self, issuer: str, ca_crt: str, token: str, token_exp: object, kid: object
     ) -> dict[str, dict[str, Any]]:
         """Return kid → JWK for the issuer, or raise KeyFuncError("no jwks found")."""
         urls = self._urls(issuer, ca_crt)
+        exp = float(token_exp) if isinstance(token_exp, int | float) else None
         try:
             ca_pem = decode_ca_crt(ca_crt)
-            keys = self._collect(urls, ca_pem, token, token_exp, refresh=False)
+            keys = self._collect(urls, ca_pem, token, exp, refresh=False)
             if isinstance(kid, str) and kid not in keys:
-                keys = self._collect(urls, ca_pem, token, token_exp, refresh=True)
+                keys = self._collect(urls, ca_pem, token, exp, refresh=True)
         except UpstreamError as exc:
             raise KeyFuncError("no jwks found", detail=str(exc)) from exc
         if self._behaviour.enabled("ca-keyed-cache"):
@@ -159,38 +189,98 @@ class KeyResolver:
         return urls
 
     def _collect(
-        self, urls: list[str], ca_pem: bytes, token: str, token_exp: float | None, refresh: bool
+        self, urls: list[str], ca_pem: bytes, token: str, exp: float | None, refresh: bool
     ) -> dict[str, dict[str, Any]]:
         keys: dict[str, dict[str, Any]] = {}
+        now = self._clock.now()
         for url in urls:
-            path = self._discovered_jwks_path(url, ca_pem, token, token_exp)
-            keys.update(self._jwks_of(url, path, ca_pem, token, refresh))
+            owner = self._owner(url)
+            version = owner.state_version if owner is not None else None
+            warm = None if refresh else self._warm(url, ca_pem, token, version, now)
+            if warm is not None:
+                if len(urls) == 1:
+                    return warm  # the hot path: two lookups, two version compares
+                keys.update(warm)
+                continue
+            path = self._discovered_jwks_path(url, ca_pem, token, exp, owner, version)
+            keys.update(self._jwks_of(url, path, ca_pem, token, owner, version, refresh))
         return keys
+
+    def _warm(
+        self, url: str, ca_pem: bytes, token: str, version: object, now: float
+    ) -> dict[str, dict[str, Any]] | None:
+        """The cached keys when both cached outcomes still hold (dict reads need no lock)."""
+        discovery = self._discovery.get((token, url, ca_pem))
+        if discovery is None or not self._fresh(discovery, version, now):
+            return None
+        jwks = self._jwks.get((url + discovery.value, ca_pem))
+        if jwks is None or not self._fresh(jwks, version, now):
+            return None
+        return jwks.value
+
+    def _owner(self, url: str) -> OwnCluster | None:
+        """The fake cluster of this process serving `url`, if any (remembered per URL)."""
+        if url in self._owners:
+            owner = self._owners.get(url)
+            if owner is None or (owner.listening and owner.url == url.rstrip("/")):
+                return owner
+        found = next(
+            (c for c in list(self._clusters.values()) if c.listening and c.url == url.rstrip("/")),
+            None,
+        )
+        with self._lock:
+            self._owners[url] = found
+        return found
+
+    def _fresh(self, hit: _Cached | None, version: object, now: float) -> bool:
+        return hit is not None and hit.version == version and now < hit.until
+
+    def _until(self, owner: OwnCluster | None, exp: float | None, now: float) -> float | None:
+        """Until when an outcome may be reused, or None when it may not be cached at all."""
+        if owner is not None:
+            return exp if exp is not None else _NEVER
+        if self.upstream_cache <= 0:
+            return None
+        until = now + self.upstream_cache
+        return min(until, exp) if exp is not None else until
 
     def _bearer(self, token: str) -> str:
         return "" if self._behaviour.strict else token
 
     def _discovered_jwks_path(
-        self, url: str, ca_pem: bytes, token: str, token_exp: float | None
+        self,
+        url: str,
+        ca_pem: bytes,
+        token: str,
+        exp: float | None,
+        owner: OwnCluster | None,
+        version: object,
     ) -> str:
         now = self._clock.now()
-        key = (self._bearer(token), url, hashlib.sha256(ca_pem).hexdigest())
+        # Keyed by the token even when no bearer is sent: in strict mode the entry also records
+        # that the cluster still honoured this token at this version.
+        key = (token, url, ca_pem)
         with self._lock:
             hit = self._discovery.get(key)
-        if hit is not None and hit.until > now:
-            return hit.value
+        if self._fresh(hit, version, now):
+            return str(hit.value)  # type: ignore[union-attr]
         document = self._get_json(
             url, "/.well-known/openid-configuration", ca_pem, token, "discovery"
         )
         jwks_uri = document.get("jwks_uri") if isinstance(document, dict) else None
         if not isinstance(jwks_uri, str):
             raise UpstreamError("discovery document has no string jwks_uri")
+        if owner is not None and self._behaviour.strict:
+            refusal = owner.honours(token)
+            if refusal is not None:
+                raise UpstreamError(f"the cluster no longer honours the token: {refusal}")
         path = urlsplit(jwks_uri).path
-        until = token_exp if token_exp is not None else now + self._jwks_ttl
-        with self._lock:
-            self._discovery[key] = _Cached(path, until)
-            if len(self._discovery) > MAX_DISCOVERY_ENTRIES:
-                self._evict_discovery(now)
+        until = self._until(owner, exp, now)
+        if until is not None:
+            with self._lock:
+                self._discovery[key] = _Cached(path, version, until)
+                if len(self._discovery) > MAX_DISCOVERY_ENTRIES:
+                    self._evict_discovery(now)
         return path
 
     def _evict_discovery(self, now: float) -> None:
@@ -202,18 +292,29 @@ class KeyResolver:
                 del self._discovery[stale]
 
     def _jwks_of(
-        self, url: str, path: str, ca_pem: bytes, token: str, refresh: bool
+        self,
+        url: str,
+        path: str,
+        ca_pem: bytes,
+        token: str,
+        owner: OwnCluster | None,
+        version: object,
+        refresh: bool,
     ) -> dict[str, dict[str, Any]]:
+        """The JWKS; shared by tokens, since the discovery step already put this token's
+        acceptance at this version to the cluster, which applies one rule to both endpoints."""
         now = self._clock.now()
-        key = (url + path, hashlib.sha256(ca_pem).hexdigest())
+        key = (url + path, ca_pem)
         with self._lock:
             hit = self._jwks.get(key)
-        if hit is not None and hit.until > now and not refresh:
-            return hit.value
+        if not refresh and self._fresh(hit, version, now):
+            return hit.value  # type: ignore[union-attr]
         document = self._get_json(url, path, ca_pem, token, "jwks")
         keys = parse_jwks(document)
-        with self._lock:
-            self._jwks[key] = _Cached(keys, now + self._jwks_ttl)
+        until = self._until(owner, None, now)
+        if until is not None:
+            with self._lock:
+                self._jwks[key] = _Cached(keys, version, until)
         return keys
 
     def _context(self, ca_pem: bytes) -> ssl.SSLContext:

@@ -1,5 +1,7 @@
 """Generators (``generators.external-secrets.io/v1alpha1``): the five the mock runs, the rest.
 
+The kinds come from the one table in `mockserver.backends.kinds`.
+
 Specs are kept as written; ESO's defaults are applied by the generator backend, so that what a
 GeneratorState snapshots is what the user wrote. Only field types and enums are checked here.
 """
@@ -9,36 +11,24 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from mockserver.backends.kinds import CLUSTER_SPEC_FIELDS, SUPPORTED_KINDS
+
 from .checks import Checker, describe
 from .model import ClusterGenerator
 from .paths import child
 
-SUPPORTED_KINDS = ("Fake", "Password", "UUID", "SSHKey", "MFA")
 PASSWORD_ENCODINGS = ("base64", "base64url", "base32", "hex", "raw")
 SSH_KEY_TYPES = ("rsa", "ecdsa", "ed25519")
 
+__all__ = [
+    "CLUSTER_SPEC_KEYS",
+    "SUPPORTED_KINDS",
+    "build_cluster_generator",
+    "check_generator_spec",
+]
+
 # spec.kind of a ClusterGenerator -> the member of spec.generator holding its spec.
-CLUSTER_SPEC_KEYS = {
-    "ACRAccessToken": "acrAccessTokenSpec",
-    "BeyondtrustWorkloadCredentialsDynamicSecret": (
-        "beyondtrustWorkloadCredentialsDynamicSecretSpec"
-    ),
-    "CloudsmithAccessToken": "cloudsmithAccessTokenSpec",
-    "ECRAuthorizationToken": "ecrAuthorizationTokenSpec",
-    "Fake": "fakeSpec",
-    "GCRAccessToken": "gcrAccessTokenSpec",
-    "GithubAccessToken": "githubAccessTokenSpec",
-    "GitlabDeployToken": "gitlabDeployTokenSpec",
-    "QuayAccessToken": "quayAccessTokenSpec",
-    "Password": "passwordSpec",
-    "SSHKey": "sshKeySpec",
-    "STSSessionToken": "stsSessionTokenSpec",
-    "UUID": "uuidSpec",
-    "VaultDynamicSecret": "vaultDynamicSecretSpec",
-    "Webhook": "webhookSpec",
-    "Grafana": "grafanaSpec",
-    "MFA": "mfaSpec",
-}
+CLUSTER_SPEC_KEYS = {kind: member for kind, (member, _go) in CLUSTER_SPEC_FIELDS.items()}
 
 
 def _fake(c: Checker, spec: dict[str, Any], path: str) -> None:

@@ -243,7 +243,8 @@ class ManifestSet:
             attr = named[kind]
             current = dict(getattr(self, attr))
             del current[name]
-            return replace(self, **{attr: current})
+            changes: dict[str, Any] = {attr: current}
+            return replace(self, **changes)
         if kind == "Authorization":
             if not any(a.name == name for a in self.authorizations):
                 raise KeyError(name)
