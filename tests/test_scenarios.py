@@ -8,6 +8,7 @@ import textwrap
 
 import pytest
 import trustme
+import yaml
 
 from conformance.runner.judge import (
     check_body,
@@ -27,10 +28,12 @@ from conformance.scenarios import (
     UpstreamRequest,
     broken_kinds,
     ca_crt_text,
+    default_scenarios_dir,
     load_catalogue,
     malformed_workload_token,
     parse_file,
 )
+from conformance.scenarios.parse import load_yaml
 from conformance.scenarios.variants import authorization, body_bytes, header_list
 
 FILE = "scenarios/store/r1-basic.yaml"
@@ -483,3 +486,17 @@ def test_catalogue_uses_only_fixture_identities():
             ident = step.request.identity
             if isinstance(ident, KubeIdentity):
                 assert (ident.cluster, ident.service_account) in known, scenario.id
+
+
+def test_fast_yaml_reads_the_catalogue_as_the_pure_parser_does():
+    files = sorted(default_scenarios_dir().rglob("*.yaml"))
+    assert len(files) >= 10
+    for path in files:
+        text = path.read_text(encoding="utf-8")
+        assert load_yaml(text) == yaml.safe_load(text), path
+    broken = "scenarios:\n  - id: x\n   title: y\n"
+    with pytest.raises(yaml.YAMLError) as pure:
+        yaml.safe_load(broken)
+    with pytest.raises(yaml.YAMLError) as fast:
+        load_yaml(broken)
+    assert str(fast.value) == str(pure.value)

@@ -24,6 +24,7 @@ from conformance.runner.wire import Answer, Unreachable, send
 from conformance.scenarios.actions import ACTIONS
 from conformance.scenarios.model import Scenario, SetupAction, Step
 from mockserver.clock import CLOCK, Clock
+from mockserver.manifests import read_documents
 
 SKIP_REASONS = {
     "state-hooks": "needs state hooks (apply and delete manifests, list GeneratorStates and "
@@ -65,8 +66,6 @@ class _ServerSetup:
         if "documents" in args:
             docs = [dict(d) for d in args["documents"]]
         elif "file" in args:
-            from mockserver.manifests import read_documents
-
             docs = [d.data for d in read_documents(args["file"])]
         else:
             meta = {"name": args["name"]}
