@@ -38,6 +38,7 @@ def _setup(c: Checker, value: Any, path: str) -> tuple[SetupAction, ...] | None:
 
 
 _STEP_KEYS = ("request", "expect", "setup", "client", "retry")
+_SINGLE = _STEP_KEYS[:2]
 
 
 def _step(
@@ -63,7 +64,7 @@ def _step(
 
 
 def parse_scenario(c: Checker, value: Any, file: str, ctx: ParseContext) -> Scenario | None:
-    single = ("request", "expect")
+    """One scenario mapping (`c` names the file and scenario), or None after recording why."""
     d = c.mapping(
         value,
         "",
@@ -73,73 +74,101 @@ def parse_scenario(c: Checker, value: Any, file: str, ctx: ParseContext) -> Scen
     if d is None:
         return None
     before = len(c.errors)
-    sid = d["id"]
     c.string(d["title"], "title", what="a one-line title")
-    reqs = c.string_list(d["requirements"], "requirements", what="requirement ID")
-    if reqs is not None:
-        if not reqs:
-            c.bad("requirements", "at least one requirement ID", d["requirements"])
-        for i, rid in enumerate(reqs):
-            if ctx.requirement_ids is not None and rid not in ctx.requirement_ids:
-                c.bad(join("requirements", i), "a registered requirement ID", rid)
+    reqs = _requirements(c, d["requirements"], ctx)
     direction = c.string(
         d.get("direction", "both" if _has_client(d) else "server"), "direction", DIRECTIONS
     )
     needs = c.string_list(d.get("needs", []), "needs", (*NEEDS, "mock"))
-    given = _setup(c, d.get("given", []), "given")
+    given = _setup(c, d.get("given", []), "given") or ()
     notes = d.get("notes", "")
     if not isinstance(notes, str):
         c.bad("notes", "a string", notes)
+    steps = _steps(c, d, ctx) if "steps" in d else _single_step(c, d, ctx)
+    if direction is not None:
+        _check_direction(c, direction, given, steps)
+    if len(c.errors) != before or direction is None:
+        return None
+    derived = _derived_needs(set(needs or ()), reqs, given, steps, ctx)
+    return Scenario(d["id"], d["title"], file, reqs, steps, given, direction, derived, notes)
+
+
+def _requirements(c: Checker, value: Any, ctx: ParseContext) -> tuple[str, ...]:
+    reqs = c.string_list(value, "requirements", what="requirement ID")
+    if reqs is None:
+        return ()
+    if not reqs:
+        c.bad("requirements", "at least one requirement ID", value)
+    for i, rid in enumerate(reqs):
+        if ctx.requirement_ids is not None and rid not in ctx.requirement_ids:
+            c.bad(join("requirements", i), "a registered requirement ID", rid)
+    return reqs
+
+
+def _single_step(c: Checker, d: dict[str, Any], ctx: ParseContext) -> tuple[Step, ...]:
+    """The shorthand: `request`, `expect` (and the other step keys) on the scenario itself."""
+    for key in _SINGLE:
+        if key not in d:
+            c.missing(key)
+    if not all(k in d for k in _SINGLE):
+        return ()
+    step = _step(c, d, "", "1", ctx)
+    return () if step is None else (step,)
+
+
+def _steps(c: Checker, d: dict[str, Any], ctx: ParseContext) -> tuple[Step, ...]:
+    stray = [k for k in _STEP_KEYS if k in d]
+    if stray:
+        c.errors.append(f"{c.where}: {stray[0]}: not allowed next to steps (put it in a step)")
+        return ()
+    if not isinstance(d["steps"], list) or not d["steps"]:
+        c.bad("steps", "a non-empty list of steps", d["steps"])
+        return ()
     steps: list[Step] = []
-    if "steps" in d:
-        stray = [k for k in _STEP_KEYS if k in d]
-        if stray:
-            c.errors.append(f"{c.where}: {stray[0]}: not allowed next to steps (put it in a step)")
-        elif not isinstance(d["steps"], list) or not d["steps"]:
-            c.bad("steps", "a non-empty list of steps", d["steps"])
-        else:
-            names: set[str] = set()
-            order: list[str] = []
-            for i, raw in enumerate(d["steps"]):
-                sub = join("steps", i)
-                sd = c.mapping(raw, sub, single, ("name", *_STEP_KEYS[2:]))
-                if sd is None:
-                    continue
-                name = sd.get("name", str(i + 1))
-                if not isinstance(name, str) or not name or name in names:
-                    c.bad(join(sub, "name"), "a step name unique in the scenario", name)
-                    continue
-                names.add(name)
-                order.append(name)
-                step = _step(c, sd, sub, name, ctx)
-                if step is not None:
-                    steps.append(step)
-                    same = step.expect.status_same_as
-                    if same is not None and same not in order[:-1]:
-                        c.bad(
-                            join(sub, "expect.status_same_as"), "the name of an earlier step", same
-                        )
-    else:
-        for key in single:
-            if key not in d:
-                c.missing(key)
-        if all(k in d for k in single):
-            step = _step(c, d, "", "1", ctx)
-            if step is not None:
-                steps.append(step)
+    order: list[str] = []
+    for i, raw in enumerate(d["steps"]):
+        sub = join("steps", i)
+        sd = c.mapping(raw, sub, _SINGLE, ("name", *_STEP_KEYS[2:]))
+        if sd is None:
+            continue
+        name = sd.get("name", str(i + 1))
+        if not isinstance(name, str) or not name or name in order:
+            c.bad(join(sub, "name"), "a step name unique in the scenario", name)
+            continue
+        order.append(name)
+        step = _step(c, sd, sub, name, ctx)
+        if step is None:
+            continue
+        steps.append(step)
+        same = step.expect.status_same_as
+        if same is not None and same not in order[:-1]:
+            c.bad(join(sub, "expect.status_same_as"), "the name of an earlier step", same)
+    return tuple(steps)
+
+
+def _check_direction(
+    c: Checker, direction: str, given: tuple[SetupAction, ...], steps: tuple[Step, ...]
+) -> None:
     if direction == "server" and any(s.client for s in steps):
         c.bad("direction", "both or client when a step has a client block", direction)
     if direction in ("server", "both"):
-        for action in (*(given or ()), *(a for s in steps for a in s.setup)):
+        for action in (*given, *(a for s in steps for a in s.setup)):
             if ACTIONS[action.action].server is None:
                 c.bad("direction", f"client when a set-up action is {action.action}", direction)
                 break
-    if len(c.errors) != before:
-        return None
-    derived = set(needs or ())
-    for rid in reqs or ():
+
+
+def _derived_needs(
+    derived: set[str],
+    reqs: tuple[str, ...],
+    given: tuple[SetupAction, ...],
+    steps: tuple[Step, ...],
+    ctx: ParseContext,
+) -> tuple[str, ...]:
+    """Its own needs plus those of its requirements, set-up actions, identities and checks."""
+    for rid in reqs:
         derived |= set(ctx.needs_of.get(rid, ()))
-    for action in (*(given or ()), *(a for s in steps for a in s.setup)):
+    for action in (*given, *(a for s in steps for a in s.setup)):
         derived |= ACTIONS[action.action].needs
     if any(
         isinstance(s.request.identity, SpiffeIdentity) or s.request.transport == "mtls"
@@ -148,17 +177,7 @@ def parse_scenario(c: Checker, value: Any, file: str, ctx: ParseContext) -> Scen
         derived.add("mtls")
     if any(s.expect.all_state() for s in steps):
         derived.add("state-hooks")
-    return Scenario(
-        sid,
-        d["title"],
-        file,
-        tuple(reqs or ()),
-        tuple(steps),
-        given or (),
-        direction or "server",
-        tuple(sorted(derived)),
-        notes,
-    )
+    return tuple(sorted(derived))
 
 
 def _has_client(d: dict[str, Any]) -> bool:
