@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from conformance.scenarios.model import (
@@ -60,82 +60,109 @@ def check_body(
     m: BodyMatcher, body: bytes, ca_pems: Mapping[str, bytes] | None = None
 ) -> str | None:
     """None when `body` matches, else a one-line reason (`ca_pems`: CA PEM by cluster name)."""
-    ca_pems = ca_pems or {}
-    kind, arg = m.kind, m.arg
-    if kind == "all_of":
-        return next((p for sub in arg if (p := check_body(sub, body, ca_pems)) is not None), None)
-    if kind == "any":
-        return None
-    if kind == "exact":
-        want = arg.encode("utf-8")
-        return (
-            None
-            if body == want
-            else f"expected exactly {_show_bytes(want)}, got {_show_bytes(body)}"
-        )
-    if kind == "empty":
-        return None if body == b"" else f"expected an empty body, got {_show_bytes(body)}"
-    if kind == "binary":
-        want = base64.b64decode(arg)
-        if body == want:
-            return None
-        ok, value, _ = _decode_json(body)
-        if ok and isinstance(value, str):
-            try:
-                if base64.b64decode(value, validate=True) == want:
-                    return None
-            except ValueError:
-                pass
-        return (
-            f"expected the bytes {_show_bytes(want)} raw or base64-encoded, got {_show_bytes(body)}"
-        )
+    pems = ca_pems or {}
+    if m.kind == "all_of":
+        return next((p for sub in m.arg if (p := check_body(sub, body, pems)) is not None), None)
+    on_bytes = _ON_BYTES.get(m.kind)
+    if on_bytes is not None:
+        return on_bytes(m.arg, body)
+    on_json = _ON_JSON.get(m.kind)
+    if on_json is None:
+        raise AssertionError(f"unknown body matcher {m.kind}")
     ok, value, problem = _decode_json(body)
-    if not ok:
-        return problem
-    if kind == "json":
-        return None if value == arg else f"expected {_show_json(arg)}, got {_show_json(value)}"
-    if kind == "json_null":
-        return None if value is None else f"expected JSON null, got {_show_json(value)}"
-    if kind == "json_string":
-        if not isinstance(value, str):
-            return f"expected a JSON string, got {_show_json(value)}"
-        op, want = next(iter(arg.items()))
-        good = {
-            "any": True,
-            "equals": value == want,
-            "prefix": value.startswith(str(want)),
-            "contains": str(want) in value,
-        }[op]
-        return (
-            None
-            if good
-            else f"expected a string that {op.replace('_', ' ')} "
-            f"{_show_json(want)}, got {_show_json(value)}"
-        )
-    if kind == "json_object_of_strings":
-        if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
-            return f"expected a JSON object of strings, got {_show_json(value)}"
-        keys = arg.get("keys")
-        if keys is not None and sorted(value) != sorted(keys):
-            return f"expected exactly the keys {sorted(keys)}, got {sorted(value)}"
+    return on_json(m.arg, value, pems) if ok else problem
+
+
+def _exact(arg: Any, body: bytes) -> str | None:
+    want = arg.encode("utf-8")
+    return (
+        None if body == want else f"expected exactly {_show_bytes(want)}, got {_show_bytes(body)}"
+    )
+
+
+def _empty(arg: Any, body: bytes) -> str | None:
+    return None if body == b"" else f"expected an empty body, got {_show_bytes(body)}"
+
+
+def _binary(arg: Any, body: bytes) -> str | None:
+    want = base64.b64decode(arg)
+    if body == want:
         return None
-    if kind == "json_object":
-        if not isinstance(value, dict):
-            return f"expected a JSON object, got {_show_json(value)}"
-        return (
-            None
-            if _subset(arg, value)
-            else f"expected an object containing {_show_json(arg)}, got {_show_json(value)}"
-        )
-    if kind == "ca_crt_of":
-        if not isinstance(value, dict) or not isinstance(value.get("ca.crt"), str):
-            return "expected a JSON object with a string ca.crt"
-        pem = ca_pems.get(arg)
-        want = base64.b64encode(pem).decode("ascii") if pem is not None else None
-        if value["ca.crt"] != want:
-            return f"ca.crt is not the padded standard base64 of cluster {arg}'s CA PEM"
+    ok, value, _ = _decode_json(body)
+    if ok and isinstance(value, str):
+        try:
+            if base64.b64decode(value, validate=True) == want:
+                return None
+        except ValueError:
+            pass
+    return f"expected the bytes {_show_bytes(want)} raw or base64-encoded, got {_show_bytes(body)}"
+
+
+def _json(arg: Any, value: Any, pems: Mapping[str, bytes]) -> str | None:
+    return None if value == arg else f"expected {_show_json(arg)}, got {_show_json(value)}"
+
+
+def _json_null(arg: Any, value: Any, pems: Mapping[str, bytes]) -> str | None:
+    return None if value is None else f"expected JSON null, got {_show_json(value)}"
+
+
+def _json_string(arg: Any, value: Any, pems: Mapping[str, bytes]) -> str | None:
+    if not isinstance(value, str):
+        return f"expected a JSON string, got {_show_json(value)}"
+    op, want = next(iter(arg.items()))
+    good = {
+        "any": True,
+        "equals": value == want,
+        "prefix": value.startswith(str(want)),
+        "contains": str(want) in value,
+    }[op]
+    if good:
         return None
-    raise AssertionError(f"unknown body matcher {kind}")
+    return f"expected a string that {op} {_show_json(want)}, got {_show_json(value)}"
+
+
+def _json_object_of_strings(arg: Any, value: Any, pems: Mapping[str, bytes]) -> str | None:
+    if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+        return f"expected a JSON object of strings, got {_show_json(value)}"
+    keys = arg.get("keys")
+    if keys is not None and sorted(value) != sorted(keys):
+        return f"expected exactly the keys {sorted(keys)}, got {sorted(value)}"
+    return None
+
+
+def _json_object(arg: Any, value: Any, pems: Mapping[str, bytes]) -> str | None:
+    if not isinstance(value, dict):
+        return f"expected a JSON object, got {_show_json(value)}"
+    if _subset(arg, value):
+        return None
+    return f"expected an object containing {_show_json(arg)}, got {_show_json(value)}"
+
+
+def _ca_crt_of(arg: Any, value: Any, pems: Mapping[str, bytes]) -> str | None:
+    if not isinstance(value, dict) or not isinstance(value.get("ca.crt"), str):
+        return "expected a JSON object with a string ca.crt"
+    pem = pems.get(arg)
+    want = base64.b64encode(pem).decode("ascii") if pem is not None else None
+    if value["ca.crt"] != want:
+        return f"ca.crt is not the padded standard base64 of cluster {arg}'s CA PEM"
+    return None
+
+
+# Matchers on the raw bytes, and matchers on the decoded JSON (a body that is not JSON fails them).
+_ON_BYTES: dict[str, Callable[[Any, bytes], str | None]] = {
+    "any": lambda arg, body: None,
+    "exact": _exact,
+    "empty": _empty,
+    "binary": _binary,
+}
+_ON_JSON: dict[str, Callable[[Any, Any, Mapping[str, bytes]], str | None]] = {
+    "json": _json,
+    "json_null": _json_null,
+    "json_string": _json_string,
+    "json_object_of_strings": _json_object_of_strings,
+    "json_object": _json_object,
+    "ca_crt_of": _ca_crt_of,
+}
 
 
 def check_header(m: HeaderMatcher, value: str | None) -> str | None:
