@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import base64
 import re
+from collections.abc import Callable
 from typing import Any
 
-from conformance.scenarios.checker import Checker, join
+from conformance.scenarios.checker import MISSING, Checker, join
 from conformance.scenarios.model import (
     BodyMatcher,
     ClientExpectation,
@@ -33,79 +34,98 @@ from conformance.scenarios.vocabulary import (
 
 
 def _body_matcher(c: Checker, value: Any, path: str) -> BodyMatcher | None:
-    kinds = (
-        "exact",
-        "json_string",
-        "json_object_of_strings",
-        "json_object",
-        "json_null",
-        "json",
-        "empty",
-        "any",
-        "binary",
-        "ca_crt_of",
-        "all_of",
+    kind, arg = (
+        next(iter(value.items())) if isinstance(value, dict) and len(value) == 1 else ("", None)
     )
-    if not isinstance(value, dict) or len(value) != 1:
-        c.bad(path, f"a mapping with exactly one of: {', '.join(kinds)}", value)
+    parser = _BODY_PARSERS.get(kind)
+    if parser is None:
+        c.bad(path, f"a mapping with exactly one of: {', '.join(_BODY_PARSERS)}", value)
         return None
-    kind, arg = next(iter(value.items()))
-    sub = join(path, str(kind))
-    if kind == "exact":
-        return BodyMatcher(kind, arg) if c.string(arg, sub, what="the body as text") else None
-    if kind == "json_string":
-        ops = ("equals", "prefix", "contains", "any")
-        if not isinstance(arg, dict) or len(arg) != 1 or next(iter(arg)) not in ops:
-            c.bad(sub, f"a mapping with exactly one of: {', '.join(ops)}", arg)
-            return None
-        op, text = next(iter(arg.items()))
-        if op == "any":
-            if text is not True:
-                c.bad(join(sub, "any"), "true", text)
-                return None
-        elif not isinstance(text, str):
-            c.bad(join(sub, op), "a string", text)
-            return None
-        return BodyMatcher(kind, dict(arg))
-    if kind == "json_object_of_strings":
-        d = c.mapping(arg if arg is not None else {}, sub, (), ("keys",))
-        if d is None:
-            return None
-        if "keys" in d and c.string_list(d["keys"], join(sub, "keys"), what="key") is None:
-            return None
-        return BodyMatcher(kind, dict(d))
-    if kind == "json_object":
-        if not isinstance(arg, dict):
-            c.bad(sub, "a mapping of members the object must contain", arg)
-            return None
-        return BodyMatcher(kind, arg)
-    if kind in ("json_null", "empty", "any"):
-        if arg is not True:
-            c.bad(sub, "true", arg)
-            return None
-        return BodyMatcher(kind, True)
-    if kind == "json":
-        return BodyMatcher(kind, arg)
-    if kind == "binary":
-        d = c.mapping(arg, sub, ("base64",), ())
-        if d is None:
-            return None
-        try:
-            base64.b64decode(d["base64"], validate=True)
-        except (ValueError, TypeError):
-            c.bad(join(sub, "base64"), "standard base64", d["base64"])
-            return None
-        return BodyMatcher(kind, d["base64"])
-    if kind == "ca_crt_of":
-        return BodyMatcher(kind, arg) if c.string(arg, sub, what="a cluster name") else None
-    if kind == "all_of":
-        if not isinstance(arg, list) or not arg:
-            c.bad(sub, "a non-empty list of body matchers", arg)
-            return None
-        subs = [_body_matcher(c, m, join(sub, i)) for i, m in enumerate(arg)]
-        return None if None in subs else BodyMatcher(kind, tuple(subs))
-    c.bad(path, f"a mapping with exactly one of: {', '.join(kinds)}", value)
-    return None
+    parsed = parser(c, arg, join(path, str(kind)))
+    return None if parsed is MISSING else BodyMatcher(kind, parsed)
+
+
+def _exact(c: Checker, arg: Any, sub: str) -> Any:
+    return arg if c.string(arg, sub, what="the body as text") else MISSING
+
+
+def _json_string(c: Checker, arg: Any, sub: str) -> Any:
+    ops = ("equals", "prefix", "contains", "any")
+    if not isinstance(arg, dict) or len(arg) != 1 or next(iter(arg)) not in ops:
+        c.bad(sub, f"a mapping with exactly one of: {', '.join(ops)}", arg)
+        return MISSING
+    op, text = next(iter(arg.items()))
+    if op == "any":
+        if text is not True:
+            c.bad(join(sub, "any"), "true", text)
+            return MISSING
+    elif not isinstance(text, str):
+        c.bad(join(sub, op), "a string", text)
+        return MISSING
+    return dict(arg)
+
+
+def _json_object_of_strings(c: Checker, arg: Any, sub: str) -> Any:
+    d = c.mapping(arg if arg is not None else {}, sub, (), ("keys",))
+    if d is None:
+        return MISSING
+    if "keys" in d and c.string_list(d["keys"], join(sub, "keys"), what="key") is None:
+        return MISSING
+    return dict(d)
+
+
+def _json_object(c: Checker, arg: Any, sub: str) -> Any:
+    if not isinstance(arg, dict):
+        c.bad(sub, "a mapping of members the object must contain", arg)
+        return MISSING
+    return arg
+
+
+def _true(c: Checker, arg: Any, sub: str) -> Any:
+    if arg is not True:
+        c.bad(sub, "true", arg)
+        return MISSING
+    return True
+
+
+def _binary(c: Checker, arg: Any, sub: str) -> Any:
+    d = c.mapping(arg, sub, ("base64",), ())
+    if d is None:
+        return MISSING
+    try:
+        base64.b64decode(d["base64"], validate=True)
+    except (ValueError, TypeError):
+        c.bad(join(sub, "base64"), "standard base64", d["base64"])
+        return MISSING
+    return d["base64"]
+
+
+def _ca_crt_of(c: Checker, arg: Any, sub: str) -> Any:
+    return arg if c.string(arg, sub, what="a cluster name") else MISSING
+
+
+def _all_of(c: Checker, arg: Any, sub: str) -> Any:
+    if not isinstance(arg, list) or not arg:
+        c.bad(sub, "a non-empty list of body matchers", arg)
+        return MISSING
+    subs = [_body_matcher(c, m, join(sub, i)) for i, m in enumerate(arg)]
+    return MISSING if None in subs else tuple(subs)
+
+
+# Each body matcher kind and the parser of its argument, in the order errors list them.
+_BODY_PARSERS: dict[str, Callable[[Checker, Any, str], Any]] = {
+    "exact": _exact,
+    "json_string": _json_string,
+    "json_object_of_strings": _json_object_of_strings,
+    "json_object": _json_object,
+    "json_null": _true,
+    "json": lambda c, arg, sub: arg,
+    "empty": _true,
+    "any": _true,
+    "binary": _binary,
+    "ca_crt_of": _ca_crt_of,
+    "all_of": _all_of,
+}
 
 
 def _header_matchers(
