@@ -12,7 +12,8 @@ from typing import Any
 from conformance import __version__
 from conformance.requirements import Requirement, select
 from conformance.results import RunMetadata, RunResult, ScenarioResult, requirement_result
-from conformance.scenarios import Scenario, load_catalogue
+from conformance.scenarios.load import load_catalogue
+from conformance.scenarios.model import Scenario
 
 
 @cache

@@ -8,7 +8,15 @@ import textwrap
 
 import pytest
 import trustme
+import yaml
 
+from conformance.runner.judge import (
+    check_body,
+    check_header,
+    check_response,
+    check_state,
+    check_upstream,
+)
 from conformance.scenarios import (
     BodyMatcher,
     HeaderMatcher,
@@ -20,10 +28,13 @@ from conformance.scenarios import (
     UpstreamRequest,
     broken_kinds,
     ca_crt_text,
+    default_scenarios_dir,
     load_catalogue,
     malformed_workload_token,
     parse_file,
 )
+from conformance.scenarios.parse import load_yaml
+from conformance.scenarios.variants import authorization, body_bytes, header_list
 
 FILE = "scenarios/store/r1-basic.yaml"
 IDS = {"SRV-STORE-001", "SRV-AUTHZ-001"}
@@ -256,9 +267,9 @@ def test_model_builds_the_request():
     assert (scenario.direction, scenario.needs, step.name) == ("server", (), "1")
     assert req.identity == KubeIdentity("alpha", "ops/admin")
     assert (req.method, req.path) == ("POST", "/generators/team-a/revoke?pretty")
-    body = req.body_bytes("Q0E=")
+    body = body_bytes(req, "Q0E=")
     assert json.loads(body) == {"ca.crt": "Q0E=", "owner": "web-0", "namespace": "team-a"}
-    headers = req.header_list("tok", "w.l.t", body)
+    headers = header_list(req, "tok", "w.l.t", body)
     assert headers == {
         "Authorization": "Bearer tok",
         "x-workload-token": "w.l.t",
@@ -287,8 +298,8 @@ def test_model_request_variants():
     assert req.identity == SpiffeIdentity("spiffe://example.org/a/ns/n/sa/u/s/pod/p/q")
     assert (req.method, req.path, req.transport) == ("PATCH", "/x/y", "mtls")
     assert scenario.needs == ("mtls",)
-    assert len(req.body_bytes(None)) == 2048
-    assert req.authorization("t") == "bearer t"
+    assert len(body_bytes(req, None)) == 2048
+    assert authorization(req, "t") == "bearer t"
 
 
 def test_ca_crt_variants():
@@ -320,7 +331,7 @@ def test_malformed_workload_tokens_are_fixed_texts():
 
 def test_body_matchers():
     def check(kind, arg, body):
-        return BodyMatcher(kind, arg).check(body)
+        return check_body(BodyMatcher(kind, arg), body)
 
     assert check("exact", '"Not Found"\n', b'"Not Found"\n') is None
     assert check("exact", '"Not Found"\n', b'"Not Found"') == (
@@ -350,24 +361,26 @@ def test_body_matchers():
     matcher = BodyMatcher(
         "all_of", (BodyMatcher("json_string", {"any": True}), BodyMatcher("exact", '"x"\n'))
     )
-    assert matcher.check(b'"x"') == "expected exactly b'\"x\"\\n', got b'\"x\"'"
+    assert check_body(matcher, b'"x"') == "expected exactly b'\"x\"\\n', got b'\"x\"'"
 
 
 def test_header_matchers():
-    assert HeaderMatcher("set", ("OPTIONS", "POST")).check("POST, OPTIONS") is None
-    assert HeaderMatcher("set", ("OPTIONS", "POST")).check("OPTIONS, POST, GET") == (
+    assert check_header(HeaderMatcher("set", ("OPTIONS", "POST")), "POST, OPTIONS") is None
+    assert check_header(HeaderMatcher("set", ("OPTIONS", "POST")), "OPTIONS, POST, GET") == (
         "expected the set ['OPTIONS', 'POST'], got 'OPTIONS, POST, GET'"
     )
     assert (
-        HeaderMatcher("media_type", "application/json").check("application/json; charset=utf-8")
+        check_header(
+            HeaderMatcher("media_type", "application/json"), "application/json; charset=utf-8"
+        )
         is None
     )
     assert (
-        HeaderMatcher("exact", "application/json").check("application/json; charset=utf-8")
+        check_header(HeaderMatcher("exact", "application/json"), "application/json; charset=utf-8")
         is not None
     )
-    assert HeaderMatcher("absent", True).check(None) is None
-    assert HeaderMatcher("present", True).check(None) == "missing"
+    assert check_header(HeaderMatcher("absent", True), None) is None
+    assert check_header(HeaderMatcher("present", True), None) == "missing"
 
 
 def test_expectation_checks_answers_and_alternatives():
@@ -386,13 +399,13 @@ def test_expectation_checks_answers_and_alternatives():
     )
     expect = scenario.steps[0].expect
     json_type = {"Content-Type": "application/json"}
-    assert expect.check_response(200, json_type, b'"decoded"\n') == []
-    assert expect.check_response(404, json_type, b'"Not Found"\n') == []
-    assert expect.check_response(200, json_type, b'"literal"\n') == [
+    assert check_response(expect, 200, json_type, b'"decoded"\n') == []
+    assert check_response(expect, 404, json_type, b'"Not Found"\n') == []
+    assert check_response(expect, 200, json_type, b'"literal"\n') == [
         'no alternative matched: body: expected a string that equals "decoded", got "literal" '
         "| status: expected 400 or 404, got 200"
     ]
-    assert expect.check_response(None, {}, b"", outcome="no-response") == [
+    assert check_response(expect, None, {}, b"", outcome="no-response") == [
         "expected response, got no-response"
     ]
 
@@ -418,12 +431,12 @@ def test_state_and_upstream_checks():
         annotations=("a",),
     )
     before = [state("team-a", "s1", "web", {"a": "1"})]
-    assert exp.check(before, [*before, state("team-a", "s2", "web", {"a": "{}"})]) is None
-    assert exp.check(before, [*before, state("team-a", "s2", "web")]) == (
+    assert check_state(exp, before, [*before, state("team-a", "s2", "web", {"a": "{}"})]) is None
+    assert check_state(exp, before, [*before, state("team-a", "s2", "web")]) == (
         "GeneratorState [namespace=team-a, federation.externalsecrets.com/owner=web]: "
         "team-a/s2 lacks annotations ['a']"
     )
-    assert exp.check(before, before) == (
+    assert check_state(exp, before, before) == (
         "GeneratorState [namespace=team-a, federation.externalsecrets.com/owner=web]: expected a "
         "change of +1, found 1 before and 1 after"
     )
@@ -440,11 +453,11 @@ def test_state_and_upstream_checks():
         {"method": "GET", "path": "/.well-known/openid-configuration", "headers": {}},
         {"method": "GET", "path": "/openid/v1/jwks", "headers": {"authorization": "B"}},
     ]
-    assert up.check(journal) == (
+    assert check_upstream(up, journal) == (
         "cluster alpha did not receive GET /openid/v1/jwks (with the expected headers, in order)"
     )
     journal[1]["headers"] = {}
-    assert up.check(journal) is None
+    assert check_upstream(up, journal) is None
 
 
 def test_catalogue_loads_with_unique_ids_and_both_directions():
@@ -473,3 +486,17 @@ def test_catalogue_uses_only_fixture_identities():
             ident = step.request.identity
             if isinstance(ident, KubeIdentity):
                 assert (ident.cluster, ident.service_account) in known, scenario.id
+
+
+def test_fast_yaml_reads_the_catalogue_as_the_pure_parser_does():
+    files = sorted(default_scenarios_dir().rglob("*.yaml"))
+    assert len(files) >= 10
+    for path in files:
+        text = path.read_text(encoding="utf-8")
+        assert load_yaml(text) == yaml.safe_load(text), path
+    broken = "scenarios:\n  - id: x\n   title: y\n"
+    with pytest.raises(yaml.YAMLError) as pure:
+        yaml.safe_load(broken)
+    with pytest.raises(yaml.YAMLError) as fast:
+        load_yaml(broken)
+    assert str(fast.value) == str(pure.value)

@@ -19,7 +19,7 @@ from conformance.client_runner.mock import ClientMock, SetupError
 from conformance.client_runner.process import ProcessResult, client_environment, run
 from conformance.client_runner.workspace import Workspace, prepare
 from conformance.results import ERROR, FAIL, PASS, SKIP, Evidence, ScenarioResult
-from conformance.scenarios import KubeIdentity, Scenario, Step
+from conformance.scenarios.model import KubeIdentity, Scenario, Step
 from mockserver.admin.redaction import Redactor, fingerprint
 
 
@@ -78,12 +78,11 @@ class ClientScenarioRunner:
         )
 
     def _step(self, step: Step) -> tuple[list[str], Evidence]:
-        assert step.client is not None and isinstance(step.request.identity, KubeIdentity)
-        request, expect = step.request, step.client
+        request, expect, identity = step.request, step.client, step.request.identity
+        assert expect is not None and isinstance(identity, KubeIdentity)
         op = self.adapter.operation(request.operation)
         assert op is not None
         self.mock.apply(step.setup)
-        identity = request.identity
         token = self.mock.mint(identity)
         ca_name = (
             request.ca_crt.split(":", 1)[1]

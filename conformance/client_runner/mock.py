@@ -20,7 +20,9 @@ from typing import Any
 
 import yaml
 
-from conformance.scenarios import KubeIdentity, SetupAction, default_scenarios_dir
+from conformance.scenarios.actions import ACTIONS
+from conformance.scenarios.load import default_scenarios_dir
+from conformance.scenarios.model import KubeIdentity, SetupAction
 from mockserver.admin.control import AdminError, MockControl
 from mockserver.gojson import go_json
 from mockserver.runtime import MockServer
@@ -108,30 +110,24 @@ class ClientMock:
                 raise SetupError(f"{action.action}: the mock refused: {exc.message}") from exc
 
     def _apply(self, name: str, args: Any) -> None:
-        if name == "manifests.apply":
-            self.admin.apply_manifests(_documents(args))
-        elif name == "manifests.delete":
-            if "kind" in args:
-                self.admin.delete_manifest(args["kind"], args["name"], args.get("namespace"))
-            else:
-                for doc in _documents(args):
-                    meta = doc.get("metadata") or {}
-                    self.admin.delete_manifest(
-                        doc.get("kind"), meta.get("name"), meta.get("namespace")
-                    )
-        elif name == "quirks":
-            self.admin.set_quirks(list(args))
-        elif name == "clock.shift":
-            self.admin.shift_clock(args)
-        elif name == "keys.rotate":
-            old = self.server.clusters[args["cluster"]].signing_key.kid
-            self.admin.rotate_keys(args["cluster"], "full")
-            if args.get("retire_old"):
-                self.admin.rotate_keys(args["cluster"], "retire", kid=old)
-        elif name == "respond":
-            self.admin.add_fault(respond_fault(args))
-        else:
+        apply = ACTIONS[name].client
+        if apply is None:
             raise SetupError(f"set-up action {name} is not available to the client runner")
+        apply(self, args)
+
+    # What set-up actions use (`conformance.scenarios.actions.ClientSide`).
+
+    def documents(self, args: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """The action's manifests (`file` relative to the shipped catalogue)."""
+        return _documents(args)
+
+    def signing_kid(self, cluster: str) -> str:
+        """The key ID a fake cluster signs with now."""
+        return str(self.server.clusters[cluster].signing_key.kid)
+
+    def respond(self, args: Mapping[str, Any]) -> None:
+        """Make the mock give the scenario's canned answer (a fault rule)."""
+        self.admin.add_fault(respond_fault(args))
 
     def clear_journal(self) -> None:
         """Start a client run: forget earlier requests, note how many hangs have fired so far."""

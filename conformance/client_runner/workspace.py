@@ -14,7 +14,7 @@ from typing import Any
 
 from conformance.adapters import REVOKE_OF, Adapter
 from conformance.record_env import Recorder, make_recorder
-from conformance.scenarios import ClientInputs, Request
+from conformance.scenarios.model import ClientInputs, Request
 
 TOKEN_SUFFIX = {"plain": "", "trailing-newline": "\n"}
 URL_SUFFIX = {"plain": "", "trailing-slash": "/", "double-trailing-slash": "//"}

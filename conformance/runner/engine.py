@@ -13,22 +13,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from conformance.results import ERROR, FAIL, PASS, SKIP, Evidence, ScenarioResult
-from conformance.runner.clusters import SetupError
+from conformance.runner.clusters import ClusterSet, SetupError
 from conformance.runner.embedded import object_key
-from conformance.runner.hooks import HookError
+from conformance.runner.hooks import HookError, Hooks, Manifest
+from conformance.runner.judge import check_response, check_state, check_upstream
+from conformance.runner.prepare import Broken, PreparedRequest, prepare
 from conformance.runner.redact import EvidenceRedactor
 from conformance.runner.target import Target
 from conformance.runner.wire import Answer, Unreachable, send
-from conformance.scenarios import (
-    KubeIdentity,
-    Request,
-    Scenario,
-    SetupAction,
-    SpiffeIdentity,
-    Step,
-    ca_crt_text,
-)
+from conformance.scenarios.actions import ACTIONS
+from conformance.scenarios.model import Scenario, SetupAction, Step
 from mockserver.clock import CLOCK, Clock
+from mockserver.manifests import read_documents
 
 SKIP_REASONS = {
     "state-hooks": "needs state hooks (apply and delete manifests, list GeneratorStates and "
@@ -41,10 +37,6 @@ SKIP_REASONS = {
 }
 
 
-class Broken(Exception):
-    """The harness or the set-up broke: the scenario is ERROR with this message."""
-
-
 @dataclass
 class Undo:
     """What a scenario changed, to put back afterwards."""
@@ -52,6 +44,52 @@ class Undo:
     applied: dict[tuple[str, str, str], Mapping[str, Any]] = field(default_factory=dict)
     deleted: dict[tuple[str, str, str], Mapping[str, Any]] = field(default_factory=dict)
     clock_offset: float | None = None
+
+
+class _ServerSetup:
+    """The target as set-up actions see it during one scenario (`actions.ServerSide`)."""
+
+    def __init__(self, runner: ScenarioRunner, undo: Undo) -> None:
+        self.runner = runner
+        self.undo = undo
+
+    @property
+    def hooks(self) -> Hooks:
+        return self.runner.target.hooks
+
+    @property
+    def clusters(self) -> ClusterSet:
+        return self.runner.target.clusters
+
+    def documents(self, args: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """The action's manifests with `${clusters.<name>.url}` filled in."""
+        if "documents" in args:
+            docs = [dict(d) for d in args["documents"]]
+        elif "file" in args:
+            docs = [d.data for d in read_documents(args["file"])]
+        else:
+            meta = {"name": args["name"]}
+            if args.get("namespace"):
+                meta["namespace"] = args["namespace"]
+            docs = [{"kind": args["kind"], "metadata": meta}]
+        return [_substitute(d, self.runner.variables) for d in docs]
+
+    def remember_applied(self, documents: Sequence[Manifest]) -> None:
+        for doc in documents:
+            self.undo.applied.setdefault(object_key(doc), doc)
+
+    def remember_deleted(self, documents: Sequence[Manifest]) -> None:
+        baseline = self.runner.baseline
+        for doc in documents:
+            key = object_key(doc)
+            if key in baseline:
+                self.undo.deleted.setdefault(key, baseline[key])
+
+    def shift_clock(self, seconds: int) -> None:
+        clock = self.runner.clock
+        if self.undo.clock_offset is None:
+            self.undo.clock_offset = clock.offset
+        clock.shift(seconds)
 
 
 class ScenarioRunner:
@@ -126,8 +164,8 @@ class ScenarioRunner:
         before = self._state() if state_checks else []
         clusters = self.target.clusters
         clusters.reset_journals()
-        method, path, headers, body, base, context, mtls = self._build(step.request)
-        answer = self._send(base, method, path, headers, body, context, mtls)
+        prepared = prepare(step.request, self.target, self.redactor.learn)
+        answer = self._send(prepared)
         attempts = 0
         while (
             step.retry is not None
@@ -136,126 +174,40 @@ class ScenarioRunner:
             and attempts < step.retry.max
         ):
             attempts += 1
-            answer = self._send(base, method, path, headers, body, context, mtls)
-        problems = step.expect.check_response(
-            answer.status, answer.headers, answer.body, answer.outcome, earlier
+            answer = self._send(prepared)
+        problems = check_response(
+            step.expect, answer.status, answer.headers, answer.body, answer.outcome, earlier
         )
         if answer.status is not None:
             earlier[step.name] = answer.status
         if state_checks:
             after = self._state()
-            problems += [p for s in state_checks if (p := s.check(before, after)) is not None]
+            problems += [
+                p for s in state_checks if (p := check_state(s, before, after)) is not None
+            ]
         for up in step.expect.upstream:
-            problem = up.check(clusters.journal(up.cluster))
+            problem = check_upstream(up, clusters.journal(up.cluster))
             if problem is not None:
                 problems.append(problem)
-        evidence.append(
-            self._evidence(step, method, path, headers, body, answer, attempts, problems)
-        )
+        evidence.append(self._evidence(step, prepared, answer, attempts, problems))
         return problems
 
-    def _send(
-        self,
-        base: str,
-        method: str,
-        path: str,
-        headers: dict[str, str],
-        body: bytes,
-        context: Any,
-        mtls: bool,
-    ) -> Answer:
-        return send(base, method, path, headers, body, context=context, mtls=mtls)
+    def _send(self, prepared: PreparedRequest) -> Answer:
+        p = prepared
+        return send(p.base_url, p.method, p.path, p.headers, p.body, context=p.context, mtls=p.mtls)
 
     def _state(self) -> list[dict[str, Any]]:
         return self.target.hooks.state()
 
-    # -- requests --------------------------------------------------------------------------------
-
-    def _build(self, request: Request) -> tuple[str, str, dict[str, str], bytes, str, Any, bool]:
-        clusters = self.target.clusters
-        identity = request.identity
-        token = ca = None
-        if isinstance(identity, KubeIdentity):
-            token = clusters.mint(identity)
-            ca = ca_crt_text(request.ca_crt, identity.cluster, clusters.pem_of)
-            self.redactor.learn(token)
-            self.redactor.learn(ca)
-        body = request.body_bytes(ca)
-        wlt = None
-        if request.workload_token is not None:
-            wlt = request.workload_token.text(clusters.mint)
-            self.redactor.learn(wlt)
-        headers = request.header_list(token, wlt, body)
-        target = self.target
-        transport = request.transport
-        if isinstance(identity, SpiffeIdentity) or transport == "mtls":
-            if target.mtls_url is None:
-                raise Broken("the scenario needs the mTLS port, but the target has none")
-            spiffe_id = identity.spiffe_id if isinstance(identity, SpiffeIdentity) else None
-            untrusted = isinstance(identity, SpiffeIdentity) and identity.svid == "untrusted"
-            context = target.svid_context(spiffe_id, untrusted)
-            return request.method, request.path, headers, body, target.mtls_url, context, True
-        if transport == "https":
-            assert target.https_url is not None
-            return (
-                request.method,
-                request.path,
-                headers,
-                body,
-                target.https_url,
-                target.https_context,
-                False,
-            )
-        context = target.https_context if target.http_url.startswith("https:") else None
-        return request.method, request.path, headers, body, target.http_url, context, False
-
     # -- set-up and undo -------------------------------------------------------------------------
 
     def _actions(self, actions: Sequence[SetupAction], undo: Undo) -> None:
-        hooks = self.target.hooks
+        side = _ServerSetup(self, undo)
         for action in actions:
-            name, args = action.action, action.args
-            if name == "manifests.apply":
-                docs = self._documents(args)
-                for doc in docs:
-                    key = object_key(doc)
-                    undo.applied.setdefault(key, doc)
-                hooks.apply(docs)
-            elif name == "manifests.delete":
-                docs = self._documents(args)
-                for doc in docs:
-                    key = object_key(doc)
-                    if key in self.baseline:
-                        undo.deleted.setdefault(key, self.baseline[key])
-                hooks.delete(docs)
-            elif name == "quirks":
-                hooks.set_quirks(list(args))
-            elif name == "clock.shift":
-                if undo.clock_offset is None:
-                    undo.clock_offset = self.clock.offset
-                self.clock.shift(args)
-            elif name == "keys.rotate":
-                self.target.clusters.rotate(args["cluster"], bool(args.get("retire_old")))
-            elif name == "cluster.fault":
-                self.target.clusters.set_fault(args["cluster"], args["endpoint"], args["fault"])
-            elif name == "backend.fault":
-                hooks.backend_fault(args)
-            else:
-                raise Broken(f"set-up action {name} is for the client direction only")
-
-    def _documents(self, args: Mapping[str, Any]) -> list[dict[str, Any]]:
-        if "documents" in args:
-            docs = [dict(d) for d in args["documents"]]
-        elif "file" in args:
-            from mockserver.manifests import read_documents
-
-            docs = [d.data for d in read_documents(args["file"])]
-        else:
-            meta = {"name": args["name"]}
-            if args.get("namespace"):
-                meta["namespace"] = args["namespace"]
-            docs = [{"kind": args["kind"], "metadata": meta}]
-        return [_substitute(d, self.variables) for d in docs]
+            apply = ACTIONS[action.action].server
+            if apply is None:
+                raise Broken(f"set-up action {action.action} is for the client direction only")
+            apply(side, action.args)
 
     def _undo(self, undo: Undo) -> None:
         hooks = self.target.hooks
@@ -279,21 +231,18 @@ class ScenarioRunner:
     def _evidence(
         self,
         step: Step,
-        method: str,
-        path: str,
-        headers: dict[str, str],
-        body: bytes,
+        prepared: PreparedRequest,
         answer: Answer,
         retries: int,
         problems: list[str],
     ) -> Evidence:
         r = self.redactor
         request = {
-            "method": method,
-            "path": r.text(path),
+            "method": prepared.method,
+            "path": r.text(prepared.path),
             "transport": step.request.transport,
-            "headers": r.headers(headers),
-            "body": r.body(body),
+            "headers": r.headers(prepared.headers),
+            "body": r.body(prepared.body),
         }
         response: dict[str, Any] = {"outcome": answer.outcome}
         if answer.outcome == "response":
