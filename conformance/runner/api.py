@@ -22,6 +22,7 @@ from conformance.runner.redact import EvidenceRedactor
 from conformance.runner.suite import Progress, _now, fold, plan
 from conformance.runner.target import Target
 from conformance.scenarios import Scenario
+from conformance.settings import ServerSettings
 from mockserver.runtime import MockServer
 
 
@@ -126,14 +127,37 @@ class ServerSession:
             )
         self._args = (target, bundle, hooks, clusters, target_ca, target_mtls)
         self.bundle = bundle
+        self.mock_options: dict[str, Any] = {}
         self._owned: list[Any] = []
         self.target: Target | None = None
         self.runner: ScenarioRunner | None = None
         self.results: dict[str, ScenarioResult] = {}
 
+    @classmethod
+    def from_settings(cls, settings: ServerSettings) -> ServerSession:
+        """A session for checked settings (the expected failures are already loaded)."""
+        session = cls(
+            settings.target,
+            bundle=settings.bundle,
+            hooks=settings.hooks,
+            target_ca=settings.target_ca,
+            target_mtls=settings.target_mtls,
+            profile=settings.profile,
+            level=settings.level,
+            requirement_ids=settings.requirement_ids,
+            scenario_ids=settings.scenario_ids,
+            expected_failures=settings.expected,
+        )
+        session.mock_options = {"strict": settings.strict, "quirks": settings.quirks}
+        return session
+
     def start(self) -> ServerSession:
+        if self.runner is not None:
+            return self
         try:
-            self.target = _resolve_target(*self._args, owned=self._owned)
+            self.target = _resolve_target(
+                *self._args, owned=self._owned, mock_options=self.mock_options
+            )
             self.runner = runner_for(self.target)
         except BaseException:
             self.stop()
@@ -239,11 +263,12 @@ def _resolve_target(
     target_mtls: str | None,
     *,
     owned: list[Any],
+    mock_options: Mapping[str, Any] | None = None,
 ) -> Target:
     if isinstance(target, Target):
         return target
     if target is None:
-        mock = EmbeddedMock()
+        mock = EmbeddedMock(**dict(mock_options or {}))
         owned.append(mock)
         return mock.start()
     from conformance.bundle import Bundle, BundleClusters
