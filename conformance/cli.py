@@ -266,9 +266,13 @@ def invoke(command: click.Command, argv: Sequence[str], prog_name: str) -> int:
     pipe (`--list | head`) ends quietly."""
     try:
         result = command.main(args=list(argv), prog_name=prog_name, standalone_mode=False)
+    except click.exceptions.NoArgsIsHelpError as exc:
+        click.echo(exc.format_message())
+        return EXIT_USAGE
     except click.UsageError as exc:
         name = exc.ctx.command_path if exc.ctx is not None else prog_name
-        click.echo(f"{name}: {exc.format_message()} (see `{name} --help`)", err=True)
+        message = exc.format_message().rstrip(".")
+        click.echo(f"{name}: {message}; see `{name} --help`", err=True)
         return EXIT_USAGE
     except click.ClickException as exc:
         click.echo(f"{prog_name}: {exc.format_message()}", err=True)

@@ -90,16 +90,16 @@ def probe_http(
         try:
             first = sock.recv(64)
         except (OSError, ssl.SSLError) as exc:
+            reason = exc.strerror or str(exc)
             raise PreflightError(
-                f"{option} {url}: no HTTP answer ({exc}); is this the server's port?"
+                f"{option} {url}: no HTTP answer ({reason}); for a TLS port write https:// and "
+                "pass --target-ca"
             ) from None
         if not first.startswith(b"HTTP/"):
-            hint = (
-                "it speaks TLS: write https:// and pass --target-ca"
-                if first[:1] == b"\x15"
-                else "is this the server's HTTP port?"
+            raise PreflightError(
+                f"{option} {url}: the answer is not HTTP; for a TLS port write https:// and "
+                "pass --target-ca"
             )
-            raise PreflightError(f"{option} {url}: the answer is not HTTP; {hint}")
     finally:
         raw.close()
 
@@ -122,7 +122,7 @@ def _tls(
             f"{option} {url}: the TLS certificate is not trusted ({exc.verify_message}); {fix}"
         ) from None
     except (ssl.SSLError, OSError) as exc:
+        reason = getattr(exc, "reason", None) or exc.strerror or str(exc)
         raise PreflightError(
-            f"{option} {url}: TLS handshake failed ({exc}); is this the server's https port? "
-            "A plain port takes http://"
+            f"{option} {url}: TLS handshake failed ({reason}); a plain HTTP port takes http://"
         ) from None
