@@ -195,7 +195,7 @@ def bundle(
     "--quiet",
     is_flag=True,
     envvar=_env("quiet"),
-    help="Progress lines for FAIL and ERROR only.",
+    help="Only FAIL, ERROR and XPASS lines, and the last line.",
 )
 @click.argument("pytest_args", nargs=-1, type=click.UNPROCESSED, metavar="[-- PYTEST_ARGS]")
 def server(

@@ -50,6 +50,7 @@ class ProgressPrinter:
                     self.pending[rid].add(scenario.id)
         self.results: dict[str, list[ScenarioResult]] = {rid: [] for rid in self.requirements}
         self.printed: set[str] = set()
+        self.errors: set[str] = set()  # a harness failure is explained once
 
     def __call__(self, scenario: Scenario, result: ScenarioResult) -> None:
         for rid in scenario.requirements:
@@ -76,33 +77,39 @@ class ProgressPrinter:
             return
         line = f"{res.status:<5} {rid:<16} {short_title(req.text)}"
         if res.status in LOUD and res.reason:
-            line += f"\n      {res.reason}"
+            seen = res.status == ERROR and res.reason in self.errors
+            line += "\n      (the same error as above)" if seen else f"\n      {res.reason}"
+            if res.status == ERROR:
+                self.errors.add(res.reason)
         self.out.write(line + "\n")
         self.out.flush()
 
 
-def summary(run: RunResult, suite: str, reports: str | None = None) -> str:
-    """Totals per level, where the reports are, and one last line that states the exit status."""
-    lines = [
-        f"{run.metadata.tool} {run.metadata.version} against {run.metadata.target}: "
-        f"{len(run.requirements)} requirements, profile {run.metadata.profile}"
-    ]
-    for level, by in sorted(
-        run.counts_by_level().items(),
-        key=lambda i: LEVELS.index(i[0]) if i[0] in LEVELS else len(LEVELS),
-    ):
-        lines.append(f"  {level:<8} " + "  ".join(f"{s} {by[s]}" for s in STATUSES if by[s]))
-    if reports:
-        lines.append(f"reports: {reports}")
-    lines.append(last_line(run, suite))
+def summary(run: RunResult, suite: str, report: str | None = None, quiet: bool = False) -> str:
+    """Totals per level, then one last line that states the exit status and where the report is
+    (`quiet`: the last line only)."""
+    lines = []
+    if not quiet:
+        lines.append(
+            f"{run.metadata.tool} {run.metadata.version} against {run.metadata.target}: "
+            f"{len(run.requirements)} requirements, profile {run.metadata.profile}"
+        )
+        for level, by in sorted(
+            run.counts_by_level().items(),
+            key=lambda i: LEVELS.index(i[0]) if i[0] in LEVELS else len(LEVELS),
+        ):
+            lines.append(f"  {level:<8} " + "  ".join(f"{s} {by[s]}" for s in STATUSES if by[s]))
+    lines.append(last_line(run, suite, report))
     return "\n".join(lines) + "\n"
 
 
-def last_line(run: RunResult, suite: str) -> str:
+def last_line(run: RunResult, suite: str, report: str | None = None) -> str:
+    """`server suite: PASS 59  XFAIL 4: exit 0 (no MUST failure, no error); report …`."""
     counts = run.counts()
     totals = "  ".join(f"{s} {counts[s]}" for s in STATUSES if counts[s]) or "nothing selected"
     code = exit_status(run)
     verdict = (
         "a MUST requirement failed or the run had errors" if code else "no MUST failure, no error"
     )
-    return f"{suite} suite: {totals}: exit {code} ({verdict})"
+    where = f"; report {report}" if report else ""
+    return f"{suite} suite: {totals}: exit {code} ({verdict}){where}"

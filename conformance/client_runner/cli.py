@@ -99,7 +99,7 @@ def _env(option: str) -> str:
     "--quiet",
     is_flag=True,
     envvar=_env("quiet"),
-    help="Progress lines for FAIL and ERROR only.",
+    help="Only FAIL, ERROR and XPASS lines, and the last line.",
 )
 def client(
     adapter_ref: str,
@@ -150,11 +150,10 @@ def client(
         progress=printer,
     )
     printer.finish()
-    reports = None
+    report = None
     if settings.report_dir is not None:
-        write_reports(run, settings.report_dir)
-        reports = f"{settings.report_dir.resolve()}/{{junit.xml,results.json,report.html}}"
-    out.write(summary(run, "client", reports))
+        report = str(write_reports(run, settings.report_dir)["html"])
+    out.write(summary(run, "client", report, quiet))
     return exit_status(run)
 
 

@@ -56,11 +56,10 @@ def run_server_command(
         err.write(f"{PROG}: {what} (pytest exit {code}); see {log}\n")
         return EXIT_USAGE if code == 4 else EXIT_INTERNAL
     printer.finish()
-    reports = None
+    report = None
     if settings.report_dir is not None:
-        write_reports(run, settings.report_dir)
-        reports = f"{settings.report_dir.resolve()}/{{junit.xml,results.json,report.html}}"
-    out.write(summary(run, "server", reports))
+        report = str(write_reports(run, settings.report_dir)["html"])
+    out.write(summary(run, "server", report, quiet))
     return exit_status(run)
 
 
