@@ -121,6 +121,9 @@ class MockServer:
         journal_size: int = DEFAULT_SIZE,
         admin_host: str = "127.0.0.1",
         admin_port: int = 0,
+        http_port: int = 0,
+        tls_port: int = 0,
+        mtls_port: int = 0,
     ) -> None:
         if not is_loopback(admin_host):
             raise ValueError(
@@ -143,6 +146,7 @@ class MockServer:
         self.admin = MockControl(self)
         self.admin_host = admin_host
         self.admin_port = admin_port
+        self.ports = {"http": http_port, "https": tls_port, "mtls": mtls_port}
         self.admin_listener: Listener | None = None
         self.variables: dict[str, str] = {}
         self._errors: list[str] = []
@@ -222,10 +226,13 @@ class MockServer:
             "mtls": BadContexts(self.server_ca, names, require_client_cert_from=self.spiffe),
         }
         self.listeners = {
-            "http": Listener(self._app("http"), self.host, name="federation-http"),
+            "http": Listener(
+                self._app("http"), self.host, self.ports["http"], name="federation-http"
+            ),
             "https": Listener(
                 self._app("https"),
                 self.host,
+                self.ports["https"],
                 ssl_context=server_context(leaf),
                 name="federation-https",
                 context_for_connection=self._tls_fault_hook("https", bad["https"]),
@@ -233,6 +240,7 @@ class MockServer:
             "mtls": Listener(
                 self._app("mtls"),
                 self.host,
+                self.ports["mtls"],
                 ssl_context=server_context(leaf, require_client_cert_from=self.spiffe),
                 peer_check=self._spiffe_allowed,
                 name="federation-mtls",

@@ -97,17 +97,20 @@ def journal_line(entry: dict[str, Any]) -> str:
 @click.option("--clear", is_flag=True, help="Empty the journal instead of printing it.")
 @json_option
 def journal(state_dir: Path, clear: bool, as_json: bool, **filters: Any) -> None:
-    """Print the request journal (redacted) of a running mock, oldest first."""
+    """Print the request journal (redacted) of a running mock, oldest first.
+
+    `--json` prints the admin API's object: {"entries", "size", "count", "dropped", "matched"}.
+    """
     client = _client(state_dir)
     if clear:
         click.echo(f"cleared {_run(client.clear_journal)} entries")
         return
     filters["near_miss"] = True if filters.pop("near_miss") else None
-    entries = _run(client.journal, **filters)
-    if as_json:
-        _echo_json(entries)
+    answer = _run(client.call, "GET", "/journal", query=filters)
+    if as_json:  # the documented object (docs/admin-api.md), not just its entries
+        _echo_json(answer)
         return
-    for entry in entries:
+    for entry in answer["entries"]:
         click.echo(journal_line(entry))
 
 
