@@ -280,3 +280,32 @@ def test_list_json_is_one_object(capsys):
         ],
         "scenarios": ["client-server-never-answers"],
     }
+
+
+# -- esi-client --------------------------------------------------------------------------------
+
+
+def test_esi_client_version_and_help(capsys):
+    from conformance.reference_client.cli import main as client_main
+
+    assert client_main(["--version"]) == 0
+    assert capsys.readouterr().out == (
+        "esi-client 0.1.0 (esi-cli's federation flags; server protocol as of "
+        "external-secrets-inc/federation-server at ed0c3e9)\n"
+    )
+    assert client_main(["-h"]) == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert text.startswith(
+        "Usage: esi-client --mode MODE --federated-server-url URL [OPTIONS] [-- PROGRAM [ARG ...]]"
+    )
+    assert "--timeout DURATION Per request. [default: 10s]" in text
+
+
+def test_esi_client_bad_flag_is_one_line(capsys):
+    from conformance.reference_client.cli import main as client_main
+
+    assert client_main(["--mode", "x", "--federated-server-url", "http://127.0.0.1:9"]) == 2
+    assert capsys.readouterr().err == (
+        "esi-client: usage error: Invalid value for '--mode': 'x' is not one of 'init', "
+        "'daemon', 'revoke-self', 'revoke-of'.\n"
+    )
