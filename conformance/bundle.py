@@ -334,7 +334,7 @@ class BundleClusters:
         def choose(sock: ssl.SSLObject, server_name: str | None, _: ssl.SSLContext) -> None:
             sock.context = contexts.get(server_name or "", first)
 
-        base.sni_callback = choose  # type: ignore[assignment]
+        base.sni_callback = choose
         apps = {sn: c.wsgi_app() for sn, c in by_name.items()}
 
         def dispatch(environ: dict[str, Any], start_response: Any) -> Any:

@@ -10,9 +10,9 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
@@ -25,11 +25,15 @@ from mockserver.servesettings import ServeSettings
 from mockserver.state import StateDir, write_private_file
 from mockserver.tokens import BROKEN_KINDS, TokenRequestError
 
+if TYPE_CHECKING:
+    from mockserver.clock import Clock
+    from mockserver.cluster import FakeCluster
+
 SERVER_COMMIT = "external-secrets-inc/federation-server at ed0c3e9"
 STATE_DIR_HELP = "State folder written by `esi-mock serve` (holds connection.json and keys)."
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     click.echo(f"esi-mock: {message}", err=True)
     sys.exit(2)
 
@@ -37,12 +41,13 @@ def _fail(message: str) -> None:
 class OneLineErrors(click.Group):
     """A usage error is one line naming the fix and exit 2; a closed pipe ends quietly."""
 
-    def main(self, *args: Any, **kwargs: Any) -> Any:
-        standalone = kwargs.pop("standalone_mode", True)
-        if not standalone:
-            return super().main(*args, standalone_mode=False, **kwargs)
+    def main(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, prog_name: str | None = None, **extra: Any
+    ) -> Any:
+        if not extra.pop("standalone_mode", True):
+            return super().main(args, prog_name, standalone_mode=False, **extra)
         try:
-            code = super().main(*args, standalone_mode=False, **kwargs)
+            code = super().main(args, prog_name, standalone_mode=False, **extra)
         except click.exceptions.NoArgsIsHelpError as exc:
             click.echo(exc.format_message())
             sys.exit(2)
@@ -268,7 +273,7 @@ def quirks() -> None:
         click.echo(f"{quirk.name}\n    {quirk.summary}\n    ({quirk.reference})")
 
 
-def _offline_cluster(state: StateDir, name: str):
+def _offline_cluster(state: StateDir, name: str) -> FakeCluster:
     """The named fake cluster, rebuilt from the fixtures with the keys kept in the state folder."""
     from mockserver.manifests import fake_cluster_specs, read_documents
     from mockserver.runtime import build_clusters
@@ -284,7 +289,7 @@ def _offline_cluster(state: StateDir, name: str):
     return clusters[name]
 
 
-def _clock():
+def _clock() -> Clock:
     from mockserver.clock import CLOCK
 
     return CLOCK

@@ -138,7 +138,7 @@ def client(
     if list_only:
         print_listing("client", chosen, settings.profile, settings.level, as_json)
         return 0
-    out = click.get_text_stream("stdout")
+    out = sys.stdout
     printer = ProgressPrinter(chosen, out, settings.expected, quiet=quiet)
     run = run_client_suite(
         adapter,

@@ -70,7 +70,6 @@ _option = click.option
 
 def _options(command: Callable[..., Any]) -> Callable[..., Any]:
     """esi-cli's federation flags, with the same names, defaults and repeatability."""
-    many = {"multiple": True}
     decorators = [
         _option("--mode", required=True, type=click.Choice(MODE_NAMES), help="What to do."),
         _option("--federated-server-url", required=True, metavar="URL", help="Server base URL."),
@@ -80,12 +79,14 @@ def _options(command: Callable[..., Any]) -> Callable[..., Any]:
             type=click.Choice(("kubernetes", "spiffe")),
             help="Bearer service-account token, or a SPIFFE client certificate.",
         ),
-        _option("--federated-store", metavar="NAME", help="Store to read (repeatable).", **many),
+        _option(
+            "--federated-store", metavar="NAME", help="Store to read (repeatable).", multiple=True
+        ),
         _option(
             "--federated-generators",
             metavar="NS/KIND/NAME[,...]",
             help="Generators to run (repeatable, comma-joined allowed).",
-            **many,
+            multiple=True,
         ),
         _option(
             "--namespace",
@@ -116,13 +117,13 @@ def _options(command: Callable[..., Any]) -> Callable[..., Any]:
             "--inject-on-env",
             metavar="ENV=SOURCE.KEY|*",
             help="Hand a value to the program as a variable (repeatable).",
-            **many,
+            multiple=True,
         ),
         _option(
             "--inject-on-file",
             metavar="/PATH=SOURCE.KEY",
             help="Write a value to a file (repeatable).",
-            **many,
+            multiple=True,
         ),
         _option(
             "--binary-path", metavar="PROGRAM", help="Program to run (esi-cli form; prefer --)."

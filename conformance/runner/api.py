@@ -174,6 +174,7 @@ class ServerSession:
                 result = ScenarioResult(scenario.id, ERROR, f"set-up failed: {exc}")
                 self.results[scenario.id] = result
                 return result
+        assert self.runner is not None  # start() sets it or raises
         result = self.runner.run(scenario)
         self.results[scenario.id] = result
         return result

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
@@ -34,10 +34,9 @@ def _client(state_dir: Path) -> AdminClient:
         return AdminClient.from_state_dir(state_dir)
     except (FileNotFoundError, AdminClientError) as exc:
         _fail(str(exc))
-        raise AssertionError from exc  # unreachable: _fail exits
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     click.echo(f"esi-mock: {message}", err=True)
     sys.exit(2)
 
