@@ -113,7 +113,9 @@ def test_command_exits_0_and_writes_three_reports_with_a_shipped_adapter(adapter
         "client-store-request",
         "client-generator-request",
     ]
-    assert proc.stdout.endswith("client suite: PASS 1: exit 0 (no MUST failure, no error)\n")
+    assert proc.stdout.endswith(
+        f"client suite: PASS 1: exit 0 (no MUST failure, no error); report {reports}/report.html\n"
+    )
 
 
 def test_command_usage_errors_exit_2(tmp_path):

@@ -309,3 +309,27 @@ def test_esi_client_bad_flag_is_one_line(capsys):
         "esi-client: usage error: Invalid value for '--mode': 'x' is not one of 'init', "
         "'daemon', 'revoke-self', 'revoke-of'.\n"
     )
+
+
+def test_every_option_of_the_three_commands_has_help():
+    import click
+
+    from conformance.cli import group
+    from conformance.reference_client.cli import command
+    from mockserver.cli import main as mock_main
+
+    missing = []
+
+    def walk(cmd: click.Command, path: str) -> None:
+        if isinstance(cmd, click.Group):
+            for name, sub in cmd.commands.items():
+                walk(sub, f"{path} {name}")
+        missing.extend(
+            f"{path} {p.opts[0]}"
+            for p in cmd.params
+            if isinstance(p, click.Option) and not p.help and p.name not in ("help", "version")
+        )
+
+    for cmd, name in ((mock_main, "esi-mock"), (group, "esi-conformance"), (command, "esi-client")):
+        walk(cmd, name)
+    assert missing == []

@@ -6,7 +6,6 @@ Registered on the `esi-conformance` group by `conformance/cli.py`; also runnable
 
 from __future__ import annotations
 
-import functools
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -14,6 +13,7 @@ from pathlib import Path
 import click
 
 from conformance.adapters import AdapterError, resolve_adapter
+from conformance.clicommon import CONTEXT, invoke, option
 from conformance.client_runner.suite import plan, run_client_suite
 from conformance.console import ProgressPrinter, summary
 from conformance.listing import print_listing
@@ -32,9 +32,6 @@ from conformance.settings import (
 
 EXIT_USAGE = 2
 PROG = "esi-conformance client"
-CONTEXT = {"help_option_names": ["-h", "--help"], "show_default": True, "max_content_width": 100}
-
-option = functools.partial(click.option, show_envvar=True)
 
 
 def _env(option: str) -> str:
@@ -159,8 +156,6 @@ def client(
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command with `argv` (default: sys.argv[1:]) and return its exit status."""
-    from conformance.cli import invoke
-
     return invoke(client, sys.argv[1:] if argv is None else argv, PROG)
 
 

@@ -155,7 +155,13 @@ def fault_add(always: bool, state_dir: Path, as_json: bool, **spec: Any) -> None
 @state_dir_option
 @click.option("--cluster", required=True, help="Fake cluster name.")
 @click.option("--kind", required=True, type=click.Choice(CLUSTER_KINDS), help="What breaks.")
-@click.option("--endpoint", type=click.Choice(CLUSTER_ENDPOINTS), default="any", show_default=True)
+@click.option(
+    "--endpoint",
+    type=click.Choice(CLUSTER_ENDPOINTS),
+    default="any",
+    show_default=True,
+    help="Which of the cluster's endpoints the fault hits.",
+)
 @click.option("--count", type=int, help="Fire this many times (default: until removed).")
 @click.option("--host", help="For jwks-uri-host: the host the discovery document names.")
 def fault_cluster(state_dir: Path, **spec: Any) -> None:
@@ -201,7 +207,13 @@ def fault_clear(state_dir: Path, fault_id: int | None, cluster_side: bool) -> No
     help="full = publish a new key and sign with it; add/sign/retire = one step.",
 )
 @click.option("--kid", help="The key for --step sign or retire.")
-@click.option("--key-type", type=click.Choice(["rsa", "ec"]), default="rsa", show_default=True)
+@click.option(
+    "--key-type",
+    type=click.Choice(["rsa", "ec"]),
+    default="rsa",
+    show_default=True,
+    help="Type of the new signing key.",
+)
 def rotate(state_dir: Path, cluster: str, step: str, kid: str | None, key_type: str) -> None:
     """Rotate a fake cluster's signing keys in the running mock; prints the key set."""
     answer = _run(_client(state_dir).rotate_keys, cluster, step=step, kid=kid, key_type=key_type)
