@@ -144,3 +144,31 @@ def test_requirements_without_scenarios_are_printed_at_the_end():
     printer = ProgressPrinter(Plan((req,), ()), out)
     printer.finish()
     assert out.getvalue() == "SKIP  SRV-HTTP-999     Nobody tests this yet\n"
+
+
+def test_settings_object_drives_the_python_entry_point(tmp_path):
+    from conformance.runner.api import run_server_suite
+    from conformance.settings import ServerSettings
+
+    settings = ServerSettings.build(
+        requirements=["srv-auth-014"],
+        expected_failures=SHIPPED / "embedded-mock.yaml",
+        report_dir=tmp_path,
+    )
+    assert settings.requirement_ids == ("SRV-AUTH-014",)
+    run = run_server_suite(settings=settings)
+    assert [(r.requirement.id, r.status) for r in run.requirements] == [("SRV-AUTH-014", "XFAIL")]
+    assert json.loads((tmp_path / "results.json").read_text())["summary"]["XFAIL"] == 1
+
+
+def test_settings_refuse_vendor_options_without_a_target():
+    import pytest
+
+    from conformance.settings import ServerSettings, SettingsError
+
+    with pytest.raises(SettingsError) as caught:
+        ServerSettings.build(hooks="hooks.yaml")
+    assert str(caught.value) == (
+        "--bundle, --hooks, --target-ca and --target-mtls describe a vendor server; "
+        "add --target URL"
+    )

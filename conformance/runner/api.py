@@ -221,13 +221,17 @@ def run_server_suite(
     expected_failures: str | Path | Mapping[str, str] | None = None,
     report_dir: str | Path | None = None,
     progress: Progress | None = None,
+    settings: ServerSettings | None = None,
 ) -> RunResult:
     """Run the server suite and return the result tree (reports written when `report_dir`).
 
     `target`: a started `Target` (e.g. from `EmbeddedMock`), a URL of a vendor server (then
     `bundle` is required; `clusters` may be already started `BundleClusters` to share), or None
-    for a freshly started embedded mock.
+    for a freshly started embedded mock. `settings`: checked `ServerSettings` instead of the
+    keyword arguments (what the command line builds), reports going to its `report_dir`.
     """
+    if settings is not None:
+        return _run(ServerSession.from_settings(settings), settings.report_dir, progress)
     session = ServerSession(
         target,
         bundle=bundle,
@@ -241,6 +245,12 @@ def run_server_suite(
         scenario_ids=scenario_ids,
         expected_failures=expected_failures,
     )
+    return _run(session, report_dir, progress)
+
+
+def _run(
+    session: ServerSession, report_dir: str | Path | None, progress: Progress | None
+) -> RunResult:
     session.start()
     try:
         for scenario in session.plan.scenarios:
