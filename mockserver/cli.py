@@ -162,6 +162,10 @@ def serve(**options: Any) -> None:
             err=True,
         )
     _check_ports(settings)
+    # Before anything starts, so a SIGTERM right after the banner still stops cleanly.
+    done = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: done.set())
+    signal.signal(signal.SIGINT, lambda *_: done.set())
     started = time.perf_counter()
     scratch = None
     state_dir: str | Path | None = settings.state_dir
@@ -200,9 +204,6 @@ def serve(**options: Any) -> None:
     if settings.unredacted:
         click.echo("  journal:     UNREDACTED (secrets in clear)")
     sys.stdout.flush()
-    done = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: done.set())
-    signal.signal(signal.SIGINT, lambda *_: done.set())
     done.wait()
     server.stop()
     _cleanup(scratch)
