@@ -28,11 +28,12 @@ test: $(STAMP)
 	$(BIN)/mypy
 	HYPOTHESIS_PROFILE=$${HYPOTHESIS_PROFILE:-ci} $(BIN)/python -m pytest -q $(ARGS)
 
+# The embedded mock fails four SHOULD requirements by design (the real server's behaviour):
+# the shipped expected-failures file names each with its reason. Output: one line per suite.
 conformance: $(STAMP)
-	$(BIN)/esi-conformance server --report-dir reports/server $(ARGS); status=$$?; \
-	$(BIN)/esi-conformance client --adapter reference --report-dir reports/client; cstatus=$$?; \
-	echo; echo "server suite: $(CURDIR)/reports/server/report.html (exit $$status)"; \
-	echo "client suite: $(CURDIR)/reports/client/report.html (exit $$cstatus)"; \
+	@$(BIN)/esi-conformance server --quiet \
+	  --expected-failures conformance/expected/embedded-mock.yaml $(ARGS); status=$$?; \
+	$(BIN)/esi-conformance client --quiet --adapter reference; cstatus=$$?; \
 	exit $$((status || cstatus))
 
 bench: $(STAMP)

@@ -405,6 +405,11 @@ def resolve_adapter(name_or_path: str) -> Adapter:
     builtin = builtin_adapters()
     if name_or_path in builtin:
         return load_adapter(builtin[name_or_path])
+    if not Path(name_or_path).exists() and not name_or_path.endswith((".yaml", ".yml")):
+        raise AdapterError(
+            f"no adapter {name_or_path!r}: give an adapter file or a shipped adapter "
+            f"({', '.join(sorted(builtin))})"
+        )
     return load_adapter(name_or_path)
 
 

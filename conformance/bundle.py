@@ -319,7 +319,7 @@ class BundleClusters:
         return self
 
     def _start_one(self, cluster: FakeCluster, host: str, port: int) -> None:
-        _check_port(cluster.name, host, port)
+        check_port(cluster.name, host, port)
         try:
             cluster.start()
         except (OSError, SystemExit) as exc:  # werkzeug exits on a taken port
@@ -334,7 +334,7 @@ class BundleClusters:
         def choose(sock: ssl.SSLObject, server_name: str | None, _: ssl.SSLContext) -> None:
             sock.context = contexts.get(server_name or "", first)
 
-        base.sni_callback = choose  # type: ignore[assignment]
+        base.sni_callback = choose
         apps = {sn: c.wsgi_app() for sn, c in by_name.items()}
 
         def dispatch(environ: dict[str, Any], start_response: Any) -> Any:
@@ -345,7 +345,7 @@ class BundleClusters:
                 return [b"no fake cluster is named by this Host\n"]
             return app(environ, start_response)
 
-        _check_port(", ".join(names), host, port)
+        check_port(", ".join(names), host, port)
         try:
             listener = Listener(
                 dispatch, host=host, port=port, ssl_context=base, name=f"clusters-{port}"
@@ -371,7 +371,7 @@ class BundleClusters:
         self.stop()
 
 
-def _check_port(what: str, host: str, port: int) -> None:
+def check_port(what: str, host: str, port: int) -> None:
     """Fail with the bundle's advice before the server library gets to print its own."""
     probe = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
     probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

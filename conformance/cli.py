@@ -1,169 +1,264 @@
-"""`esi-conformance`: write a vendor bundle, or run the server suite (pytest underneath)."""
+"""`esi-conformance`: write a vendor bundle, or run the server or the client suite.
+
+One click group; every option has help, a shown default and an environment variable
+(`ESI_CONFORMANCE_<OPTION>` for `server`, `ESI_CONFORMANCE_CLIENT_<OPTION>` for `client`,
+`ESI_CONFORMANCE_BUNDLE_<OPTION>` for `bundle`). Every bad input is one line and exit 2.
+"""
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-DEFAULT_REPORT_DIR = "reports/server"
+import click
+
+from conformance import __version__
+from conformance.clicommon import CONTEXT, invoke, option
+from conformance.client_runner.cli import client
+from conformance.listing import print_listing
+from conformance.requirements import PROFILES
+from conformance.settings import (
+    LEVEL_CHOICES,
+    LEVEL_HELP,
+    PROFILE_HELP,
+    SERVER_REPORT_DIR,
+    ServerSettings,
+    SettingsError,
+)
+
+PROG = "esi-conformance"
+SERVER_COMMIT = "external-secrets-inc/federation-server at ed0c3e9"
+VERSION = f"{PROG} {__version__} (the embedded mock follows {SERVER_COMMIT})"
+EXIT_USAGE = 2
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="esi-conformance", description="Conformance suite for Federation Servers."
-    )
-    sub = parser.add_subparsers(dest="command", required=True)
-
-    b = sub.add_parser("bundle", help="write what a server under test must load")
-    b.add_argument("--out", required=True, help="folder to write the bundle into")
-    b.add_argument(
-        "--issuer-url",
-        help="https://HOST[:PORT] where the fake clusters will be "
-        "reached (default: 127.0.0.1 and free ports)",
-    )
-    b.add_argument("--bind", default="127.0.0.1", help="address the fake clusters listen on")
-    b.add_argument(
-        "--anonymous-discovery",
-        action="store_true",
-        help="let the clusters answer discovery without the caller's token",
-    )
-    b.add_argument("--fixtures", help="manifests folder (default: the shipped fixtures)")
-
-    s = sub.add_parser("server", help="run the server suite (default: against the embedded mock)")
-    s.add_argument("--target", help="URL of the server under test (http:// or https://)")
-    s.add_argument("--target-ca", help="PEM CA that signed the target's TLS certificate")
-    s.add_argument("--target-mtls", help="URL of the target's SPIFFE mTLS port")
-    s.add_argument("--bundle", help="bundle folder the target loaded (needed with --target)")
-    s.add_argument("--hooks", help="vendor state hooks file (docs/vendor-bundle.md)")
-    s.add_argument("--profile", default="full", choices=("smoke", "core", "full"))
-    s.add_argument("--level", choices=("must", "should"))
-    s.add_argument("--requirement", action="append", help="only this requirement (repeatable)")
-    s.add_argument("--expected-failures", help="YAML list of {id, reason}")
-    s.add_argument("--report-dir", default=DEFAULT_REPORT_DIR)
-    s.add_argument(
-        "--list",
-        action="store_true",
-        help="print the requirements and scenarios a run would execute",
-    )
-    s.add_argument("pytest_args", nargs="*", help="extra pytest arguments after --, e.g. -k")
-    sub.add_parser(
-        "client",
-        add_help=False,
-        help="run the client suite on a client adapter (esi-conformance client --help)",
-    )
-    return parser
+def _env(option: str, prefix: str = "ESI_CONFORMANCE") -> str:
+    return f"{prefix}_{option.upper().replace('-', '_')}"
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[:1] == ["client"]:  # a click command of its own (conformance/client_runner/cli.py)
-        from conformance.client_runner.cli import main as client_main
+@click.group(context_settings=CONTEXT)
+@click.version_option(__version__, "--version", message=VERSION)
+def group() -> None:
+    """Conformance suites for Federation Servers (`server`) and clients (`client`).
 
-        return client_main(argv[1:])
-    args = _parser().parse_args(argv)
-    if args.command == "bundle":
-        return _bundle(args)
-    return _server(args)
+    Exit status: 0 when no MUST or MUST-SEC requirement failed and nothing errored; 1 otherwise;
+    2 for bad input or a failed preflight check (one line naming the cause and the fix).
+    """
 
 
-def _bundle(args: argparse.Namespace) -> int:
+@group.command("bundle")
+@option(
+    "--out",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar=_env("out", "ESI_CONFORMANCE_BUNDLE"),
+    help="Folder to write the bundle into.",
+)
+@option(
+    "--issuer-url",
+    metavar="URL",
+    envvar=_env("issuer-url", "ESI_CONFORMANCE_BUNDLE"),
+    help="https://HOST[:PORT] where the fake clusters will be reached "
+    "(default: 127.0.0.1 and free ports).",
+)
+@option(
+    "--bind",
+    default="127.0.0.1",
+    envvar=_env("bind", "ESI_CONFORMANCE_BUNDLE"),
+    help="Address the fake clusters listen on.",
+)
+@option(
+    "--anonymous-discovery",
+    is_flag=True,
+    envvar=_env("anonymous-discovery", "ESI_CONFORMANCE_BUNDLE"),
+    help="Let the clusters answer discovery without the caller's token.",
+)
+@option(
+    "--fixtures",
+    type=click.Path(exists=True, path_type=Path),
+    envvar=_env("fixtures", "ESI_CONFORMANCE_BUNDLE"),
+    help="Manifests folder (default: the shipped fixtures).",
+)
+def bundle(
+    out: Path, issuer_url: str | None, bind: str, anonymous_discovery: bool, fixtures: Path | None
+) -> int:
+    """Write what a server under test must load: manifests, CAs and the fake clusters' places."""
     from conformance.bundle import BundleError, create_bundle
 
     try:
-        bundle = create_bundle(
-            args.out,
-            issuer_url=args.issuer_url,
-            bind=args.bind,
-            anonymous_discovery=args.anonymous_discovery,
-            fixtures=args.fixtures,
+        made = create_bundle(
+            out,
+            issuer_url=issuer_url,
+            bind=bind,
+            anonymous_discovery=anonymous_discovery,
+            fixtures=fixtures,
         )
     except BundleError as exc:
-        print(f"esi-conformance bundle: {exc}", file=sys.stderr)
-        return 2
-    print(f"bundle written to {bundle.root.resolve()}")
-    for name, p in bundle.placements.items():
-        print(f"  {name:<8} {p.url}  (listens on {p.bind_host}:{p.bind_port})")
-    print(
-        f"load {bundle.root / 'manifests.yaml'} into the server under test; "
-        f"see {bundle.root / 'README.md'}"
+        click.echo(f"{PROG} bundle: {exc}", err=True)
+        return EXIT_USAGE
+    click.echo(f"bundle written to {made.root.resolve()}")
+    for name, p in made.placements.items():
+        click.echo(f"  {name:<8} {p.url}  (listens on {p.bind_host}:{p.bind_port})")
+    click.echo(
+        f"load {made.root / 'manifests.yaml'} into the server under test; "
+        f"see {made.root / 'README.md'}"
     )
     return 0
 
 
-def _server(args: argparse.Namespace) -> int:
-    if args.target and not args.bundle:
-        print(
-            "esi-conformance server: --target needs --bundle (write one with "
-            "`esi-conformance bundle --out DIR`)",
-            file=sys.stderr,
+@group.command("server", context_settings={"ignore_unknown_options": False})
+@option(
+    "--target",
+    metavar="URL",
+    envvar=_env("target"),
+    help="URL of the server under test (http:// or https://); without it, the embedded mock.",
+)
+@option(
+    "--target-ca",
+    type=click.Path(path_type=Path),
+    envvar=_env("target-ca"),
+    help="PEM CA that signed the target's TLS certificate (needed for an https:// target).",
+)
+@option(
+    "--target-mtls", metavar="URL", envvar=_env("target-mtls"), help="URL of the SPIFFE mTLS port."
+)
+@option(
+    "--bundle",
+    "bundle_dir",
+    type=click.Path(path_type=Path),
+    envvar=_env("bundle"),
+    help="Bundle folder the target loaded (needed with --target).",
+)
+@option(
+    "--hooks",
+    type=click.Path(path_type=Path),
+    envvar=_env("hooks"),
+    help="Vendor state hooks file (docs/vendor-bundle.md).",
+)
+@option(
+    "--profile",
+    type=click.Choice(PROFILES),
+    default="full",
+    envvar=_env("profile"),
+    help=PROFILE_HELP,
+)
+@option("--level", type=click.Choice(LEVEL_CHOICES), envvar=_env("level"), help=LEVEL_HELP)
+@option(
+    "--requirement",
+    "requirements",
+    multiple=True,
+    metavar="ID",
+    envvar=_env("requirement"),
+    help="Only this SRV-… requirement, any case (repeatable; space-separated in the variable).",
+)
+@option(
+    "--expected-failures",
+    type=click.Path(path_type=Path),
+    envvar=_env("expected-failures"),
+    help="YAML list of {id, reason}: FAIL becomes XFAIL, PASS becomes XPASS.",
+)
+@option(
+    "--report-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=SERVER_REPORT_DIR,
+    envvar=_env("report-dir"),
+    help="Where results.json, junit.xml, report.html and pytest.log go.",
+)
+@option(
+    "--strict",
+    is_flag=True,
+    envvar=_env("strict"),
+    help="Embedded mock only: hardened behaviour instead of the real server's defects.",
+)
+@option(
+    "--quirk",
+    "quirks",
+    multiple=True,
+    metavar="NAME",
+    envvar=_env("quirk"),
+    help="Embedded mock only: reproduce this defect too (repeatable; `esi-mock quirks`).",
+)
+@option(
+    "--list",
+    "list_only",
+    is_flag=True,
+    help="Print the requirements and scenarios a run would execute, and stop.",
+)
+@option("--json", "as_json", is_flag=True, help="With --list: one JSON object.")
+@option(
+    "-q",
+    "--quiet",
+    is_flag=True,
+    envvar=_env("quiet"),
+    help="Only FAIL, ERROR and XPASS lines, and the last line.",
+)
+@click.argument("pytest_args", nargs=-1, type=click.UNPROCESSED, metavar="[-- PYTEST_ARGS]")
+def server(
+    target: str | None,
+    target_ca: Path | None,
+    target_mtls: str | None,
+    bundle_dir: Path | None,
+    hooks: Path | None,
+    profile: str,
+    level: str | None,
+    requirements: tuple[str, ...],
+    expected_failures: Path | None,
+    report_dir: Path,
+    strict: bool,
+    quirks: tuple[str, ...],
+    list_only: bool,
+    as_json: bool,
+    quiet: bool,
+    pytest_args: tuple[str, ...],
+) -> int:
+    """Run the server suite against --target, or against the embedded mock.
+
+    A vendor target is checked once before any scenario (reachable, speaking HTTP(S), trusted
+    TLS, free bundle ports, a valid hooks file). pytest runs the scenarios underneath; its own
+    output goes to REPORT_DIR/pytest.log.
+    """
+    try:
+        settings = ServerSettings.build(
+            target=target,
+            bundle=bundle_dir,
+            hooks=hooks,
+            target_ca=target_ca,
+            target_mtls=target_mtls,
+            profile=profile,
+            level=level,
+            requirements=_split(requirements),
+            expected_failures=expected_failures,
+            report_dir=report_dir,
+            strict=strict,
+            quirks=quirks,
         )
-        return 2
-    if args.bundle:
-        from conformance.bundle import Bundle, BundleError
+    except SettingsError as exc:
+        click.echo(f"{PROG} server: {exc}", err=True)
+        return EXIT_USAGE
+    if list_only:
+        from conformance.runner.suite import plan
 
-        try:
-            Bundle.load(args.bundle)
-        except BundleError as exc:
-            print(f"esi-conformance server: {exc}", file=sys.stderr)
-            return 2
-    if args.list:
-        return _list(args)
-    import pytest
+        chosen = plan(settings.profile, settings.level, settings.requirement_ids)
+        print_listing("server", chosen, settings.profile, settings.level, as_json)
+        return 0
+    from conformance.runner.command import run_server_command
 
-    argv = [
-        "-p",
-        "conformance.runner.plugin",
-        "-p",
-        "no:cacheprovider",
-        "-q",
-        "--rootdir",
-        str(Path.cwd()),
-        "-o",
-        "addopts=",
-        "-o",
-        "testpaths=",
-        "--esi-target",
-        args.target or "embedded",
-        "--esi-profile",
-        args.profile,
-        "--esi-report-dir",
-        args.report_dir,
-    ]
-    for flag, value in (
-        ("--esi-bundle", args.bundle),
-        ("--esi-hooks", args.hooks),
-        ("--esi-target-ca", args.target_ca),
-        ("--esi-target-mtls", args.target_mtls),
-        ("--esi-level", args.level),
-        ("--esi-expected-failures", args.expected_failures),
-    ):
-        if value:
-            argv += [flag, value]
-    for rid in args.requirement or ():
-        argv += ["--esi-requirement", rid]
-    # conformance is imported before pytest starts, so its assert rewriting would only warn.
-    quiet = ["-W", "ignore::pytest.PytestAssertRewriteWarning"]
-    return int(pytest.main([*quiet, *argv, *args.pytest_args]))
-
-
-def _list(args: argparse.Namespace) -> int:
-    from conformance.runner.suite import plan
-
-    work = plan(args.profile, args.level, args.requirement)
-    print(
-        f"profile {args.profile}, level {args.level or 'all'}: {len(work.requirements)} "
-        f"requirements, {len(work.scenarios)} scenarios"
+    return run_server_command(
+        settings, sys.stdout, sys.stderr, pytest_args=pytest_args, quiet=quiet
     )
-    by_req: dict[str, list[str]] = {}
-    for scenario in work.scenarios:
-        for rid in scenario.requirements:
-            by_req.setdefault(rid, []).append(scenario.id)
-    for req in work.requirements:
-        ids = ", ".join(by_req.get(req.id, [])) or "(no scenario: SKIP)"
-        print(f"{req.id:<16} {req.level:<8} {ids}")
-    return 0
+
+
+def _split(values: Sequence[str]) -> list[str]:
+    """Repeated options and space-separated environment values alike."""
+    return [part for value in values for part in value.split()]
+
+
+group.add_command(client)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return invoke(group, sys.argv[1:] if argv is None else argv, PROG)
 
 
 if __name__ == "__main__":

@@ -172,7 +172,12 @@ def load_expected_failures(
     try:
         data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
-        raise ExpectedFailuresError(f"{name}: not valid YAML: {exc}") from exc
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or "cannot parse"
+        raise ExpectedFailuresError(
+            f"{name}: not valid YAML{where}: {problem}; expected a list of {{id, reason}}"
+        ) from None
     if data is None:
         return {}
     if not isinstance(data, list):

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
+import socket
 import sys
+import tempfile
 import threading
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
@@ -16,120 +21,182 @@ from mockserver.admin.commands import COMMANDS as ADMIN_COMMANDS
 from mockserver.federation.modes import QUIRKS, UnknownQuirk
 from mockserver.manifests import ManifestError
 from mockserver.render.cli import render
+from mockserver.servesettings import ServeSettings
 from mockserver.state import StateDir, write_private_file
 from mockserver.tokens import BROKEN_KINDS, TokenRequestError
 
+if TYPE_CHECKING:
+    from mockserver.clock import Clock
+    from mockserver.cluster import FakeCluster
+
+SERVER_COMMIT = "external-secrets-inc/federation-server at ed0c3e9"
 STATE_DIR_HELP = "State folder written by `esi-mock serve` (holds connection.json and keys)."
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     click.echo(f"esi-mock: {message}", err=True)
     sys.exit(2)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="esi-mock")
+class OneLineErrors(click.Group):
+    """A usage error is one line naming the fix and exit 2; a closed pipe ends quietly."""
+
+    def main(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, prog_name: str | None = None, **extra: Any
+    ) -> Any:
+        if not extra.pop("standalone_mode", True):
+            return super().main(args, prog_name, standalone_mode=False, **extra)
+        try:
+            code = super().main(args, prog_name, standalone_mode=False, **extra)
+        except click.exceptions.NoArgsIsHelpError as exc:
+            click.echo(exc.format_message())
+            sys.exit(2)
+        except click.UsageError as exc:
+            name = exc.ctx.command_path if exc.ctx is not None else "esi-mock"
+            click.echo(f"{name}: {exc.format_message().rstrip('.')}; see `{name} --help`", err=True)
+            sys.exit(2)
+        except click.ClickException as exc:
+            click.echo(f"esi-mock: {exc.format_message()}", err=True)
+            sys.exit(exc.exit_code)
+        except click.Abort:
+            sys.exit(130)
+        except BrokenPipeError:
+            sys.stdout = open(os.devnull, "w")
+            sys.exit(0)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+@click.group(cls=OneLineErrors, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(
+    __version__,
+    prog_name="esi-mock",
+    message=f"esi-mock {__version__} (follows {SERVER_COMMIT})",
+)
 def main() -> None:
     """Offline mock of the External Secrets Enterprise Federation Server and fake clusters."""
 
 
-@main.command()
-@click.option(
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _env(option: str) -> str:
+    return "ESI_MOCK_" + option.upper().replace("-", "_")
+
+
+def serve_option(name: str, *decls: str, **kwargs: Any) -> Callable[[F], F]:
+    """An `esi-mock serve` option with its ESI_MOCK_<OPTION> variable shown in --help."""
+    return click.option(name, *decls, envvar=_env(name.lstrip("-")), show_envvar=True, **kwargs)
+
+
+PORT = click.IntRange(0, 65535)
+PORT_HELP = "Fixed port of the {what} (0: a free port, printed at start)."
+
+
+@main.command(context_settings={"show_default": True})
+@serve_option(
     "--fixtures",
     type=click.Path(exists=True, path_type=Path),
     help="Manifest file or folder (default: the shipped fixtures).",
 )
-@click.option(
+@serve_option(
     "--state-dir",
     type=click.Path(file_okay=False, path_type=Path),
-    help="Where to keep connection.json, keys and SA volumes (default: a new temporary folder).",
+    help="Where to keep connection.json, keys and SA volumes (default: a temporary folder, "
+    "removed on exit).",
 )
-@click.option(
-    "--host", default="127.0.0.1", show_default=True, help="Loopback address for every listener."
+@serve_option(
+    "--host",
+    default="127.0.0.1",
+    help="Address of the federation listeners. Loopback unless asked: another address "
+    "(0.0.0.0) exposes the mock beyond this machine and prints a warning.",
 )
-@click.option(
+@serve_option("--port", type=PORT, default=0, help=PORT_HELP.format(what="plain HTTP listener"))
+@serve_option("--tls-port", type=PORT, default=0, help=PORT_HELP.format(what="HTTPS listener"))
+@serve_option(
+    "--mtls-port", type=PORT, default=0, help=PORT_HELP.format(what="SPIFFE mTLS listener")
+)
+@serve_option("--admin-port", type=PORT, default=0, help=PORT_HELP.format(what="admin API"))
+@serve_option(
     "--quirk",
     "quirks",
     multiple=True,
     metavar="NAME",
     help="Reproduce a real-server defect (repeatable; `esi-mock quirks` lists them).",
 )
-@click.option(
+@serve_option(
     "--strict",
     is_flag=True,
     help="Hardened behaviour: audience check, exp required, no bearer forwarding.",
 )
-@click.option(
+@serve_option(
     "--access-log",
     is_flag=True,
     help="Print one line per request on stderr (no headers, no bodies; secrets scrubbed).",
 )
-@click.option(
+@serve_option(
     "--journal-size",
     type=click.IntRange(min=1),
     default=1000,
-    show_default=True,
     help="Requests the journal keeps (a ring buffer: the oldest go first).",
 )
-@click.option(
+@serve_option(
     "--admin-host",
     default="127.0.0.1",
-    show_default=True,
     help="Loopback address of the admin API (anything else is refused).",
 )
-@click.option(
+@serve_option(
     "--unredacted",
     is_flag=True,
     help="Show tokens, keys and secret values in the journal and logs (local debugging only).",
 )
-@click.option(
+@serve_option(
     "--upstream-cache",
     type=click.FloatRange(min=0),
     default=0.0,
     metavar="SECONDS",
     help="Reuse discovery and JWKS of clusters this process does not serve for SECONDS "
-    "(default 0: fetch on every request, as the real server does).",
+    "(0: fetch on every request, as the real server does).",
 )
-def serve(
-    fixtures: Path | None,
-    state_dir: Path | None,
-    host: str,
-    quirks: tuple[str, ...],
-    strict: bool,
-    access_log: bool,
-    journal_size: int,
-    admin_host: str,
-    unredacted: bool,
-    upstream_cache: float,
-) -> None:
+def serve(**options: Any) -> None:
     """Start the fake clusters and the mock Federation Server until SIGINT or SIGTERM."""
-    from mockserver.runtime import MockServer
+    from mockserver.runtime import MockServer, is_loopback
 
-    started = time.perf_counter()
-    try:
-        server = MockServer(
-            fixtures,
-            state_dir,
-            host=host,
-            quirks=quirks,
-            strict=strict,
-            unredacted=unredacted,
-            journal_size=journal_size,
-            admin_host=admin_host,
-            upstream_cache=upstream_cache,
+    settings = ServeSettings(**options)
+    host, strict, quirks = settings.host, settings.strict, settings.quirks
+    if not is_loopback(host):
+        click.echo(
+            f"esi-mock: warning: --host {host} exposes the federation listeners beyond this "
+            "machine; use it only on a network you trust",
+            err=True,
         )
+    _check_ports(settings)
+    # Before anything starts, so a SIGTERM right after the banner still stops cleanly.
+    done = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: done.set())
+    signal.signal(signal.SIGINT, lambda *_: done.set())
+    started = time.perf_counter()
+    scratch = None
+    state_dir: str | Path | None = settings.state_dir
+    if state_dir is None:
+        scratch = tempfile.TemporaryDirectory(prefix="esi-mock-")
+        state_dir = scratch.name
+    try:
+        server = MockServer(**settings.server_kwargs(state_dir))
         server.start()
     except (ManifestError, UnknownQuirk, ValueError) as exc:
+        _cleanup(scratch)
         _fail(str(exc))
     except OSError as exc:
-        _fail(f"cannot start: {exc}")
+        _cleanup(scratch)
+        _fail(f"cannot start: {exc.strerror or exc}; choose another port or stop what uses it")
     for listener in [*server.listeners.values(), server.admin_listener]:
         if listener is not None:
-            listener.set_access_log(access_log)
+            listener.set_access_log(settings.access_log)
     elapsed = time.perf_counter() - started
     info = server.connection()
     click.echo(f"esi-mock {__version__} ready in {elapsed:.2f}s")
-    click.echo(f"  state:       {info['state_dir']}")
+    removed = " (removed on exit)" if scratch is not None else ""
+    click.echo(f"  state:       {info['state_dir']}{removed}")
     click.echo(f"  connection:  {server.state.connection_file}")
     click.echo(
         f"  federation:  {info['federation_url']}  (TLS {info['federation_tls_url']}, "
@@ -142,15 +209,70 @@ def serve(
     if quirks:
         mode += " + quirks " + ", ".join(quirks)
     click.echo(f"  mode:        {mode}")
-    if unredacted:
+    if settings.unredacted:
         click.echo("  journal:     UNREDACTED (secrets in clear)")
     sys.stdout.flush()
-    done = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: done.set())
-    signal.signal(signal.SIGINT, lambda *_: done.set())
     done.wait()
     server.stop()
+    _cleanup(scratch)
     click.echo("esi-mock stopped")
+
+
+def _check_ports(settings: ServeSettings) -> None:
+    """A fixed port already taken is one line here, before the server library prints its own."""
+    for option, host, port in (
+        ("--port", settings.host, settings.port),
+        ("--tls-port", settings.host, settings.tls_port),
+        ("--mtls-port", settings.host, settings.mtls_port),
+        ("--admin-port", settings.admin_host, settings.admin_port),
+    ):
+        if not port:
+            continue
+        probe = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            _fail(
+                f"cannot listen on {host}:{port} ({option}): {exc.strerror or exc}; choose "
+                "another port or stop what uses it"
+            )
+        finally:
+            probe.close()
+
+
+def _cleanup(scratch: tempfile.TemporaryDirectory[str] | None) -> None:
+    if scratch is not None:
+        scratch.cleanup()
+
+
+@main.command(context_settings={"show_default": True})
+@click.option(
+    "--state-dir",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="ESI_MOCK_STATE_DIR",
+    show_envvar=True,
+    help="State folder the `esi-mock serve` to wait for writes (its --state-dir).",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0),
+    default=30.0,
+    help="Seconds to wait before giving up (exit 1).",
+)
+def wait(state_dir: Path, timeout: float) -> None:
+    """Wait until `esi-mock serve --state-dir DIR` answers (for scripts and CI)."""
+    from mockserver.readiness import wait_ready
+
+    reason = wait_ready(state_dir, timeout)
+    if reason is not None:
+        click.echo(
+            f"esi-mock: not ready after {timeout:g}s: {reason}; is "
+            f"`esi-mock serve --state-dir {state_dir}` running?",
+            err=True,
+        )
+        sys.exit(1)
+    click.echo(f"ready: {StateDir(state_dir).read_connection()['federation_url']}")
 
 
 @main.command()
@@ -160,7 +282,7 @@ def quirks() -> None:
         click.echo(f"{quirk.name}\n    {quirk.summary}\n    ({quirk.reference})")
 
 
-def _offline_cluster(state: StateDir, name: str):
+def _offline_cluster(state: StateDir, name: str) -> FakeCluster:
     """The named fake cluster, rebuilt from the fixtures with the keys kept in the state folder."""
     from mockserver.manifests import fake_cluster_specs, read_documents
     from mockserver.runtime import build_clusters
@@ -176,7 +298,7 @@ def _offline_cluster(state: StateDir, name: str):
     return clusters[name]
 
 
-def _clock():
+def _clock() -> Clock:
     from mockserver.clock import CLOCK
 
     return CLOCK
@@ -294,3 +416,7 @@ def svid(state_dir: Path, spiffe_id: str, out: Path) -> None:
 for _command in ADMIN_COMMANDS:
     main.add_command(_command)
 main.add_command(render)
+
+
+if __name__ == "__main__":
+    main()

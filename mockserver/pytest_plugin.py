@@ -1,7 +1,8 @@
 """pytest plugin (entry point ``pytest11``): fixtures for tests that use the mock.
 
 - ``federation_mock``: a running mock (default fixtures, or the folder named by the
-  ``esi_mock_fixtures`` marker or ini option), reset before each test; it is a
+  ``esi_mock_fixtures`` marker, relative to the test file, or ini option, relative to the
+  rootdir), reset before each test; it is a
   `mockserver.admin.MockControl`: ``.url``, ``.journal(...)``, ``.add_fault(...)``,
   ``.apply_manifests(...)``, ``.shift_clock(...)``, ``.mint_token(...)``, ``.state()``, … One mock
   per fixture folder is started per session and shares nothing with other tests' changes.
@@ -73,14 +74,24 @@ def _esi_mocks(tmp_path_factory: pytest.TempPathFactory) -> Iterator[_Mocks]:
     mocks.stop()
 
 
+def fixtures_for(request: pytest.FixtureRequest) -> str | None:
+    """The manifest folder of this test: the marker's path relative to the test file, the ini
+    option's relative to the rootdir, never to the current directory."""
+    marker = request.node.get_closest_marker(MARKER)
+    if marker and marker.args:
+        path = Path(str(marker.args[0]))
+        return str(path if path.is_absolute() else request.path.parent / path)
+    ini = str(request.config.getini(INI_FIXTURES) or "")
+    if not ini:
+        return None
+    path = Path(ini)
+    return str(path if path.is_absolute() else request.config.rootpath / path)
+
+
 @pytest.fixture
 def federation_mock(request: pytest.FixtureRequest, _esi_mocks: _Mocks) -> Iterator[MockControl]:
     """A running mock, reset to its fixtures; its failures surface in this test."""
-    marker = request.node.get_closest_marker(MARKER)
-    fixtures = marker.args[0] if marker and marker.args else request.config.getini(INI_FIXTURES)
-    if fixtures and not Path(fixtures).is_absolute() and not marker:
-        fixtures = str(request.config.rootpath / fixtures)
-    server = _esi_mocks.get(str(fixtures) if fixtures else None)
+    server = _esi_mocks.get(fixtures_for(request))
     server.reset()
     control: MockControl = server.admin
     yield control

@@ -124,6 +124,9 @@ class MockServer:
         admin_port: int = 0,
         serving_limits: ServingLimits | None = None,
         upstream_cache: float = 0.0,
+        http_port: int = 0,
+        tls_port: int = 0,
+        mtls_port: int = 0,
     ) -> None:
         if not is_loopback(admin_host):
             raise ValueError(
@@ -153,6 +156,7 @@ class MockServer:
                 "or a positive number of seconds"
             )
         self.upstream_cache = upstream_cache
+        self.ports = {"http": http_port, "https": tls_port, "mtls": mtls_port}
         self.admin_listener: Listener | None = None
         self.variables: dict[str, str] = {}
         self._errors: list[str] = []
@@ -234,11 +238,16 @@ class MockServer:
         }
         self.listeners = {
             "http": Listener(
-                self._app("http"), self.host, name="federation-http", limits=self.serving_limits
+                self._app("http"),
+                self.host,
+                self.ports["http"],
+                name="federation-http",
+                limits=self.serving_limits,
             ),
             "https": Listener(
                 self._app("https"),
                 self.host,
+                self.ports["https"],
                 ssl_context=server_context(leaf),
                 name="federation-https",
                 limits=self.serving_limits,
@@ -247,6 +256,7 @@ class MockServer:
             "mtls": Listener(
                 self._app("mtls"),
                 self.host,
+                self.ports["mtls"],
                 ssl_context=server_context(leaf, require_client_cert_from=self.spiffe),
                 peer_check=self._spiffe_allowed,
                 name="federation-mtls",

@@ -144,8 +144,8 @@ def test_a_taken_port_is_a_clear_error(bundle, clusters):
         BundleClusters(bundle).start()
 
 
-def test_a_taken_port_makes_the_run_an_error_not_a_skip(bundle, clusters, tmp_path):
-    """While the bundle's ports are taken, the CLI run reports ERROR and exits non-zero."""
+def test_a_taken_port_stops_the_run_before_any_scenario(bundle, clusters, tmp_path):
+    """While the bundle's ports are taken, preflight prints one line and exits 2."""
     done = _server_cli(
         "--target",
         "http://127.0.0.1:9",
@@ -156,11 +156,15 @@ def test_a_taken_port_makes_the_run_an_error_not_a_skip(bundle, clusters, tmp_pa
         "--report-dir",
         str(tmp_path),
     )
-    assert done.returncode == 1, done.stdout[-2000:]
-    results = json.loads((tmp_path / "results.json").read_text())
-    (requirement,) = results["requirements"]
-    assert requirement["status"] == "ERROR"
-    assert "cannot listen on 127.0.0.1:" in requirement["reason"]
+    port = bundle.placements["alpha"].bind_port
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr == (
+        f"esi-conformance server: cannot listen on 127.0.0.1:{port} for fake cluster alpha: "
+        "Address already in use. The bundle fixed this address; stop whatever uses the port, "
+        "or write a new bundle (`esi-conformance bundle --out DIR`) and load its manifests.yaml "
+        "again.\n"
+    )
+    assert not (tmp_path / "results.json").exists()
 
 
 def test_shared_port_serves_each_cluster_by_server_name(tmp_path):
@@ -255,6 +259,7 @@ def test_cli_bundle_then_server_against_a_vendor_server(tmp_path):
         "junit.xml",
         "results.json",
         "report.html",
+        "pytest.log",
     }
     assert bad.returncode == 1
     failed = [
@@ -264,4 +269,5 @@ def test_cli_bundle_then_server_against_a_vendor_server(tmp_path):
     ]
     assert [r["id"] for r in failed] == ["SRV-AUTH-008"]
     assert "expected response, got no-response" in failed[0]["reason"]
-    assert "FAIL  SRV-AUTH-008 [MUST-SEC]" in bad.stdout
+    assert "\nFAIL  SRV-AUTH-008     " in bad.stdout
+    assert bad.stdout.count("expected response, got no-response") == 1

@@ -113,7 +113,9 @@ def test_command_exits_0_and_writes_three_reports_with_a_shipped_adapter(adapter
         "client-store-request",
         "client-generator-request",
     ]
-    assert proc.stdout.endswith("exit status 0: no MUST failure and no error\n")
+    assert proc.stdout.endswith(
+        f"client suite: PASS 1: exit 0 (no MUST failure, no error); report {reports}/report.html\n"
+    )
 
 
 def test_command_usage_errors_exit_2(tmp_path):
@@ -136,13 +138,13 @@ def test_command_usage_errors_exit_2(tmp_path):
     unknown = client("--adapter", "reference", "--requirement", "CLI-NOPE-001")
     assert (unknown.returncode, unknown.stderr) == (
         2,
-        "esi-conformance client: unknown requirement IDs: CLI-NOPE-001\n",
+        "esi-conformance client: unknown client requirement 'CLI-NOPE-001' (IDs look like "
+        "CLI-AUTH-001); `esi-conformance client --list` shows them\n",
     )
     listed = client("--adapter", "curl", "--requirement", "CLI-TLS-002", "--list")
     assert listed.returncode == 0
     assert listed.stdout.splitlines()[1:] == [
-        "  client-server-never-answers: A server that never answers makes the client fail "
-        "within its own limit, once"
+        "CLI-TLS-002      MUST     client-server-never-answers"
     ]
 
 

@@ -11,9 +11,10 @@ import pytest
 
 from conformance.cli import main
 from conformance.results import ERROR, FAIL, PASS, SKIP, XFAIL, exit_status
-from conformance.runner import EmbeddedMock, Target, run_server_suite
+from conformance.runner.api import EmbeddedMock, run_server_suite
 from conformance.runner.hooks import NoHooks
 from conformance.runner.hooksfile import HooksFileError, load_hooks
+from conformance.runner.target import Target
 from mockserver.federation.modes import QUIRKS
 
 KNOWN_MOCK_BUGS: set[str] = set()

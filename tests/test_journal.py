@@ -208,7 +208,9 @@ def test_one_curl_r1_call_is_journalled_without_any_secret(served):
     assert f"POST  {path}  -> 200" in cli.stdout
     assert "authorization=canary-reader" in cli.stdout
     cli_json = run("journal", "--state-dir", str(state), "--json", "--route", "secretstore")
-    assert json.loads(cli_json.stdout)[0]["id"] == journalled["id"]
+    listed = json.loads(cli_json.stdout)
+    assert set(listed) == {"entries", "size", "count", "dropped", "matched"}
+    assert listed["entries"][0]["id"] == journalled["id"]
 
     process.send_signal(signal.SIGTERM)
     logs["out"], logs["err"] = process.communicate(timeout=20)

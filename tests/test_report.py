@@ -186,8 +186,12 @@ def test_junit_is_valid_xml_with_one_testcase_per_requirement():
         "1",
     )
     cases = root.findall("testcase")
-    assert [c.get("classname") for c in cases] == ["AUTH", "HTTP", "AUTH"]
-    assert cases[0].get("name").startswith("SRV-AUTH-008 [MUST-SEC]")
+    assert [c.get("classname") for c in cases] == ["server.AUTH", "server.HTTP", "server.AUTH"]
+    assert [c.get("name") for c in cases] == [
+        "SRV-AUTH-008: A kid-less token gets a 401 response",
+        "SRV-HTTP-004: Unauthenticated is 401",
+        "SRV-AUTH-013: Wrong audience is 401",
+    ]
     failure = cases[0].find("failure")
     assert failure is not None and EVIL in failure.text and "\x00" not in failure.text
     assert cases[1].find("failure") is None and cases[1].find("skipped") is None
@@ -203,6 +207,33 @@ def test_junit_error_and_xfail_elements():
     cases = ET.fromstring(junit_xml(run)).findall("testcase")
     assert cases[0].find("error").get("message") == "cluster alpha did not start"
     assert cases[1].find("skipped").get("message") == "expected failure: known"
+    assert cases[1].find("skipped").get("type") == "xfail"
+
+
+def test_junit_should_failure_is_visible_but_not_a_failure():
+    run = run_of(requirement_result(SHOULD, [scenario(FAIL, "audience not checked")]))
+    root = ET.fromstring(junit_xml(run))
+    assert (root.get("failures"), root.get("skipped")) == ("0", "1")
+    case = root.find("testcase")
+    assert case.find("failure") is None
+    skipped = case.find("skipped")
+    assert skipped.get("type") == "should-fail"
+    assert skipped.get("message") == (
+        "SHOULD not met (does not fail the run): audience not checked"
+    )
+    status = case.find("properties/property[@name='status']")
+    assert status is not None and status.get("value") == "FAIL"
+    assert exit_status(run) == 0
+
+
+def test_junit_class_names_differ_per_suite():
+    client_req = Requirement("CLI-AUTH-001", "MUST", "AUTH", "Sends the token.", "C1")
+    run = run_of(
+        requirement_result(client_req, [scenario(PASS)]),
+        requirement_result(SHOULD, [scenario(PASS)]),
+    )
+    cases = ET.fromstring(junit_xml(run)).findall("testcase")
+    assert [c.get("classname") for c in cases] == ["client.AUTH", "server.AUTH"]
 
 
 def test_html_escapes_everything_and_orders_failures_first():

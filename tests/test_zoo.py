@@ -27,7 +27,7 @@ import pytest
 
 from conformance.bundle import Bundle, BundleClusters, create_bundle
 from conformance.requirements import select as select_requirements
-from conformance.runner import run_server_suite
+from conformance.runner.api import run_server_suite
 from conformance.runner.wire import send
 from tests.zoo import DEFECTS, ZooServer
 

@@ -1,7 +1,7 @@
 """`esi-conformance client`: judge a command-line client through its adapter.
 
 Registered on the `esi-conformance` group by `conformance/cli.py`; also runnable on its own as
-`python -m conformance.client_runner.cli`.
+`python -m conformance.client_runner.cli`. Options read `ESI_CONFORMANCE_CLIENT_<OPTION>`.
 """
 
 from __future__ import annotations
@@ -13,67 +13,91 @@ from pathlib import Path
 import click
 
 from conformance.adapters import AdapterError, resolve_adapter
+from conformance.clicommon import CONTEXT, invoke, option
 from conformance.client_runner.suite import plan, run_client_suite
-from conformance.report import terminal_summary, write_reports
-from conformance.requirements import PROFILES, all_requirements
-from conformance.results import ExpectedFailuresError, exit_status, load_expected_failures
-from conformance.scenarios import Scenario, ScenarioError
+from conformance.console import ProgressPrinter, summary
+from conformance.listing import print_listing
+from conformance.report import write_reports
+from conformance.requirements import PROFILES
+from conformance.results import exit_status
+from conformance.scenarios import ScenarioError
+from conformance.settings import (
+    CLIENT_REPORT_DIR,
+    LEVEL_CHOICES,
+    LEVEL_HELP,
+    PROFILE_HELP,
+    ClientSettings,
+    SettingsError,
+)
 
 EXIT_USAGE = 2
+PROG = "esi-conformance client"
 
 
-@click.command("client")
-@click.option(
+def _env(option: str) -> str:
+    return "ESI_CONFORMANCE_CLIENT_" + option.upper().replace("-", "_")
+
+
+@click.command("client", context_settings=CONTEXT)
+@option(
     "--adapter",
     "adapter_ref",
     required=True,
     metavar="FILE|NAME",
+    envvar=_env("adapter"),
     help="The client's adapter file, or a shipped adapter: reference, curl.",
 )
-@click.option(
+@option(
     "--profile",
     type=click.Choice(PROFILES),
     default="full",
-    show_default=True,
-    help="smoke: one MUST per operation; core: every MUST and MUST-SEC; full: all.",
+    envvar=_env("profile"),
+    help=PROFILE_HELP,
 )
-@click.option(
-    "--level",
-    metavar="LEVEL",
-    default=None,
-    help="must (MUST and MUST-SEC), should (all), or MUST, MUST-SEC, SHOULD.",
-)
-@click.option(
+@option("--level", type=click.Choice(LEVEL_CHOICES), envvar=_env("level"), help=LEVEL_HELP)
+@option(
     "--requirement",
     "requirement_ids",
     multiple=True,
     metavar="ID",
-    help="Only these CLI-… requirements (repeatable).",
+    envvar=_env("requirement"),
+    help="Only this CLI-… requirement, any case (repeatable; space-separated in the variable).",
 )
-@click.option(
+@option(
     "--scenario",
     "scenario_ids",
     multiple=True,
     metavar="ID",
-    help="Only these scenarios (repeatable).",
+    envvar=_env("scenario"),
+    help="Only this scenario (repeatable).",
 )
-@click.option(
+@option(
     "--expected-failures",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=click.Path(path_type=Path),
+    envvar=_env("expected-failures"),
     help="YAML list of {id, reason}: FAIL becomes XFAIL, PASS becomes XPASS.",
 )
-@click.option(
+@option(
     "--report-dir",
     type=click.Path(file_okay=False, path_type=Path),
-    help="Write results.json, junit.xml and report.html here.",
+    default=CLIENT_REPORT_DIR,
+    envvar=_env("report-dir"),
+    help="Where results.json, junit.xml and report.html go.",
 )
-@click.option(
+@option(
     "--list",
     "list_only",
     is_flag=True,
     help="Print the requirements and scenarios the run would cover, and stop.",
 )
-@click.option("-q", "--quiet", is_flag=True, help="No per-scenario progress lines.")
+@option("--json", "as_json", is_flag=True, help="With --list: one JSON object.")
+@option(
+    "-q",
+    "--quiet",
+    is_flag=True,
+    envvar=_env("quiet"),
+    help="Only FAIL, ERROR and XPASS lines, and the last line.",
+)
 def client(
     adapter_ref: str,
     profile: str,
@@ -81,65 +105,58 @@ def client(
     requirement_ids: tuple[str, ...],
     scenario_ids: tuple[str, ...],
     expected_failures: Path | None,
-    report_dir: Path | None,
+    report_dir: Path,
     list_only: bool,
+    as_json: bool,
     quiet: bool,
-) -> None:
+) -> int:
     """Judge a command-line Federation client against the embedded mock.
 
     Exit status: 0 when no MUST or MUST-SEC requirement failed and nothing errored, 1 otherwise,
     2 for a usage error (bad adapter, unknown ID, bad expected-failures file).
     """
     try:
-        adapter = resolve_adapter(adapter_ref)
-        chosen = plan(profile, level, requirement_ids or None, scenario_ids or None)
-        expected = (
-            load_expected_failures(expected_failures, all_requirements())
-            if expected_failures
-            else None
+        settings = ClientSettings.build(
+            adapter=adapter_ref,
+            profile=profile,
+            level=level,
+            requirements=[p for v in requirement_ids for p in v.split()],
+            scenarios=[p for v in scenario_ids for p in v.split()],
+            expected_failures=expected_failures,
+            report_dir=report_dir,
         )
-    except (AdapterError, ValueError, ScenarioError, ExpectedFailuresError, OSError) as exc:
-        click.echo(f"esi-conformance client: {exc}", err=True)
-        sys.exit(EXIT_USAGE)
+        adapter = resolve_adapter(settings.adapter)
+        chosen = plan(
+            settings.profile, settings.level, settings.requirement_ids, settings.scenario_ids
+        )
+    except (AdapterError, SettingsError, ValueError, ScenarioError, OSError) as exc:
+        click.echo(f"{PROG}: {exc}", err=True)
+        return EXIT_USAGE
     if list_only:
-        for req in chosen.requirements:
-            click.echo(f"{req.id} [{req.level}] {req.text}")
-        for scenario in chosen.scenarios:
-            click.echo(f"  {scenario.id}: {scenario.title}")
-        return
-
-    def progress(scenario: Scenario, result: object) -> None:
-        if not quiet:
-            status = getattr(result, "status", "?")
-            click.echo(f"{status:<5} {scenario.id}", err=True)
-
+        print_listing("client", chosen, settings.profile, settings.level, as_json)
+        return 0
+    out = sys.stdout
+    printer = ProgressPrinter(chosen, out, settings.expected, quiet=quiet)
     run = run_client_suite(
         adapter,
-        profile=profile,
-        level=level,
-        requirement_ids=requirement_ids or None,
-        scenario_ids=scenario_ids or None,
-        expected=expected,
-        progress=progress,
+        profile=settings.profile,
+        level=settings.level,
+        requirement_ids=settings.requirement_ids,
+        scenario_ids=settings.scenario_ids,
+        expected=settings.expected,
+        progress=printer,
     )
-    if report_dir is not None:
-        paths = write_reports(run, report_dir)
-        click.echo(f"reports: {', '.join(str(p) for p in paths.values())}", err=True)
-    click.echo(terminal_summary(run), nl=False)
-    sys.exit(exit_status(run))
+    printer.finish()
+    report = None
+    if settings.report_dir is not None:
+        report = str(write_reports(run, settings.report_dir)["html"])
+    out.write(summary(run, "client", report, quiet))
+    return exit_status(run)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command with `argv` (default: sys.argv[1:]) and return its exit status."""
-    try:
-        client.main(
-            args=list(sys.argv[1:] if argv is None else argv),
-            prog_name="esi-conformance client",
-            standalone_mode=True,
-        )
-    except SystemExit as exc:
-        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    return 0
+    return invoke(client, sys.argv[1:] if argv is None else argv, PROG)
 
 
 if __name__ == "__main__":

@@ -6,18 +6,20 @@ Exit codes: 0 success; 1 a fetch or delivery failed (nothing written, nothing ru
 
 from __future__ import annotations
 
-import argparse
 import os
 import signal
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from types import FrameType
+from types import FrameType, SimpleNamespace
+from typing import Any
 from urllib.parse import urlsplit
 
-from conformance.reference_client import answers
+import click
+
+from conformance.reference_client import __version__, answers
 from conformance.reference_client.config import (
     EnvMapping,
     FileMapping,
@@ -49,48 +51,151 @@ from conformance.reference_client.transport import (
 
 SA_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
 PROG = "esi-client"
+SERVER_COMMIT = "external-secrets-inc/federation-server at ed0c3e9"
+MODE_NAMES = ("init", "daemon", "revoke-self", "revoke-of")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog=PROG,
-        usage=f"{PROG} --mode MODE --federated-server-url URL [options] [-- PROGRAM [ARG ...]]",
-        description="Fetch values from a Federation Server and hand them to a program or files.",
-        epilog="Exit codes: 0 ok, 1 fetch or delivery failed, 2 usage, 126/127 program not run.",
-    )
-    add = parser.add_argument
-    add("--mode", required=True, choices=("init", "daemon", "revoke-self", "revoke-of"))
-    add("--federated-server-url", required=True, metavar="URL")
-    add("--federated-auth", default="kubernetes", choices=("kubernetes", "spiffe"))
-    add("--federated-store", action="append", default=[], metavar="NAME")
-    add("--federated-generators", action="append", default=[], metavar="NS/KIND/NAME[,...]")
-    add(
-        "--namespace",
-        default=os.environ.get("KUBERNETES_NAMESPACE") or "default",
-        help="namespace for KIND/NAME generators and revoke-of (default $KUBERNETES_NAMESPACE)",
-    )
-    add("--federated-token", default=f"{SA_DIR}/token", metavar="FILE")
-    add("--federated-ca-crt", default=f"{SA_DIR}/ca.crt", metavar="FILE")
-    add(
-        "--federated-server-ca",
-        metavar="FILE|system",
-        help="trust for the server's TLS certificate (default: --federated-ca-crt, as esi-cli)",
-    )
-    add("--tls-client-cert", metavar="FILE")
-    add("--tls-client-key", metavar="FILE")
-    add("--inject-on-env", action="append", default=[], metavar="ENV=SOURCE.KEY|*")
-    add("--inject-on-file", action="append", default=[], metavar="/PATH=SOURCE.KEY")
-    add("--binary-path", metavar="PROGRAM")
-    add("--args", metavar="A,B,...", help="comma-joined arguments (esi-cli form; prefer --)")
-    add("--daemon-refresh-interval", default="2m", metavar="DURATION")
-    add("--max-refreshes", type=int, metavar="N", help="daemon: stop after N refreshes")
-    add("--timeout", default="10s", metavar="DURATION", help="per request (default 10s)")
-    add("--retry-delay", default="500ms", metavar="DURATION", help="before the retry after 401")
-    add("--max-body-bytes", type=int, default=DEFAULT_MAX_BODY, metavar="N")
-    add("--revoke-owner", metavar="OWNER")
-    add("--revoke-namespace", metavar="NS", help="revoke-of body namespace (default --namespace)")
-    add("-v", "--verbose", action="store_true", help="say what was fetched and written (no values)")
-    return parser
+VERSION = (
+    f"{PROG} {__version__} (esi-cli's federation flags; server protocol as of {SERVER_COMMIT})"
+)
+CONTEXT = {"help_option_names": ["-h", "--help"], "show_default": True}
+
+
+def _namespace_default() -> str:
+    return os.environ.get("KUBERNETES_NAMESPACE") or "default"
+
+
+_option = click.option
+
+
+def _options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """esi-cli's federation flags, with the same names, defaults and repeatability."""
+    decorators = [
+        _option("--mode", required=True, type=click.Choice(MODE_NAMES), help="What to do."),
+        _option("--federated-server-url", required=True, metavar="URL", help="Server base URL."),
+        _option(
+            "--federated-auth",
+            default="kubernetes",
+            type=click.Choice(("kubernetes", "spiffe")),
+            help="Bearer service-account token, or a SPIFFE client certificate.",
+        ),
+        _option(
+            "--federated-store", metavar="NAME", help="Store to read (repeatable).", multiple=True
+        ),
+        _option(
+            "--federated-generators",
+            metavar="NS/KIND/NAME[,...]",
+            help="Generators to run (repeatable, comma-joined allowed).",
+            multiple=True,
+        ),
+        _option(
+            "--namespace",
+            default=_namespace_default,
+            show_default="$KUBERNETES_NAMESPACE, else default",
+            help="Namespace for KIND/NAME generators and revoke-of.",
+        ),
+        _option(
+            "--federated-token",
+            default=f"{SA_DIR}/token",
+            metavar="FILE",
+            help="Service-account token file.",
+        ),
+        _option(
+            "--federated-ca-crt",
+            default=f"{SA_DIR}/ca.crt",
+            metavar="FILE",
+            help="Cluster CA sent as ca.crt.",
+        ),
+        _option(
+            "--federated-server-ca",
+            metavar="FILE|system",
+            help="Trust for the server's TLS certificate (default: --federated-ca-crt, as esi-cli).",
+        ),
+        _option("--tls-client-cert", metavar="FILE", help="SPIFFE: client certificate (SVID)."),
+        _option("--tls-client-key", metavar="FILE", help="SPIFFE: its private key."),
+        _option(
+            "--inject-on-env",
+            metavar="ENV=SOURCE.KEY|*",
+            help="Hand a value to the program as a variable (repeatable).",
+            multiple=True,
+        ),
+        _option(
+            "--inject-on-file",
+            metavar="/PATH=SOURCE.KEY",
+            help="Write a value to a file (repeatable).",
+            multiple=True,
+        ),
+        _option(
+            "--binary-path", metavar="PROGRAM", help="Program to run (esi-cli form; prefer --)."
+        ),
+        _option(
+            "--args", metavar="A,B,...", help="Comma-joined arguments (esi-cli form; prefer --)."
+        ),
+        _option(
+            "--daemon-refresh-interval",
+            default="2m",
+            metavar="DURATION",
+            help="Daemon: time between refreshes.",
+        ),
+        _option("--max-refreshes", type=int, metavar="N", help="Daemon: stop after N refreshes."),
+        _option("--timeout", default="10s", metavar="DURATION", help="Per request."),
+        _option(
+            "--retry-delay", default="500ms", metavar="DURATION", help="Before the retry after 401."
+        ),
+        _option(
+            "--max-body-bytes",
+            type=int,
+            default=DEFAULT_MAX_BODY,
+            metavar="N",
+            help="Largest answer body read.",
+        ),
+        _option("--revoke-owner", metavar="OWNER", help="revoke-of: the owner to revoke."),
+        _option(
+            "--revoke-namespace",
+            metavar="NS",
+            help="revoke-of: body namespace (default: --namespace).",
+        ),
+        _option(
+            "-v", "--verbose", is_flag=True, help="Say what was fetched and written (no values)."
+        ),
+        click.version_option(__version__, "--version", message=VERSION),
+    ]
+    for decorator in reversed(decorators):
+        command = decorator(command)
+    return command
+
+
+@click.command(
+    PROG,
+    context_settings=CONTEXT,
+    options_metavar="--mode MODE --federated-server-url URL [OPTIONS] [-- PROGRAM [ARG ...]]",
+    epilog="Exit codes: 0 ok, 1 fetch or delivery failed, 2 usage, 126/127 program not run.",
+)
+@_options
+def command(**_: Any) -> None:
+    """Fetch values from a Federation Server and hand them to a program or files."""
+
+
+class HelpShown(Exception):
+    """--help or --version printed; the process ends with this status."""
+
+    def __init__(self, code: int) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+def parse_options(argv: Sequence[str]) -> SimpleNamespace:
+    """The flags as attributes (option names with _), or UsageError with click's one line."""
+    try:
+        ctx = command.make_context(PROG, list(argv))
+    except click.exceptions.Exit as done:
+        raise HelpShown(done.exit_code) from None
+    except click.UsageError as exc:
+        raise UsageError(exc.format_message()) from None
+    params = dict(ctx.params)
+    for name in ("federated_store", "federated_generators", "inject_on_env", "inject_on_file"):
+        params[name] = list(params[name])
+    return SimpleNamespace(**params)
 
 
 @dataclass
@@ -105,7 +210,7 @@ class Plan:
     files: list[FileMapping]
     program: list[str]
     namespace: str
-    options: argparse.Namespace
+    options: SimpleNamespace
 
     def store_keys(self) -> list[tuple[str, str]]:
         refs = [m.ref for m in self.env if m.ref] + [m.ref for m in self.files]
@@ -128,8 +233,7 @@ def parse(argv: Sequence[str]) -> Plan:
         argv, program = argv[:cut], argv[cut + 1 :]
         if not program:
             raise UsageError("nothing follows --; give PROGRAM [ARG ...]")
-    parser = build_parser()
-    options = parser.parse_args(argv)
+    options = parse_options(argv)
     url = urlsplit(options.federated_server_url)
     if url.scheme not in ("http", "https") or not url.netloc or url.query or url.fragment:
         raise UsageError(
@@ -344,6 +448,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run one command line; return the exit code."""
     try:
         plan = parse(sys.argv[1:] if argv is None else argv)
+    except HelpShown as shown:
+        return shown.code
     except UsageError as error:
         print(f"{PROG}: usage error: {error}", file=sys.stderr)
         return EXIT_USAGE

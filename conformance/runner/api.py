@@ -22,6 +22,7 @@ from conformance.runner.redact import EvidenceRedactor
 from conformance.runner.suite import Progress, _now, fold, plan
 from conformance.runner.target import Target
 from conformance.scenarios import Scenario
+from conformance.settings import ServerSettings
 from mockserver.runtime import MockServer
 
 
@@ -126,14 +127,37 @@ class ServerSession:
             )
         self._args = (target, bundle, hooks, clusters, target_ca, target_mtls)
         self.bundle = bundle
+        self.mock_options: dict[str, Any] = {}
         self._owned: list[Any] = []
         self.target: Target | None = None
         self.runner: ScenarioRunner | None = None
         self.results: dict[str, ScenarioResult] = {}
 
+    @classmethod
+    def from_settings(cls, settings: ServerSettings) -> ServerSession:
+        """A session for checked settings (the expected failures are already loaded)."""
+        session = cls(
+            settings.target,
+            bundle=settings.bundle,
+            hooks=settings.hooks,
+            target_ca=settings.target_ca,
+            target_mtls=settings.target_mtls,
+            profile=settings.profile,
+            level=settings.level,
+            requirement_ids=settings.requirement_ids,
+            scenario_ids=settings.scenario_ids,
+            expected_failures=settings.expected,
+        )
+        session.mock_options = {"strict": settings.strict, "quirks": settings.quirks}
+        return session
+
     def start(self) -> ServerSession:
+        if self.runner is not None:
+            return self
         try:
-            self.target = _resolve_target(*self._args, owned=self._owned)
+            self.target = _resolve_target(
+                *self._args, owned=self._owned, mock_options=self.mock_options
+            )
             self.runner = runner_for(self.target)
         except BaseException:
             self.stop()
@@ -150,6 +174,7 @@ class ServerSession:
                 result = ScenarioResult(scenario.id, ERROR, f"set-up failed: {exc}")
                 self.results[scenario.id] = result
                 return result
+        assert self.runner is not None  # start() sets it or raises
         result = self.runner.run(scenario)
         self.results[scenario.id] = result
         return result
@@ -196,13 +221,17 @@ def run_server_suite(
     expected_failures: str | Path | Mapping[str, str] | None = None,
     report_dir: str | Path | None = None,
     progress: Progress | None = None,
+    settings: ServerSettings | None = None,
 ) -> RunResult:
     """Run the server suite and return the result tree (reports written when `report_dir`).
 
     `target`: a started `Target` (e.g. from `EmbeddedMock`), a URL of a vendor server (then
     `bundle` is required; `clusters` may be already started `BundleClusters` to share), or None
-    for a freshly started embedded mock.
+    for a freshly started embedded mock. `settings`: checked `ServerSettings` instead of the
+    keyword arguments (what the command line builds), reports going to its `report_dir`.
     """
+    if settings is not None:
+        return _run(ServerSession.from_settings(settings), settings.report_dir, progress)
     session = ServerSession(
         target,
         bundle=bundle,
@@ -216,6 +245,12 @@ def run_server_suite(
         scenario_ids=scenario_ids,
         expected_failures=expected_failures,
     )
+    return _run(session, report_dir, progress)
+
+
+def _run(
+    session: ServerSession, report_dir: str | Path | None, progress: Progress | None
+) -> RunResult:
     session.start()
     try:
         for scenario in session.plan.scenarios:
@@ -239,11 +274,12 @@ def _resolve_target(
     target_mtls: str | None,
     *,
     owned: list[Any],
+    mock_options: Mapping[str, Any] | None = None,
 ) -> Target:
     if isinstance(target, Target):
         return target
     if target is None:
-        mock = EmbeddedMock()
+        mock = EmbeddedMock(**dict(mock_options or {}))
         owned.append(mock)
         return mock.start()
     from conformance.bundle import Bundle, BundleClusters

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -121,7 +121,7 @@ class ClusterSet:
             for target in targets:
                 self._state[name].faults[target] = fault
 
-    def _hook(self, name: str):
+    def _hook(self, name: str) -> Callable[[str, flask.Request], Response | None]:
         def hook(endpoint: str, request: flask.Request) -> Response | None:
             with self._lock:
                 state = self._state[name]

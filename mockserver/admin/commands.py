@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
@@ -34,10 +34,9 @@ def _client(state_dir: Path) -> AdminClient:
         return AdminClient.from_state_dir(state_dir)
     except (FileNotFoundError, AdminClientError) as exc:
         _fail(str(exc))
-        raise AssertionError from exc  # unreachable: _fail exits
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     click.echo(f"esi-mock: {message}", err=True)
     sys.exit(2)
 
@@ -97,17 +96,20 @@ def journal_line(entry: dict[str, Any]) -> str:
 @click.option("--clear", is_flag=True, help="Empty the journal instead of printing it.")
 @json_option
 def journal(state_dir: Path, clear: bool, as_json: bool, **filters: Any) -> None:
-    """Print the request journal (redacted) of a running mock, oldest first."""
+    """Print the request journal (redacted) of a running mock, oldest first.
+
+    `--json` prints the admin API's object: {"entries", "size", "count", "dropped", "matched"}.
+    """
     client = _client(state_dir)
     if clear:
         click.echo(f"cleared {_run(client.clear_journal)} entries")
         return
     filters["near_miss"] = True if filters.pop("near_miss") else None
-    entries = _run(client.journal, **filters)
-    if as_json:
-        _echo_json(entries)
+    answer = _run(client.call, "GET", "/journal", query=filters)
+    if as_json:  # the documented object (docs/admin-api.md), not just its entries
+        _echo_json(answer)
         return
-    for entry in entries:
+    for entry in answer["entries"]:
         click.echo(journal_line(entry))
 
 
@@ -153,7 +155,13 @@ def fault_add(always: bool, state_dir: Path, as_json: bool, **spec: Any) -> None
 @state_dir_option
 @click.option("--cluster", required=True, help="Fake cluster name.")
 @click.option("--kind", required=True, type=click.Choice(CLUSTER_KINDS), help="What breaks.")
-@click.option("--endpoint", type=click.Choice(CLUSTER_ENDPOINTS), default="any", show_default=True)
+@click.option(
+    "--endpoint",
+    type=click.Choice(CLUSTER_ENDPOINTS),
+    default="any",
+    show_default=True,
+    help="Which of the cluster's endpoints the fault hits.",
+)
 @click.option("--count", type=int, help="Fire this many times (default: until removed).")
 @click.option("--host", help="For jwks-uri-host: the host the discovery document names.")
 def fault_cluster(state_dir: Path, **spec: Any) -> None:
@@ -199,7 +207,13 @@ def fault_clear(state_dir: Path, fault_id: int | None, cluster_side: bool) -> No
     help="full = publish a new key and sign with it; add/sign/retire = one step.",
 )
 @click.option("--kid", help="The key for --step sign or retire.")
-@click.option("--key-type", type=click.Choice(["rsa", "ec"]), default="rsa", show_default=True)
+@click.option(
+    "--key-type",
+    type=click.Choice(["rsa", "ec"]),
+    default="rsa",
+    show_default=True,
+    help="Type of the new signing key.",
+)
 def rotate(state_dir: Path, cluster: str, step: str, kid: str | None, key_type: str) -> None:
     """Rotate a fake cluster's signing keys in the running mock; prints the key set."""
     answer = _run(_client(state_dir).rotate_keys, cluster, step=step, kid=kid, key_type=key_type)
