@@ -82,6 +82,11 @@ def main() -> None:
     is_flag=True,
     help="Show tokens, keys and secret values in the journal and logs (local debugging only).",
 )
+@click.option(
+    "--ephemeral",
+    is_flag=True,
+    help="Keep GeneratorStates, AuthorizedIdentities and leak records in memory only.",
+)
 def serve(
     fixtures: Path | None,
     state_dir: Path | None,
@@ -92,6 +97,7 @@ def serve(
     journal_size: int,
     admin_host: str,
     unredacted: bool,
+    ephemeral: bool,
 ) -> None:
     """Start the fake clusters and the mock Federation Server until SIGINT or SIGTERM."""
     from mockserver.runtime import MockServer
@@ -107,6 +113,7 @@ def serve(
             unredacted=unredacted,
             journal_size=journal_size,
             admin_host=admin_host,
+            ephemeral=ephemeral,
         )
         server.start()
     except (ManifestError, UnknownQuirk, ValueError) as exc:
