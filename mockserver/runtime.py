@@ -136,7 +136,7 @@ class MockServer:
         self.state = StateDir(state_dir)
         self.host = host
         self.ephemeral = ephemeral
-        self._books_file: SqliteBooks | None = None
+        self.books_file: SqliteBooks | None = None  # the kept books; None when ephemeral
         self.clock = clock
         self.behaviour = Behaviour(tuple(quirks), strict=strict)
         self._stop = threading.Event()
@@ -183,7 +183,7 @@ class MockServer:
         documents = read_documents(self.fixtures)
         self._check_authorities()
         store = None if self.ephemeral else SqliteBooks(self.state.root)
-        self._books_file = store
+        self.books_file = store
         try:
             books = Bookkeeping(self.clock, store, guard=self.faults.fire_backend)
             self.clusters = build_clusters(fake_cluster_specs(documents), self.state, self.clock)
@@ -240,9 +240,9 @@ class MockServer:
         )
 
     def _close_books(self) -> None:
-        if self._books_file is not None:
-            self._books_file.close()
-            self._books_file = None
+        if self.books_file is not None:
+            self.books_file.close()
+            self.books_file = None
 
     def _authority(self, directory: Path) -> CertificateAuthority:
         if CertificateAuthority.exists(directory):
