@@ -8,6 +8,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -18,6 +19,10 @@ from mockserver.manifests import ManifestError
 from mockserver.render.cli import render
 from mockserver.state import StateDir, write_private_file
 from mockserver.tokens import BROKEN_KINDS, TokenRequestError
+
+if TYPE_CHECKING:
+    from mockserver.clock import Clock
+    from mockserver.cluster import FakeCluster
 
 STATE_DIR_HELP = "State folder written by `esi-mock serve` (holds connection.json and keys)."
 
@@ -157,7 +162,7 @@ def quirks() -> None:
         click.echo(f"{quirk.name}\n    {quirk.summary}\n    ({quirk.reference})")
 
 
-def _offline_cluster(state: StateDir, name: str):
+def _offline_cluster(state: StateDir, name: str) -> FakeCluster:
     """The named fake cluster, rebuilt from the fixtures with the keys kept in the state folder."""
     from mockserver.manifests import fake_cluster_specs, read_documents
     from mockserver.runtime import build_clusters
@@ -167,13 +172,16 @@ def _offline_cluster(state: StateDir, name: str):
     except (FileNotFoundError, ValueError) as exc:
         _fail(str(exc))
     documents = read_documents(connection["fixtures"])
-    clusters = build_clusters(fake_cluster_specs(documents), state, clock=_clock())
+    try:
+        clusters = build_clusters(fake_cluster_specs(documents), state, clock=_clock())
+    except ValueError as exc:  # a damaged state folder, named with the fix
+        _fail(str(exc))
     if name not in clusters:
         _fail(f"no cluster {name!r}; clusters: {', '.join(clusters)}")
     return clusters[name]
 
 
-def _clock():
+def _clock() -> Clock:
     from mockserver.clock import CLOCK
 
     return CLOCK
