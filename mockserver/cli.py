@@ -157,6 +157,12 @@ PORT_HELP = "Fixed port of the {what} (0: a free port, printed at start)."
     help="Reuse discovery and JWKS of clusters this process does not serve for SECONDS "
     "(0: fetch on every request, as the real server does).",
 )
+@serve_option(
+    "--ephemeral",
+    is_flag=True,
+    help="Keep GeneratorStates, AuthorizedIdentities and leak records in memory only "
+    "(by default they are kept in the state folder across restarts).",
+)
 def serve(**options: Any) -> None:
     """Start the fake clusters and the mock Federation Server until SIGINT or SIGTERM."""
     from mockserver.runtime import MockServer, is_loopback
@@ -292,7 +298,10 @@ def _offline_cluster(state: StateDir, name: str) -> FakeCluster:
     except (FileNotFoundError, ValueError) as exc:
         _fail(str(exc))
     documents = read_documents(connection["fixtures"])
-    clusters = build_clusters(fake_cluster_specs(documents), state, clock=_clock())
+    try:
+        clusters = build_clusters(fake_cluster_specs(documents), state, clock=_clock())
+    except ValueError as exc:  # a damaged state folder, named with the fix
+        _fail(str(exc))
     if name not in clusters:
         _fail(f"no cluster {name!r}; clusters: {', '.join(clusters)}")
     return clusters[name]

@@ -57,6 +57,7 @@ class _Mocks:
                 state_dir=self._tmp.mktemp("esi-mock"),
                 clock=Clock(),
                 refresh_volumes=False,
+                ephemeral=True,
             ).start()
             self._servers[key] = server
         return server
@@ -103,7 +104,7 @@ def sa_token(federation_mock: MockControl) -> Callable[..., str]:
     """Mint tokens from the mock's fake clusters: ``sa_token("ns/name", cluster=None, ...)``."""
 
     def mint(sa: str = "team-a/web", cluster: str | None = None, **options: Any) -> str:
-        name = cluster or next(iter(federation_mock.server.clusters))
+        name = cluster or federation_mock.cluster_names()[0]
         return federation_mock.mint_token(name, sa, **options)
 
     return mint

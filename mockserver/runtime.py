@@ -9,7 +9,6 @@ import ipaddress
 import ssl
 import sys
 import threading
-import traceback
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from mockserver.admin.control import MockControl, model_secrets
 from mockserver.admin.faults import ClockGate, FaultSet
 from mockserver.admin.journal import DEFAULT_SIZE, Journal
 from mockserver.admin.middleware import JournalMiddleware
+from mockserver.admin.parts import ErrorLog, Initial, MockParts, Running
 from mockserver.admin.redaction import Redactor
 from mockserver.admin.tlsfaults import BadContexts
 from mockserver.clock import CLOCK, Clock
@@ -29,6 +29,7 @@ from mockserver.cluster import FakeCluster, Pod, ServiceAccount
 from mockserver.cluster.kubelet import KUBELET_TOKEN_SECONDS, kubelet_token
 from mockserver.federation.app import create_app
 from mockserver.federation.authn import spiffe_id_of
+from mockserver.federation.bookkeeping import Bookkeeping
 from mockserver.federation.context import FederationContext, Registry
 from mockserver.federation.modes import Behaviour
 from mockserver.manifests import (
@@ -40,6 +41,7 @@ from mockserver.manifests import (
     substitute,
 )
 from mockserver.paths import default_fixtures_dir
+from mockserver.persistence import SqliteBooks
 from mockserver.serving import Listener, ServingLimits
 from mockserver.state import StateDir, write_private_file, write_projected_volume
 from mockserver.tls import CertificateAuthority, SpiffeAuthority, server_context
@@ -95,6 +97,7 @@ def build_clusters(
                 clock=clock,
             )
             if state is not None:
+                state.check_cluster(name)
                 cluster.load_secrets(state.cluster_dir(name))
                 if spec.ca_from:
                     cluster.ca = clusters[spec.ca_from].ca
@@ -127,7 +130,10 @@ class MockServer:
         http_port: int = 0,
         tls_port: int = 0,
         mtls_port: int = 0,
+        ephemeral: bool = False,
     ) -> None:
+        """`ephemeral`: keep GeneratorStates, AuthorizedIdentities and leak records in memory
+        only; otherwise they persist in the state folder and a restart on it keeps them."""
         if not is_loopback(admin_host):
             raise ValueError(
                 f"the admin API listens on loopback only; {admin_host!r} is not a loopback address"
@@ -135,18 +141,31 @@ class MockServer:
         self.fixtures = Path(fixtures) if fixtures else default_fixtures_dir()
         self.state = StateDir(state_dir)
         self.host = host
+        self.ephemeral = ephemeral
+        self.books_file: SqliteBooks | None = None  # the kept books; None when ephemeral
         self.clock = clock
         self.behaviour = Behaviour(tuple(quirks), strict=strict)
         self._stop = threading.Event()
-        self._initial_behaviour = (tuple(quirks), strict)
-        self._initial_offset = clock.offset
-        self._initial_keys: dict[str, tuple[list[Any], str]] = {}
         self.redactor = Redactor(enabled=not unredacted)
         self.journal = Journal(journal_size)
         self.faults = FaultSet()
         self.gate = ClockGate(clock)
-        self.cluster_faults = ClusterFaults({}, self._stop)
-        self.admin = MockControl(self)
+        self.cluster_faults = ClusterFaults(self._stop)
+        self._errors = ErrorLog(self.redactor)
+        self.parts = MockParts(
+            journal=self.journal,
+            faults=self.faults,
+            cluster_faults=self.cluster_faults,
+            gate=self.gate,
+            behaviour=self.behaviour,
+            clock=clock,
+            redactor=self.redactor,
+            errors=self._errors,
+            state=self.state,
+            initial=Initial(tuple(quirks), strict, clock.offset),
+            connection=self.connection,
+        )
+        self.admin = MockControl(self.parts)
         self.admin_host = admin_host
         self.admin_port = admin_port
         self.serving_limits = serving_limits
@@ -159,8 +178,6 @@ class MockServer:
         self.ports = {"http": http_port, "https": tls_port, "mtls": mtls_port}
         self.admin_listener: Listener | None = None
         self.variables: dict[str, str] = {}
-        self._errors: list[str] = []
-        self._errors_lock = threading.Lock()
         self.clusters: dict[str, FakeCluster] = {}
         self.context: FederationContext | None = None
         self.listeners: dict[str, Listener] = {}
@@ -178,7 +195,15 @@ class MockServer:
         if not self.redactor.enabled:
             print(UNREDACTED_WARNING, file=sys.stderr, flush=True)
         documents = read_documents(self.fixtures)
-        self.clusters = build_clusters(fake_cluster_specs(documents), self.state, self.clock)
+        self._check_authorities()
+        store = None if self.ephemeral else SqliteBooks(self.state.root)
+        self.books_file = store
+        try:
+            books = Bookkeeping(self.clock, store, guard=self.faults.fire_backend)
+            self.clusters = build_clusters(fake_cluster_specs(documents), self.state, self.clock)
+        except BaseException:
+            self._close_books()
+            raise
         if self.behaviour.strict:
             for cluster in self.clusters.values():
                 cluster.anonymous_discovery = True
@@ -196,9 +221,17 @@ class MockServer:
                 behaviour=self.behaviour,
                 clock=self.clock,
                 home_cluster=next(iter(self.clusters), None),
+                books=books,
             )
             self.context.resolver.upstream_cache = self.upstream_cache
             self._start_listeners()
+            self.parts.running = Running(
+                clusters=self.clusters,
+                context=self.context,
+                variables=self.variables,
+                federation_url=self.listeners["http"].url,
+                initial_keys={n: (c.keys, c.signing_key.kid) for n, c in self.clusters.items()},
+            )
             self._start_admin()
             self.refresh_volumes(force=True)
             self.state.write_connection(self.connection())
@@ -211,6 +244,20 @@ class MockServer:
             )
             self._refresher.start()
         return self
+
+    def _check_authorities(self) -> None:
+        """Refuse a broken server or SPIFFE CA before anything starts."""
+        self.state.check_server_authority(
+            self.state.server_dir / "ca", self.state.server_dir / "ca.crt"
+        )
+        self.state.check_server_authority(
+            self.state.spiffe_dir / "ca", self.state.spiffe_dir / "bundle.pem"
+        )
+
+    def _close_books(self) -> None:
+        if self.books_file is not None:
+            self.books_file.close()
+            self.books_file = None
 
     def _authority(self, directory: Path) -> CertificateAuthority:
         if CertificateAuthority.exists(directory):
@@ -302,66 +349,35 @@ class MockServer:
             log_filter=self.redactor.scrub,
             limits=self.serving_limits,
         ).start()
-        self.cluster_faults = ClusterFaults(self.clusters, self._stop)
-        self.cluster_faults.install()
+        self.cluster_faults.install(self.clusters)
 
     def _register_secrets(self, model: ManifestSet) -> None:
         """Teach the redactor every secret known at start: keys, CAs, store values."""
-        for name, cluster in self.clusters.items():
-            self._initial_keys[name] = (cluster.keys, cluster.signing_key.kid)
+        for cluster in self.clusters.values():
             for key in cluster.keys:
                 self.redactor.add(key.private_pem(), "private key")
             self.redactor.add(cluster.ca.private_key_pem, "private key")
             self.redactor.add(cluster.ca.cert_pem, "ca.crt")
         self.redactor.add_many(model_secrets(model), "store value")
 
-    def save_cluster_secrets(self, name: str) -> None:
-        """Keep a cluster's current keys in the state folder (after a rotation)."""
-        self.clusters[name].save_secrets(self.state.cluster_dir(name))
-
     # -- failures inside the mock's threads ------------------------------------------------------
 
     def report_error(self, error: BaseException, where: str) -> None:
         """Keep a failure from a serving thread so the test that caused it can see it."""
-        text = "".join(traceback.format_exception_only(type(error), error)).strip()
-        with self._errors_lock:
-            self._errors.append(self.redactor.scrub(f"{where}: {text}"))
+        self._errors.report(error, where)
 
     def _flask_failure(self, sender: Any, exception: BaseException, **_: Any) -> None:
         self.report_error(exception, f"federation app {sender.name}")
 
     def errors(self) -> list[str]:
-        with self._errors_lock:
-            return list(self._errors)
+        return self._errors.all()
 
     def take_errors(self) -> list[str]:
-        with self._errors_lock:
-            taken, self._errors = self._errors, []
-            return taken
+        return self._errors.take()
 
     def reset(self) -> None:
         """Back to the loaded fixtures (see `MockControl.reset`)."""
-        if self.context is not None:
-            self.context.reset()
-        quirks, strict = self._initial_behaviour
-        self.behaviour.set(list(quirks), strict)
-        self.journal.clear()
-        self.faults.clear()
-        self.cluster_faults.clear()
-        for name, (keys, kid) in self._initial_keys.items():
-            cluster = self.clusters[name]
-            current = cluster.keys
-            for key in keys:
-                cluster.rotate_add_key(key=key)
-            cluster.rotate_sign_with(kid)
-            for key in current:
-                if all(k.kid != key.kid for k in keys):
-                    cluster.rotate_retire(key.kid)
-            if cluster.keys != current:
-                self.save_cluster_secrets(name)
-        self.clock.set_offset(self._initial_offset)
-        self.gate.notify()
-        self.take_errors()
+        self.admin.reset()
 
     def _spiffe_allowed(self, tls: ssl.SSLSocket) -> bool:
         """The TLS allow-list: SPIFFE IDs that some current Authorization names."""
@@ -389,6 +405,7 @@ class MockServer:
         self.listeners = {}
         for cluster in self.clusters.values():
             cluster.stop()
+        self._close_books()
 
     def __enter__(self) -> MockServer:
         return self.start()

@@ -26,6 +26,7 @@ class ServeSettings:
     admin_host: str = "127.0.0.1"
     unredacted: bool = False
     upstream_cache: float = 0.0
+    ephemeral: bool = False
 
     def server_kwargs(self, state_dir: str | Path | None) -> dict[str, Any]:
         """Keyword arguments of `MockServer` (`state_dir`: the folder actually used)."""
@@ -43,4 +44,5 @@ class ServeSettings:
             "tls_port": self.tls_port,
             "mtls_port": self.mtls_port,
             "upstream_cache": self.upstream_cache,
+            "ephemeral": self.ephemeral,
         }

@@ -35,7 +35,7 @@ def test_a_fault_reaches_the_client_and_each_test_starts_clean(federation_mock, 
 
 
 def test_failures_in_the_mock_threads_surface_in_the_test(federation_mock):
-    federation_mock.server.report_error(RuntimeError("handler blew up"), "federation app http")
+    federation_mock.report_error(RuntimeError("handler blew up"), "federation app http")
     with pytest.raises(MockThreadError, match="federation app http: RuntimeError: handler blew"):
         federation_mock.check_errors()
     federation_mock.check_errors()  # reported once

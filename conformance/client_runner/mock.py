@@ -44,6 +44,7 @@ class ClientMock:
             state_dir=Path(self._tmp.name) / "state",
             refresh_volumes=False,
             unredacted=True,
+            ephemeral=True,
         )
         self.admin: MockControl = self.server.admin
         self._hangs_before = 0

@@ -37,7 +37,7 @@ class EmbeddedMock:
             self._tmp = tempfile.TemporaryDirectory(prefix="esi-conformance-")
             state_dir = self._tmp.name
         self.server = MockServer(
-            state_dir=state_dir, quirks=quirks, strict=strict, refresh_volumes=False
+            state_dir=state_dir, quirks=quirks, strict=strict, refresh_volumes=False, ephemeral=True
         )
         self.target: Target | None = None
 

@@ -1,43 +1,28 @@
-"""Hooks for the embedded mock, driven in process through the running `MockServer`.
+"""Hooks for the embedded mock: a thin adapter onto its control surface (`MockControl`).
 
-Manifests are applied by rebuilding the mock's model from its documents plus the changes; quirks
-switch `Behaviour`; backend faults swap in a store table or a bookkeeping method that fails.
-Everything is undone by resetting the registry, quirks and faults after each scenario.
+Manifests, state, quirks and backend faults all go through the same admin operations the HTTP
+API and the pytest plugin use; nothing here reaches into the mock's objects. After each scenario
+the manifests, the quirks and the backend faults it added are undone; the books are kept, as a
+real server keeps its objects between requests.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from conformance.runner.hooks import FAULTS, MOCK, STATE_HOOKS, HookError, Hooks, Manifest
-from mockserver.federation.errors import BadRequest, ProtocolError
-from mockserver.manifests import ManifestError, build_model, read_documents, substitute
-from mockserver.manifests.documents import Document
+from mockserver.admin.control import AdminError, MockControl
+from mockserver.federation.bookkeeping import GENERATOR_STATE_WRITE, STORE_READ
+from mockserver.federation.context import FederationContext
 from mockserver.runtime import MockServer
 
-
-class BackendUnavailable(ProtocolError):
-    """The secret backend is down: what a hardened server answers with 503."""
-
-    status = 503
-
-
-class _FailingStores(dict):
-    """The store table with one store whose every lookup is an outage."""
-
-    def __init__(self, stores: Mapping[str, Any], failing: str) -> None:
-        super().__init__(stores)
-        self.failing = failing
-
-    def get(self, name: str, default: Any = None) -> Any:
-        if name == self.failing:
-            raise BackendUnavailable(f"secret store {name!r} is unavailable")
-        return super().get(name, default)
+STORE_FAULTS = ("unavailable", "error")
+GENERATOR_FAULTS = ("state-write-fails",)
 
 
 def object_key(doc: Manifest) -> tuple[str, str, str]:
+    """A manifest's identity: kind, namespace and name."""
     meta = doc.get("metadata") or {}
     return str(doc.get("kind", "")), str(meta.get("namespace") or ""), str(meta.get("name", ""))
 
@@ -51,47 +36,56 @@ class EmbeddedHooks(Hooks):
         if server.context is None:
             raise HookError("the embedded mock is not running")
         self.server = server
-        self.ctx = server.context
-        self._variables = {f"clusters.{n}.url": c.url for n, c in server.clusters.items()}
-        self._base = [d for d in read_documents(server.fixtures)]
-        self._docs: dict[tuple[str, str, str], Document] = {
-            object_key(d.data): d for d in self._base
-        }
-        self._initial_quirks = tuple(sorted(server.behaviour.quirks))
+        self.control: MockControl = server.admin
+        self._base_quirks = self._quirks()
+        self._faults: list[int] = []
         self._changed = False
+
+    @property
+    def ctx(self) -> FederationContext:
+        """The running mock's federation context, for reading what is loaded."""
+        assert self.server.context is not None
+        return self.server.context
+
+    def _quirks(self) -> tuple[str, ...]:
+        return tuple(sorted(self.control.quirks()["quirks"]))
 
     def set_base_quirks(self, names: Sequence[str]) -> None:
         """Switch quirks on for every following scenario (not undone after each one)."""
+        self._set_quirks(sorted(names))
+        self._base_quirks = tuple(sorted(names))
+
+    def _set_quirks(self, names: list[str]) -> None:
         try:
-            self.server.behaviour.set(sorted(names))
-        except ValueError as exc:
-            raise HookError(str(exc)) from exc
-        self._initial_quirks = tuple(sorted(names))
+            self.control.set_quirks(names)
+        except AdminError as exc:
+            raise HookError(exc.message) from exc
 
     # -- manifests -------------------------------------------------------------------------------
 
     def apply(self, documents: Sequence[Manifest]) -> None:
-        for i, doc in enumerate(documents):
-            self._docs[object_key(doc)] = Document("<scenario>", i + 1, dict(doc))
-        self._rebuild()
+        try:
+            self.control.apply_manifests([dict(d) for d in documents])
+        except AdminError as exc:
+            raise HookError(f"the mock refused the manifests: {exc.message}") from exc
+        finally:
+            self._changed = True
 
     def delete(self, documents: Sequence[Manifest]) -> None:
         for doc in documents:
-            self._docs.pop(object_key(doc), None)
-        self._rebuild()
-
-    def _rebuild(self) -> None:
-        try:
-            model = build_model(substitute(list(self._docs.values()), self._variables))
-        except ManifestError as exc:
-            raise HookError(f"the mock refused the manifests: {exc}") from exc
-        self.ctx.registry.replace(model)
-        self._changed = True
+            meta = doc.get("metadata") or {}
+            try:
+                self.control.delete_manifest(
+                    str(doc.get("kind", "")), str(meta.get("name", "")), meta.get("namespace")
+                )
+            except AdminError as exc:
+                if exc.status != 404:  # deleting what is not loaded leaves it not loaded
+                    raise HookError(f"the mock refused the deletion: {exc.message}") from exc
+            self._changed = True
 
     # -- state -----------------------------------------------------------------------------------
 
     def state(self) -> list[dict[str, Any]]:
-        books = self.ctx.bookkeeping
         leaks = [
             {
                 "apiVersion": "conformance.esi-federation.dev/v1",
@@ -99,49 +93,44 @@ class EmbeddedHooks(Hooks):
                 "metadata": {"namespace": leak["namespace"], "name": f"leak-{i}"},
                 "spec": dict(leak),
             }
-            for i, leak in enumerate(list(books.leaked_credentials))
+            for i, leak in enumerate(self.control.leaked_credentials())
         ]
-        return [*books.generator_states(), *books.authorized_identities(), *leaks]
+        control = self.control
+        return [*control.generator_states(), *control.authorized_identities(), *leaks]
 
     # -- quirks and faults -----------------------------------------------------------------------
 
     def set_quirks(self, names: Sequence[str]) -> None:
-        try:
-            self.server.behaviour.set(sorted({*self.server.behaviour.quirks, *names}))
-        except ValueError as exc:
-            raise HookError(str(exc)) from exc
+        self._set_quirks(sorted({*self._quirks(), *names}))
 
     def backend_fault(self, spec: Mapping[str, Any]) -> None:
         fault = spec["fault"]
         if "store" in spec:
-            if fault not in ("unavailable", "error"):
+            if fault not in STORE_FAULTS:
                 raise HookError(f"fault {fault} does not apply to a store")
-            model = self.ctx.registry.model
-            stores = _FailingStores(model.cluster_secret_stores, spec["store"])
-            self.ctx.registry.replace(dataclasses.replace(model, cluster_secret_stores=stores))
-            self._changed = True
-            return
-        namespace, kind, name = _triple(spec["generator"])
-        if fault != "state-write-fails":
-            raise HookError(f"fault {fault} is not available for generators on the mock")
-        books = self.ctx.bookkeeping
-        write = type(books).create_generator_state
-
-        def failing_write(ns: str, k: str, n: str, *args: Any, **kwargs: Any) -> Any:
-            if (ns, k, n) == (namespace, kind, name):
-                raise BadRequest(f"GeneratorState for {k}/{n} could not be written")
-            return write(books, ns, k, n, *args, **kwargs)
-
-        books.create_generator_state = failing_write  # type: ignore[method-assign]
+            rule = {"backend": STORE_READ, "store": str(spec["store"])}
+        else:
+            _triple(spec["generator"])
+            if fault not in GENERATOR_FAULTS:
+                raise HookError(f"fault {fault} is not available for generators on the mock")
+            rule = {"backend": GENERATOR_STATE_WRITE, "generator": str(spec["generator"])}
+        try:
+            added = self.control.add_fault(rule, count=None)
+        except AdminError as exc:
+            raise HookError(f"the mock refused the fault: {exc.message}") from exc
+        self._faults.append(added["id"])
 
     def end_scenario(self) -> None:
-        books = self.ctx.bookkeeping
-        books.__dict__.pop("create_generator_state", None)
-        if tuple(sorted(self.server.behaviour.quirks)) != self._initial_quirks:
-            self.server.behaviour.set(list(self._initial_quirks))
+        for rule_id in self._faults:
+            try:
+                self.control.remove_fault(rule_id)
+            except AdminError:
+                continue  # already spent
+        self._faults = []
+        if self._quirks() != self._base_quirks:
+            self._set_quirks(list(self._base_quirks))
         if self._changed:
-            self._docs = {object_key(d.data): d for d in self._base}
-            self.ctx.registry.reset()
+            self.control.reset_manifests()
             self._changed = False
 
 

@@ -145,6 +145,11 @@ def get_authorized_identities() -> Any:
     return jsonify({"authorized_identities": _control().authorized_identities()})
 
 
+@state.get("/state/leaked-credentials")
+def get_leaked_credentials() -> Any:
+    return jsonify({"leaked_credentials": _control().leaked_credentials()})
+
+
 @state.get("/state/clusters")
 def get_clusters() -> Any:
     return jsonify({"clusters": _control().clusters()})
@@ -275,7 +280,7 @@ def health() -> Any:
         {
             "status": "ok",
             "version": __version__,
-            "redacted": control.server.redactor.enabled,
+            "redacted": control.redacted,
             "journal": control.journal_summary(),
         }
     )

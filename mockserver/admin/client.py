@@ -91,6 +91,21 @@ class AdminClient:
     def clear_faults(self) -> int:
         return self.call("DELETE", "/faults")["cleared"]
 
+    def add_backend_fault(
+        self,
+        backend: str,
+        *,
+        store: str | None = None,
+        generator: str | None = None,
+        count: int | None = 1,
+    ) -> dict[str, Any]:
+        spec: dict[str, Any] = {"backend": backend, "count": count}
+        if store is not None:
+            spec["store"] = store
+        if generator is not None:
+            spec["generator"] = generator
+        return self.add_fault(spec)
+
     def add_cluster_fault(self, spec: dict[str, Any] | None = None, **fields: Any) -> dict:
         return self.call("POST", "/cluster-faults", {**(spec or {}), **fields})
 
@@ -114,6 +129,9 @@ class AdminClient:
 
     def authorized_identities(self) -> list[dict[str, Any]]:
         return self.call("GET", "/state/authorized-identities")["authorized_identities"]
+
+    def leaked_credentials(self) -> list[dict[str, Any]]:
+        return self.call("GET", "/state/leaked-credentials")["leaked_credentials"]
 
     def clusters(self) -> dict[str, Any]:
         return self.call("GET", "/state/clusters")["clusters"]

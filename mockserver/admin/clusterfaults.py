@@ -95,22 +95,25 @@ def _parse(rule_id: int, spec: Any, clusters: Mapping[str, FakeCluster]) -> Clus
             raise FaultError("jwks-uri-host needs host, e.g. 'keys.elsewhere.test:8443'")
     elif host is not None:
         raise FaultError("host is only for kind jwks-uri-host")
-    return ClusterFaultRule(rule_id, cluster, kind, endpoint, count, host)
+    return ClusterFaultRule(rule_id, str(cluster), kind, endpoint, count, host)
 
 
 class ClusterFaults:
-    """The cluster faults of one mock; `install()` hooks every cluster once."""
+    """The cluster faults of one mock; `install(clusters)` hooks every cluster at start."""
 
-    def __init__(self, clusters: Mapping[str, FakeCluster], stopping: threading.Event) -> None:
-        self.clusters = clusters
+    def __init__(self, stopping: threading.Event) -> None:
+        self.clusters: Mapping[str, FakeCluster] = {}
         self.stopping = stopping
         self._lock = threading.Lock()
         self._rules: list[ClusterFaultRule] = []
         self._next_id = 1
         self._bad: dict[str, BadContexts] = {}
 
-    def install(self) -> None:
-        for name, cluster in self.clusters.items():
+    def install(self, clusters: Mapping[str, FakeCluster]) -> None:
+        """Hook the clusters of a mock that has just started (their rules start empty)."""
+        self.clusters = clusters
+        self._bad = {}
+        for name, cluster in clusters.items():
             cluster.faults = self._hook(name)
             listener = cluster.listener
             if listener is not None:

@@ -1,7 +1,9 @@
 """Every admin operation on a running mock, as plain Python methods.
 
-The HTTP admin API (`api.py`) and the pytest plugin both call these, so the two can never
-disagree. Bad input raises `AdminError` with the HTTP status the API answers with.
+The HTTP admin API (`api.py`), the pytest plugin and the embedded conformance target all call
+these, so they can never disagree. Bad input raises `AdminError` with the HTTP status the API
+answers with. The control works on the parts `runtime` hands it (`MockParts`), never on the
+server object itself.
 """
 
 from __future__ import annotations
@@ -9,16 +11,18 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from mockserver.admin.faults import FaultError
 from mockserver.admin.journal import JournalQuery, QueryError
+from mockserver.admin.parts import MockParts, Running
+from mockserver.cluster import FakeCluster
+from mockserver.federation.context import FederationContext
 from mockserver.federation.modes import QUIRKS, UnknownQuirk
+from mockserver.keys import SigningKey
 from mockserver.manifests import ManifestError, build_model, parse_documents, substitute
+from mockserver.manifests.documents import Document
 from mockserver.tokens import BROKEN_KINDS, TokenRequestError
-
-if TYPE_CHECKING:
-    from mockserver.runtime import MockServer
 
 ROTATE_STEPS = ("add", "sign", "retire", "full")
 RUNTIME_REFUSED_KINDS = ("FakeCluster",)
@@ -52,7 +56,8 @@ def model_secrets(model: Any) -> Iterable[str]:
 
 
 def _object_ref(data: dict[str, Any]) -> dict[str, Any]:
-    meta = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
+    found = data.get("metadata")
+    meta: dict[str, Any] = found if isinstance(found, dict) else {}
     ref = {"kind": data.get("kind"), "name": meta.get("name")}
     if meta.get("namespace"):
         ref["namespace"] = meta["namespace"]
@@ -60,31 +65,44 @@ def _object_ref(data: dict[str, Any]) -> dict[str, Any]:
 
 
 class MockControl:
-    """Admin operations on one `MockServer` (journal, faults, state, manifests, quirks, clock,
-    keys, tokens, reset)."""
+    """Admin operations on one mock (journal, faults, state, manifests, quirks, clock, keys,
+    tokens, reset)."""
 
-    def __init__(self, server: MockServer) -> None:
-        self.server = server
+    def __init__(self, parts: MockParts) -> None:
+        self.parts = parts
 
     @property
-    def _ctx(self) -> Any:
-        if self.server.context is None:
+    def _running(self) -> Running:
+        if self.parts.running is None:
             raise AdminError(503, "the mock is not running")
-        return self.server.context
+        return self.parts.running
+
+    @property
+    def _ctx(self) -> FederationContext:
+        return self._running.context
+
+    @property
+    def redacted(self) -> bool:
+        """Whether secrets are fingerprinted in the journal, logs and state views."""
+        return self.parts.redactor.enabled
+
+    def cluster_names(self) -> list[str]:
+        """The fake clusters, in fixture order (the first is the default one)."""
+        return list(self._running.clusters)
 
     # -- URLs ------------------------------------------------------------------------------------
 
     @property
     def url(self) -> str:
         """The plain-HTTP federation URL."""
-        return self.server.federation_url
+        return self._running.federation_url
 
     def connection(self) -> dict[str, Any]:
-        return self.server.connection()
+        return self.parts.connection()
 
     def ca_body(self, cluster: str | None = None, **extra: Any) -> bytes:
         """The JSON body a Kubernetes-token client sends: `{"ca.crt": base64(cluster CA PEM)}`."""
-        fake = self._cluster(cluster or next(iter(self.server.clusters)))
+        fake = self._cluster(cluster or next(iter(self._running.clusters)))
         return json.dumps({"ca.crt": base64.b64encode(fake.ca.cert_pem).decode(), **extra}).encode()
 
     # -- journal ---------------------------------------------------------------------------------
@@ -96,58 +114,76 @@ class MockControl:
             query = JournalQuery.from_params(filters)
         except QueryError as exc:
             raise AdminError(400, str(exc)) from None
-        return self.server.journal.entries(query)
+        return self.parts.journal.entries(query)
 
     def journal_entry(self, entry_id: int) -> dict[str, Any]:
-        entry = self.server.journal.get(entry_id)
+        entry = self.parts.journal.get(entry_id)
         if entry is None:
             raise AdminError(404, f"no journal entry {entry_id} (cleared, or pushed out)")
         return entry
 
     def journal_summary(self) -> dict[str, int]:
-        return self.server.journal.summary()
+        return self.parts.journal.summary()
 
     def clear_journal(self) -> int:
-        return self.server.journal.clear()
+        return self.parts.journal.clear()
 
     # -- faults ----------------------------------------------------------------------------------
 
     def add_fault(self, spec: dict[str, Any] | None = None, **fields: Any) -> dict[str, Any]:
-        """Add a federation-listener fault (see docs/admin-api.md); returns it with its id."""
+        """Add a federation-listener, TLS or backend fault (see docs/admin-api.md); returns it
+        with its id."""
         try:
-            return self.server.faults.add({**(spec or {}), **fields}).describe()
+            return self.parts.faults.add({**(spec or {}), **fields}).describe()
         except FaultError as exc:
             raise AdminError(400, str(exc)) from None
 
     def faults(self) -> list[dict[str, Any]]:
-        return self.server.faults.rules()
+        return self.parts.faults.rules()
 
     def remove_fault(self, rule_id: int) -> None:
-        if not self.server.faults.remove(rule_id):
+        if not self.parts.faults.remove(rule_id):
             raise AdminError(404, f"no fault {rule_id}")
 
     def clear_faults(self) -> int:
-        return self.server.faults.clear()
+        return self.parts.faults.clear()
+
+    def add_backend_fault(
+        self,
+        backend: str,
+        *,
+        store: str | None = None,
+        generator: str | None = None,
+        count: int | None = 1,
+    ) -> dict[str, Any]:
+        """Fail the next `count` (None: every) GeneratorState writes of `generator`
+        (`namespace/kind/name`) or reads of `store`, as a broken backend would."""
+        spec: dict[str, Any] = {"backend": backend, "count": count}
+        if store is not None:
+            spec["store"] = store
+        if generator is not None:
+            spec["generator"] = generator
+        return self.add_fault(spec)
 
     def add_cluster_fault(self, spec: dict[str, Any] | None = None, **fields: Any) -> dict:
         """Break a fake cluster's discovery/JWKS side (see docs/admin-api.md)."""
         try:
-            rule = self.server.cluster_faults.add({**(spec or {}), **fields})
+            rule = self.parts.cluster_faults.add({**(spec or {}), **fields})
         except FaultError as exc:
             raise AdminError(400, str(exc)) from None
         self._ctx.resolver.clear()  # the next request fetches again and meets the fault
         return rule.describe()
 
     def cluster_faults(self) -> list[dict[str, Any]]:
-        return self.server.cluster_faults.rules()
+        return self.parts.cluster_faults.rules()
 
     def remove_cluster_fault(self, rule_id: int) -> None:
-        if not self.server.cluster_faults.remove(rule_id):
+        if not self.parts.cluster_faults.remove(rule_id):
             raise AdminError(404, f"no cluster fault {rule_id}")
         self._ctx.resolver.clear()
 
     def clear_cluster_faults(self) -> int:
-        count = self.server.cluster_faults.clear()
+        count = self.parts.cluster_faults.clear()
         self._ctx.resolver.clear()
         return count
 
@@ -159,10 +195,14 @@ class MockControl:
     def authorized_identities(self) -> list[dict[str, Any]]:
         return self._scrubbed(self._ctx.bookkeeping.authorized_identities())
 
+    def leaked_credentials(self) -> list[dict[str, Any]]:
+        """Credentials generated by requests that then failed (quirk generate-then-fail)."""
+        return self._scrubbed(self._ctx.bookkeeping.leaked_credentials)
+
     def clusters(self) -> dict[str, Any]:
         """Clusters with their keys (public parts), service accounts and pods."""
         described = {}
-        for name, cluster in self.server.clusters.items():
+        for name, cluster in self._running.clusters.items():
             signing = cluster.signing_key.kid
             described[name] = {
                 "issuer": cluster.issuer,
@@ -196,14 +236,14 @@ class MockControl:
         return {
             "generator_states": self.generator_states(),
             "authorized_identities": self.authorized_identities(),
-            "leaked_credentials": self._scrubbed(list(self._ctx.bookkeeping.leaked_credentials)),
+            "leaked_credentials": self.leaked_credentials(),
             "clusters": self.clusters(),
-            "behaviour": self.server.behaviour.describe(),
+            "behaviour": self.parts.behaviour.describe(),
             "clock": self.clock(),
         }
 
     def _scrubbed(self, value: Any) -> Any:
-        return self.server.redactor.scrub_value(value)
+        return self.parts.redactor.scrub_value(value)
 
     # -- manifests -------------------------------------------------------------------------------
 
@@ -226,9 +266,12 @@ class MockControl:
         if isinstance(manifests, list):
             if not all(isinstance(d, dict) for d in manifests):
                 raise AdminError(400, "documents must be a list of manifest objects")
-            manifests = "\n---\n".join(json.dumps(d) for d in manifests)
         try:
-            documents = parse_documents(manifests, "<admin API>")
+            documents = (
+                [Document("<admin API>", i, dict(d)) for i, d in enumerate(manifests, start=1)]
+                if isinstance(manifests, list)
+                else parse_documents(manifests, "<admin API>")
+            )
             refused = [d for d in documents if d.kind in RUNTIME_REFUSED_KINDS]
             if refused:
                 raise AdminError(
@@ -238,13 +281,17 @@ class MockControl:
                 )
             if not documents:
                 raise AdminError(400, "no manifest documents in the request")
-            model = build_model(substitute(documents, self.server.variables))
+            model = build_model(substitute(documents, dict(self._running.variables)))
         except ManifestError as exc:
             raise AdminError(400, str(exc)) from None
-        self.server.redactor.add_many(model_secrets(model), "store value")
+        self.parts.redactor.add_many(model_secrets(model), "store value")
         registry = self._ctx.registry
         registry.replace(registry.model.merged(model))
         return [_object_ref(d.data) for d in documents]
+
+    def reset_manifests(self) -> None:
+        """Back to the manifests loaded at start (books, faults and quirks stay as they are)."""
+        self._ctx.registry.reset()
 
     def delete_manifest(self, kind: str, name: str, namespace: str | None = None) -> None:
         """Remove one object; an Authorization stops authorizing on the next request (unless
@@ -264,23 +311,23 @@ class MockControl:
 
     def quirks(self) -> dict[str, Any]:
         return {
-            **self.server.behaviour.describe(),
+            **self.parts.behaviour.describe(),
             "available": {q.name: q.summary for q in QUIRKS.values()},
         }
 
     def enable_quirk(self, name: str) -> dict[str, Any]:
         try:
-            self.server.behaviour.enable(name)
+            self.parts.behaviour.enable(name)
         except UnknownQuirk as exc:
             raise AdminError(400, str(exc)) from None
-        return self.server.behaviour.describe()
+        return self.parts.behaviour.describe()
 
     def disable_quirk(self, name: str) -> dict[str, Any]:
         try:
-            self.server.behaviour.disable(name)
+            self.parts.behaviour.disable(name)
         except UnknownQuirk as exc:
             raise AdminError(400, str(exc)) from None
-        return self.server.behaviour.describe()
+        return self.parts.behaviour.describe()
 
     def set_quirks(self, quirks: list[str], strict: bool | None = None) -> dict[str, Any]:
         if not isinstance(quirks, list) or not all(isinstance(q, str) for q in quirks):
@@ -288,36 +335,37 @@ class MockControl:
         if strict is not None and not isinstance(strict, bool):
             raise AdminError(400, "strict must be true or false")
         try:
-            self.server.behaviour.set(quirks, strict)
+            self.parts.behaviour.set(quirks, strict)
         except UnknownQuirk as exc:
             raise AdminError(400, str(exc)) from None
-        return self.server.behaviour.describe()
+        return self.parts.behaviour.describe()
 
     def clock(self) -> dict[str, float]:
-        clock = self.server.clock
+        clock = self.parts.clock
         return {"now": clock.now(), "offset": clock.offset}
 
     def shift_clock(self, seconds: float) -> dict[str, float]:
         """Move the mock's clock; requests waiting on a clock delay wake and look again."""
         if isinstance(seconds, bool) or not isinstance(seconds, int | float):
             raise AdminError(400, f"seconds must be a number, got {seconds!r}")
-        self.server.clock.shift(seconds)
-        self.server.gate.notify()
+        self.parts.clock.shift(seconds)
+        self.parts.gate.notify()
         return self.clock()
 
     def set_clock_offset(self, offset: float) -> dict[str, float]:
         if isinstance(offset, bool) or not isinstance(offset, int | float):
             raise AdminError(400, f"offset must be a number, got {offset!r}")
-        self.server.clock.set_offset(offset)
-        self.server.gate.notify()
+        self.parts.clock.set_offset(offset)
+        self.parts.gate.notify()
         return self.clock()
 
     # -- keys and tokens -------------------------------------------------------------------------
 
-    def _cluster(self, name: Any) -> Any:
-        cluster = self.server.clusters.get(name) if isinstance(name, str) else None
+    def _cluster(self, name: Any) -> FakeCluster:
+        clusters = self._running.clusters
+        cluster = clusters.get(name) if isinstance(name, str) else None
         if cluster is None:
-            known = ", ".join(self.server.clusters)
+            known = ", ".join(clusters)
             raise AdminError(404, f"no cluster {name!r}; clusters: {known}")
         return cluster
 
@@ -334,7 +382,7 @@ class MockControl:
         try:
             if step in ("add", "full"):
                 key = fake.rotate_add_key(key_type)
-                self.server.redactor.add(key.private_pem(), "private key")
+                self.parts.redactor.add(key.private_pem(), "private key")
                 kid = key.kid
                 if step == "full":
                     fake.rotate_sign_with(kid)
@@ -346,7 +394,7 @@ class MockControl:
                 fake.rotate_retire(kid)
         except (KeyError, ValueError) as exc:
             raise AdminError(400, str(exc).strip("'\"")) from None
-        self.server.save_cluster_secrets(cluster)  # so `esi-mock token` signs with the new key
+        self.save_cluster_secrets(cluster)  # so `esi-mock token` signs with the new key
         return {"kid": kid, **self.clusters()[cluster]}
 
     def mint_token(
@@ -386,21 +434,56 @@ class MockControl:
             raise AdminError(400, str(exc)) from None
         except (KeyError, ValueError) as exc:
             raise AdminError(400, str(exc).strip("'\"")) from None
-        self.server.redactor.add(token, "token", pinned=False)
+        self.parts.redactor.add(token, "token", pinned=False)
         return token
 
     # -- reset and errors ------------------------------------------------------------------------
 
+    def save_cluster_secrets(self, name: str) -> None:
+        """Keep a cluster's current keys in the state folder (after a rotation)."""
+        self._cluster(name).save_secrets(self.parts.state.cluster_dir(name))
+
     def reset(self) -> None:
         """Back to the loaded fixtures: manifests, books, caches, journal, faults, quirks, clock
         offset and keys as they were at start."""
-        self.server.reset()
+        parts = self.parts
+        running = parts.running
+        if running is not None:
+            running.context.reset()
+        parts.behaviour.set(list(parts.initial.quirks), parts.initial.strict)
+        parts.journal.clear()
+        parts.faults.clear()
+        parts.cluster_faults.clear()
+        if running is not None:
+            for name, (keys, kid) in running.initial_keys.items():
+                self._restore_keys(running.clusters[name], keys, kid)
+        parts.clock.set_offset(parts.initial.clock_offset)
+        parts.gate.notify()
+        parts.errors.take()
+
+    def _restore_keys(self, cluster: FakeCluster, keys: list[SigningKey], kid: str) -> None:
+        current = cluster.keys
+        for key in keys:
+            cluster.rotate_add_key(key=key)
+        cluster.rotate_sign_with(kid)
+        for key in current:
+            if all(k.kid != key.kid for k in keys):
+                cluster.rotate_retire(key.kid)
+        if cluster.keys != current:
+            self.save_cluster_secrets(cluster.name)
+
+    def report_error(self, error: BaseException, where: str) -> None:
+        """Record a failure inside a mock thread (what `check_errors` raises)."""
+        self.parts.errors.report(error, where)
 
     def errors(self) -> list[str]:
-        return self.server.errors()
+        return self.parts.errors.all()
+
+    def take_errors(self) -> list[str]:
+        return self.parts.errors.take()
 
     def check_errors(self) -> None:
         """Raise `MockThreadError` for failures inside the mock's threads since the last check."""
-        failures = self.server.take_errors()
+        failures = self.parts.errors.take()
         if failures:
             raise MockThreadError("the mock failed while serving:\n" + "\n".join(failures))

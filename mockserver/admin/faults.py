@@ -3,8 +3,10 @@
 A rule matches requests by listener, route, method and raw-path prefix; fires for the next
 `count` matching requests (default 1; `null` means until removed), optionally only with a
 probability drawn from a seeded generator whose seed is shown in `GET /faults` and in each journal
-entry it touches, so a run can be repeated. TLS rules (`tls`) apply to new connections instead.
-The middleware carries out the actions; this module only decides.
+entry it touches, so a run can be repeated. TLS rules (`tls`) apply to new connections instead;
+backend rules (`backend`) apply inside the mock's backends, where the books consult them before a
+GeneratorState write or a secret-store read. The middleware and the books carry out the actions;
+this module only decides.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mockserver.clock import Clock
+from mockserver.federation.bookkeeping import BACKEND_TARGETS, STORE_READ
 from mockserver.federation.routing import R1, R2, R3, R4
 
 ACTIONS = (
@@ -33,6 +36,20 @@ ROUTES = (R1, R2, R3, R4, "options", "none")
 LISTENERS = ("http", "https", "mtls")
 TLS_LISTENERS = ("https", "mtls")
 MAX_DELAY_MS = 60_000
+REQUEST_KEYS = (
+    "action",
+    "tls",
+    "route",
+    "method",
+    "path_prefix",
+    "listener",
+    "status",
+    "body",
+    "content_type",
+    "headers",
+    "delay",
+    "delay_ms",
+)
 
 
 class FaultError(ValueError):
@@ -63,6 +80,9 @@ class FaultRule:
     id: int
     action: str | None = None
     tls: str | None = None
+    backend: str | None = None
+    store: str | None = None
+    generator: str | None = None
     route: str | None = None
     method: str | None = None
     path_prefix: str | None = None
@@ -83,6 +103,9 @@ class FaultRule:
     KEYS = (
         "action",
         "tls",
+        "backend",
+        "store",
+        "generator",
         "route",
         "method",
         "path_prefix",
@@ -110,6 +133,9 @@ class FaultRule:
             id=rule_id,
             action=_opt(spec, "action", str),
             tls=_opt(spec, "tls", str),
+            backend=_opt(spec, "backend", str),
+            store=_opt(spec, "store", str),
+            generator=_opt(spec, "generator", str),
             route=_opt(spec, "route", str),
             method=(_opt(spec, "method", str) or "").upper() or None,
             path_prefix=_opt(spec, "path_prefix", str),
@@ -132,6 +158,12 @@ class FaultRule:
         return rule
 
     def _validate(self) -> None:
+        self._validate_budget()
+        if self.backend is not None:
+            self._validate_backend()
+            return
+        if self.store is not None or self.generator is not None:
+            raise FaultError("store and generator are only for backend faults")
         if self.tls is not None:
             if self.tls not in TLS_KINDS:
                 raise FaultError(f"tls must be one of {', '.join(TLS_KINDS)}, got {self.tls!r}")
@@ -161,10 +193,6 @@ class FaultRule:
             raise FaultError(
                 f"listener must be one of {', '.join(LISTENERS)}, got {self.listener!r}"
             )
-        if self.count is not None and self.count < 1:
-            raise FaultError(f"count must be at least 1 (or null for no limit), got {self.count}")
-        if self.probability is not None and not 0 <= self.probability <= 1:
-            raise FaultError(f"probability must be between 0 and 1, got {self.probability}")
         if self.delay is not None and self.delay < 0:
             raise FaultError(f"delay must not be negative, got {self.delay}")
         if self.delay_ms is not None and not 0 <= self.delay_ms <= MAX_DELAY_MS:
@@ -173,6 +201,35 @@ class FaultRule:
             raise FaultError("action delay needs delay (mock-clock seconds) or delay_ms")
         if not all(isinstance(k, str) and isinstance(v, str) for k, v in self.headers.items()):
             raise FaultError("headers must map names to string values")
+
+    def _validate_budget(self) -> None:
+        if self.count is not None and self.count < 1:
+            raise FaultError(f"count must be at least 1 (or null for no limit), got {self.count}")
+        if self.probability is not None and not 0 <= self.probability <= 1:
+            raise FaultError(f"probability must be between 0 and 1, got {self.probability}")
+
+    def _validate_backend(self) -> None:
+        if self.backend not in BACKEND_TARGETS:
+            raise FaultError(
+                f"backend must be one of {', '.join(BACKEND_TARGETS)}, got {self.backend!r}"
+            )
+        request_only = [k for k in REQUEST_KEYS if getattr(self, k) not in (None, {})]
+        if request_only:
+            raise FaultError(
+                f"a backend fault matches by store or generator, not {request_only[0]}"
+            )
+        if self.backend == STORE_READ:
+            if self.store is None or self.generator is not None:
+                raise FaultError("backend store-read needs store (a ClusterSecretStore name)")
+        elif self.generator is None or self.store is not None:
+            raise FaultError("backend generator-state-write needs generator (namespace/kind/name)")
+        elif len(self.generator.split("/")) != 3 or not all(self.generator.split("/")):
+            raise FaultError(f"generator must be namespace/kind/name, got {self.generator!r}")
+
+    def fires_in_backend(self, target: str, subject: str) -> bool:
+        """Whether this is a backend rule for `target` on `subject` (store or ns/kind/name)."""
+        wanted = self.store if target == STORE_READ else self.generator
+        return self.backend == target and wanted == subject
 
     def matches(self, listener: str, method: str, path: str, route: str | None) -> bool:
         return (
@@ -203,9 +260,13 @@ class Firing:
     roll: float | None
 
     def describe(self) -> dict[str, Any]:
-        described = {"id": self.rule.id, "action": self.rule.action or self.rule.tls}
-        if self.rule.probability is not None:
-            described.update(seed=self.rule.seed, probability=self.rule.probability, roll=self.roll)
+        rule = self.rule
+        described: dict[str, Any] = {
+            "id": rule.id,
+            "action": rule.action or rule.tls or rule.backend,
+        }
+        if rule.probability is not None:
+            described.update(seed=rule.seed, probability=rule.probability, roll=self.roll)
         return described
 
 
@@ -243,13 +304,22 @@ class FaultSet:
 
     def pick(self, listener: str, method: str, path: str, route: str | None) -> Firing | None:
         """The first request rule that matches and fires; its budget is spent here."""
-        return self._pick(lambda r: r.tls is None and r.matches(listener, method, path, route))
+        return self._pick(
+            lambda r: (
+                r.tls is None and r.backend is None and r.matches(listener, method, path, route)
+            )
+        )
 
     def pick_tls(self, listener: str) -> Firing | None:
         """The first TLS rule for a new connection on `listener`."""
         return self._pick(
             lambda r: r.tls is not None and (r.listener is None or r.listener == listener)
         )
+
+    def fire_backend(self, target: str, subject: str) -> int | None:
+        """The id of the first backend rule that fires for this write or read (a `BackendGuard`)."""
+        firing = self._pick(lambda r: r.fires_in_backend(target, subject))
+        return None if firing is None else firing.rule.id
 
     def _pick(self, wanted: Callable[[FaultRule], bool]) -> Firing | None:
         with self._lock:

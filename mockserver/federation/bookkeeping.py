@@ -1,7 +1,10 @@
-"""GeneratorStates and AuthorizedIdentities, kept in memory (server-protocol.md §4.4, §4.5).
+"""GeneratorStates, AuthorizedIdentities and leaked credentials (server-protocol.md §4.4, §4.5).
 
-One lock guards both, so concurrent generator calls never lose or duplicate a state. Objects are
-plain Kubernetes-shaped dicts, as the admin API shows them.
+One lock guards all of them, so concurrent generator calls never lose or duplicate a state.
+Objects are plain Kubernetes-shaped dicts, as the admin API shows them. They live in memory and,
+through a `BookStore`, in the state folder (written inside the same lock, only when something
+changed). A `BackendGuard` lets the admin layer fail a write or a store read the way a broken
+Kubernetes API or secret backend would, without this module knowing about faults.
 """
 
 from __future__ import annotations
@@ -11,11 +14,13 @@ import json
 import re
 import secrets
 import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from mockserver.clock import CLOCK, Clock
-from mockserver.federation.errors import BadRequest
+from mockserver.federation.errors import BadRequest, ProtocolError
 from mockserver.gojson import go_marshal
 
 GROUP = "generators.external-secrets.io"
@@ -72,23 +77,125 @@ def sanitize_subject(subject: str) -> str:
     return re.sub(r"[^a-z0-9-]", "-", subject.lower()).strip("-")[:253]
 
 
+STORE_READ = "store-read"
+GENERATOR_STATE_WRITE = "generator-state-write"
+BACKEND_TARGETS = (STORE_READ, GENERATOR_STATE_WRITE)
+
+BackendGuard = Callable[[str, str], int | None]
+"""`guard(target, subject)`: the id of a backend fault that fires for this operation, or None.
+
+`target` is one of `BACKEND_TARGETS`; `subject` is the store name or `namespace/kind/name`."""
+
+
+def no_backend_faults(_target: str, _subject: str) -> int | None:
+    return None
+
+
+class BackendUnavailable(ProtocolError):
+    """The secret backend is down: a hardened server answers 503 (the real one has no such case)."""
+
+    status = 503
+
+
+@dataclass
+class Books:
+    """Everything the books hold, as a store loads it: states by (namespace, name), identities
+    by name, their credentials in issue order by equality key, and leak records in order."""
+
+    states: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    identities: dict[str, dict[str, Any]] = field(default_factory=dict)
+    credentials: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    leaks: list[dict[str, Any]] = field(default_factory=list)
+
+
+class BookStore(Protocol):
+    """Where the books are kept besides memory; each call is one transaction."""
+
+    def load(self) -> Books: ...
+
+    def put_state(self, namespace: str, name: str, state: dict[str, Any]) -> None: ...
+
+    def delete_states(self, keys: list[tuple[str, str]]) -> None: ...
+
+    def put_identity(
+        self, name: str, identity: dict[str, Any] | None, key: str, credential: dict[str, Any]
+    ) -> None:
+        """Store a credential under `key` (new, or replacing an equal one in place), and the
+        identity itself when it is new (`identity` is None otherwise)."""
+        ...
+
+    def add_leak(self, leak: dict[str, Any]) -> None: ...
+
+    def clear(self) -> None: ...
+
+
+class MemoryOnly:
+    """The ephemeral store: the books live and die with the process."""
+
+    def load(self) -> Books:
+        return Books()
+
+    def put_state(self, namespace: str, name: str, state: dict[str, Any]) -> None:
+        return None
+
+    def delete_states(self, keys: list[tuple[str, str]]) -> None:
+        return None
+
+    def put_identity(
+        self, name: str, identity: dict[str, Any] | None, key: str, credential: dict[str, Any]
+    ) -> None:
+        return None
+
+    def add_leak(self, leak: dict[str, Any]) -> None:
+        return None
+
+    def clear(self) -> None:
+        return None
+
+
 class Bookkeeping:
     """The objects R2, R3 and R4 write, and the AuthorizedIdentities R1 and R2 upsert."""
 
-    def __init__(self, clock: Clock = CLOCK) -> None:
+    def __init__(
+        self,
+        clock: Clock = CLOCK,
+        store: BookStore | None = None,
+        guard: BackendGuard = no_backend_faults,
+    ) -> None:
         self._clock = clock
         self._lock = threading.Lock()
-        self._states: dict[tuple[str, str], dict[str, Any]] = {}
-        self._identities: dict[str, dict[str, Any]] = {}
-        self._credentials: dict[str, dict[str, dict[str, Any]]] = {}
-        self.leaked_credentials: list[dict[str, Any]] = []
+        self._store: BookStore = store if store is not None else MemoryOnly()
+        self._guard = guard
+        books = self._store.load()
+        self._states = books.states
+        self._identities = books.identities
+        self._credentials = books.credentials
+        self._leaks = books.leaks
+
+    @property
+    def leaked_credentials(self) -> list[dict[str, Any]]:
+        """Leak records, oldest first (a copy)."""
+        with self._lock:
+            return copy.deepcopy(self._leaks)
 
     def reset(self) -> None:
         with self._lock:
+            self._store.clear()
             self._states.clear()
             self._identities.clear()
             self._credentials.clear()
-            self.leaked_credentials.clear()
+            self._leaks.clear()
+
+    # -- backend faults --------------------------------------------------------------------------
+
+    def check_store_read(self, store: str) -> None:
+        """Fail like an unreachable secret backend when a `store-read` fault fires for `store`."""
+        fault = self._guard(STORE_READ, store)
+        if fault is not None:
+            raise BackendUnavailable(
+                f"secret store {store!r} is unavailable",
+                f"backend fault {fault}: {STORE_READ} {store}",
+            )
 
     # -- GeneratorStates -------------------------------------------------------------------------
 
@@ -102,6 +209,12 @@ class Bookkeeping:
         resource: dict[str, Any],
         owner_reference: dict[str, Any] | None,
     ) -> dict[str, Any]:
+        fault = self._guard(GENERATOR_STATE_WRITE, f"{namespace}/{kind}/{name}")
+        if fault is not None:
+            raise BadRequest(
+                f"GeneratorState for {kind}/{name} could not be written",
+                f"backend fault {fault}: {GENERATOR_STATE_WRITE} {namespace}/{kind}/{name}",
+            )
         validate_generator_state(kind, name, owner)
         prefix = generate_name_prefix(kind, name, owner)
         state: dict[str, Any] = {
@@ -127,6 +240,7 @@ class Bookkeeping:
                 if (namespace, prefix + suffix) not in self._states:
                     break
             state["metadata"]["name"] = prefix + suffix
+            self._store.put_state(namespace, prefix + suffix, state)
             self._states[(namespace, prefix + suffix)] = state
         return copy.deepcopy(state)
 
@@ -139,6 +253,8 @@ class Bookkeeping:
                 if (namespace is None or key[0] == namespace)
                 and all(state["metadata"]["labels"].get(k) == v for k, v in labels.items())
             ]
+            if doomed:
+                self._store.delete_states(doomed)
             for key in doomed:
                 del self._states[key]
         return [f"{ns}/{name}" for ns, name in sorted(doomed)]
@@ -154,10 +270,10 @@ class Bookkeeping:
 
     def record_leak(self, namespace: str, kind: str, name: str, output_keys: list[str]) -> None:
         """A credential generated by a request that then failed (quirk generate-then-fail)."""
+        leak = {"namespace": namespace, "kind": kind, "name": name, "keys": sorted(output_keys)}
         with self._lock:
-            self.leaked_credentials.append(
-                {"namespace": namespace, "kind": kind, "name": name, "keys": sorted(output_keys)}
-            )
+            self._store.add_leak(leak)
+            self._leaks.append(leak)
 
     # -- AuthorizedIdentities --------------------------------------------------------------------
 
@@ -172,19 +288,24 @@ class Bookkeeping:
         """Record an issued credential, replacing an equal entry or appending a new one.
 
         Entries are indexed by what makes two of them equal, so an upsert costs the same with
-        four thousand credentials as with one. Returns the AuthorizedIdentity's name.
+        four thousand credentials as with one. Nothing is written when the entry is unchanged
+        (the same credential again within the same second). Returns the identity's name.
         """
         name = f"{method}-{sanitize_subject(subject)}"
         credential = {**credential, "lastIssuedAt": rfc3339(self._clock.now())}
+        key = credential_key(credential)
         with self._lock:
             identity = self._identities.get(name)
+            if identity is not None and self._credentials[name].get(key) == credential:
+                return name
+            new_identity = None
             if identity is None:
                 subject_spec = (
                     {"spiffe": {"spiffeID": subject}}
                     if method == "spiffe"
                     else {"oidc": {"issuer": provider, "subject": subject}}
                 )
-                identity = {
+                new_identity = {
                     "apiVersion": "federation.external-secrets.io/v1alpha1",
                     "kind": "AuthorizedIdentity",
                     "metadata": {"name": name},
@@ -192,9 +313,11 @@ class Bookkeeping:
                         "identitySpec": {"federationRef": federation_ref, "subject": subject_spec}
                     },
                 }
-                self._identities[name] = identity
+            self._store.put_identity(name, new_identity, key, credential)
+            if new_identity is not None:
+                self._identities[name] = new_identity
                 self._credentials[name] = {}
-            self._credentials[name][_credential_key(credential)] = credential
+            self._credentials[name][key] = credential
         return name
 
     def authorized_identities(self) -> list[dict[str, Any]]:
@@ -209,7 +332,7 @@ class Bookkeeping:
             return views
 
 
-def _credential_key(credential: dict[str, Any]) -> str:
+def credential_key(credential: dict[str, Any]) -> str:
     """What makes two issued credentials the same entry (server-protocol.md §4.5)."""
     return json.dumps(
         [

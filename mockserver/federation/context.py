@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import InitVar, dataclass, field
 from typing import Any
 
 from mockserver.clock import CLOCK, Clock
@@ -83,12 +83,13 @@ class FederationContext:
     home_cluster: str | None = None
     extra_audiences: tuple[str, ...] = ()
     max_body_bytes: int = MAX_BODY_BYTES
+    books: InitVar[Bookkeeping | None] = None
     bookkeeping: Bookkeeping = field(init=False)
     resolver: KeyResolver = field(init=False)
     authenticator: Authenticators = field(init=False)
 
-    def __post_init__(self) -> None:
-        self.bookkeeping = Bookkeeping(self.clock)
+    def __post_init__(self, books: Bookkeeping | None) -> None:
+        self.bookkeeping = books if books is not None else Bookkeeping(self.clock)
         self.resolver = KeyResolver(
             self.registry.federation_urls, self.behaviour, self.clock, clusters=self.clusters
         )

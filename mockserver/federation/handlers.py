@@ -80,6 +80,7 @@ def get_secret(ctx: FederationContext, call: Call) -> str:
     """R1: authorization (404) → backend (400) → the value as a JSON string."""
     store_name, key = call.params["secretStoreName"], call.params["secretName"]
     authorization = _grant(ctx, call, StoreResource(store_name))
+    ctx.bookkeeping.check_store_read(store_name)
     store = ctx.registry.model.cluster_secret_stores.get(store_name)
     if store is None:
         raise BadRequest(store_not_found_message(store_name))
