@@ -353,8 +353,9 @@ class _Connection:
         if response.cut:
             declared = next((v for k, v in headers if k.lower() == "content-length"), None)
         answer = frame_answer(head, response.status, headers, response.body, close, declared)
-        sent = self._send(answer.head + answer.body)
+        # Logged before the bytes leave, so whoever reads the answer can already read its line.
         self.listener.access(head, response.status, len(response.body))
+        sent = self._send(answer.head + answer.body)
         if answer.close or not sent:
             if linger and sent:
                 _linger_close(self.sock, self.limits.linger_seconds)
