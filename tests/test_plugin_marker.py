@@ -18,7 +18,8 @@ def test_marker_path_is_relative_to_the_test_file(pytester):
         "from pathlib import Path\n\n"
         "@pytest.mark.esi_mock_fixtures('manifests')\n"
         "def test_uses_the_folder_next_to_this_file(federation_mock):\n"
-        "    assert federation_mock.server.fixtures == Path(__file__).parent / 'manifests'\n"
+        "    expected = (Path(__file__).parent / 'manifests').resolve()\n"
+        "    assert federation_mock.connection()['fixtures'] == str(expected)\n"
     )
     result = pytester.runpytest_subprocess("-p", "no:randomly", "-p", "no:cacheprovider", "suite")
     result.assert_outcomes(passed=1)

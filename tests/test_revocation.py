@@ -225,7 +225,7 @@ def test_a_negative_upstream_cache_is_refused_with_its_fix():
 
 
 def test_a_cluster_fault_added_after_the_cache_is_warm_bites_on_the_next_request(mock, alpha):
-    mock.cluster_faults.install()  # other tests replace the clusters' fault hooks
+    mock.cluster_faults.install(mock.clusters)  # other tests replace the clusters' fault hooks
     token = alpha.mint("team-a/web")
     assert r1(mock, token).status == 200
     rule = mock.cluster_faults.add({"cluster": "alpha", "kind": "status-500", "endpoint": "jwks"})
