@@ -47,8 +47,7 @@ class ClusterSet:
         self._lock = threading.Lock()
         self._state = {name: _ClusterState() for name in self.clusters}
         self._rotations: list[_Rotation] = []
-        for name, cluster in self.clusters.items():
-            cluster.faults = self._hook(name)
+        self._unwatch = [cluster.watch(self._hook(name)) for name, cluster in self.clusters.items()]
 
     def __getitem__(self, name: str) -> FakeCluster:
         try:
@@ -58,8 +57,9 @@ class ClusterSet:
 
     def detach(self) -> None:
         """Remove the hooks (the clusters outlive this set, e.g. inside the embedded mock)."""
-        for cluster in self.clusters.values():
-            cluster.faults = None
+        for unwatch in self._unwatch:
+            unwatch()
+        self._unwatch = []
 
     # -- tokens ----------------------------------------------------------------------------------
 

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import ssl
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import flask
 import trustme
+from werkzeug.wrappers import Response
 
 from mockserver.clock import CLOCK, Clock
 from mockserver.cluster.app import FaultHook, build_discovery_app
@@ -80,6 +81,7 @@ class FakeCluster:
         self._jwks_uri_host = jwks_uri_host
         self.clock = clock
         self._faults: FaultHook | None = None
+        self._watchers: tuple[FaultHook, ...] = ()
         self._lock = threading.Lock()
         self._counts = {"discovery": 0, "jwks": 0}
         self.inventory = Inventory(name, self.mutations)
@@ -149,12 +151,40 @@ class FakeCluster:
 
     @property
     def faults(self) -> FaultHook | None:
-        return self._faults
+        """The hook the discovery app asks first: watchers in the order added, then the
+        mock's own fault hook; the first answer that is not None is served."""
+        if not self._watchers:
+            return self._faults
+        hooks = [*self._watchers, *([self._faults] if self._faults else [])]
+
+        def chain(endpoint: str, request: flask.Request) -> Response | None:
+            for hook in hooks:
+                answer = hook(endpoint, request)
+                if answer is not None:
+                    return answer
+            return None
+
+        return chain
 
     @faults.setter
     def faults(self, hook: FaultHook | None) -> None:
         self._faults = hook
         self.mutations.bump()
+
+    def watch(self, hook: FaultHook) -> Callable[[], None]:
+        """Add an observer of every request to this cluster (it may answer in the cluster's
+        place); returns the function that removes it. A harness watches a cluster this way
+        without replacing the mock's own fault hook."""
+        with self._lock:
+            self._watchers = (*self._watchers, hook)
+        self.mutations.bump()
+
+        def unwatch() -> None:
+            with self._lock:
+                self._watchers = tuple(h for h in self._watchers if h is not hook)
+            self.mutations.bump()
+
+        return unwatch
 
     @property
     def ca(self) -> CertificateAuthority:
