@@ -11,6 +11,7 @@ import os
 import sys
 import tempfile
 from pathlib import Path
+from typing import NoReturn
 
 import click
 
@@ -24,7 +25,7 @@ from .render import render as run_render
 OPERATIONS = ("store-get", "generate", "revoke-self")
 
 
-def _fail(message: str, code: int = 2) -> None:
+def _fail(message: str, code: int = 2) -> NoReturn:
     click.echo(f"esi-mock render: {message}", err=True)
     sys.exit(code)
 

@@ -17,7 +17,7 @@ from .externalsecret import sync
 from .kinds import build_client_manifests
 from .model import ClientManifests, ExternalSecret
 from .resolve import ManifestResolver
-from .secret import dump, outcome_manifests
+from .secret import dump, outcome_manifests, store_manifests
 
 
 def load(paths: Iterable[Path | str], env: Environment) -> ClientManifests:
@@ -56,12 +56,18 @@ def render(manifests: ClientManifests, env: Environment, *, released: bool = Fal
     """Reconcile each ExternalSecret once, as a correct or an as-released ESE would."""
     resolver = ManifestResolver(manifests, env, released=released)
     result = RenderResult()
+    reported: set[tuple[str, str, str]] = set()
     for es in manifests.external_secrets:
         synced = sync(es, resolver)
-        existing = manifests.secrets.get((es.namespace, es.target.name))
-        result.outcomes.append(
-            Outcome(es, synced.data, synced.error, outcome_manifests(es, synced, existing))
-        )
+        key = (es.namespace, es.target.name)
+        existing = manifests.secrets.get(key)
+        meta = manifests.secret_meta.get(key, ({}, {}))
+        printed, error = outcome_manifests(es, synced, existing, resolver, meta)
+        for store_key, failure in resolver.store_failures.items():
+            if failure is not None and store_key not in reported:
+                reported.add(store_key)
+                printed += store_manifests(failure)
+        result.outcomes.append(Outcome(es, synced.data if error is None else None, error, printed))
     result.exchanges = resolver.exchanges
     return result
 
