@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mockserver.clock import CLOCK, Clock
 from mockserver.manifests import read_documents, substitute
 
 from .clients import Exchange
@@ -34,6 +35,8 @@ class Outcome:
     data: dict[str, bytes] | None
     error: str | None
     manifests: list[dict[str, Any]]
+    requeues: list[str] = field(default_factory=list)
+    """One line per failed reconcile that was requeued (`--reconcile N`)."""
 
 
 @dataclass
@@ -52,22 +55,50 @@ class RenderResult:
         return dump([m for o in self.outcomes for m in o.manifests])
 
 
-def render(manifests: ClientManifests, env: Environment, *, released: bool = False) -> RenderResult:
-    """Reconcile each ExternalSecret once, as a correct or an as-released ESE would."""
+BACKOFF_BASE = 0.005
+BACKOFF_MAX = 1000.0
+"""controller-runtime's default per-item limiter: 5 ms doubled per failure, at most 1000 s."""
+
+
+def backoff(failures: int) -> float:
+    """Seconds before the requeue that follows failure number `failures` (1-based)."""
+    return min(BACKOFF_BASE * 2 ** (failures - 1), BACKOFF_MAX)
+
+
+def render(
+    manifests: ClientManifests,
+    env: Environment,
+    *,
+    released: bool = False,
+    reconciles: int = 1,
+    clock: Clock = CLOCK,
+) -> RenderResult:
+    """Reconcile each ExternalSecret as a correct or an as-released ESE would: up to
+    `reconciles` times, requeued after each failure with the controller's backoff, shifted on
+    `clock` (the mock's clock when the mock runs in this process), until one succeeds."""
     resolver = ManifestResolver(manifests, env, released=released)
     result = RenderResult()
     reported: set[tuple[str, str, str]] = set()
     for es in manifests.external_secrets:
-        synced = sync(es, resolver)
         key = (es.namespace, es.target.name)
         existing = manifests.secrets.get(key)
         meta = manifests.secret_meta.get(key, ({}, {}))
-        printed, error = outcome_manifests(es, synced, existing, resolver, meta)
+        attempts: list[str] = []
+        for attempt in range(1, max(reconciles, 1) + 1):
+            resolver.new_reconcile()
+            synced = sync(es, resolver)
+            printed, error = outcome_manifests(es, synced, existing, resolver, meta)
+            if error is None or attempt == reconciles:
+                break
+            delay = backoff(attempt)
+            attempts.append(f"reconcile {attempt} failed; requeued after {delay:g} s: {error}")
+            clock.shift(delay)
         for store_key, failure in resolver.store_failures.items():
             if failure is not None and store_key not in reported:
                 reported.add(store_key)
                 printed += store_manifests(failure)
-        result.outcomes.append(Outcome(es, synced.data if error is None else None, error, printed))
+        data = synced.data if error is None else None
+        result.outcomes.append(Outcome(es, data, error, printed, attempts))
     result.exchanges = resolver.exchanges
     return result
 

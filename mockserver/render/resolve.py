@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from mockserver.manifests import Secret
 
-from .clients import ClientError, GeneratorClient, ProviderClient
+from .clients import ClientError, Exchange, GeneratorClient, ProviderClient
 from .environment import ROOT_CA_CONFIGMAP, Environment, SetupError
 from .externalsecret import SyncError
 from .model import (
@@ -96,8 +96,15 @@ class ManifestResolver:
         self._providers: dict[tuple[str, str, str], ProviderClient] = {}
         self.generator_clients: list[GeneratorClient] = []
         self.store_failures: dict[tuple[str, str, str], StoreFailure | None] = {}
+        self._spent: list[ProviderClient] = []
         for account in manifests.service_accounts:
             env.ensure_service_account(account.cluster, account.namespace, account.name)
+
+    def new_reconcile(self) -> None:
+        """ESO builds a new client manager per reconcile: provider clients (and their
+        TokenRequest tokens) are made again; the clients of earlier reconciles keep their log."""
+        self._spent.extend(self._providers.values())
+        self._providers = {}
 
     # -- Kubernetes objects ----------------------------------------------------------------------
 
@@ -275,10 +282,10 @@ class ManifestResolver:
             raise SyncError(f"error using generator: {exc}") from exc
 
     @property
-    def exchanges(self) -> list:
+    def exchanges(self) -> list[Exchange]:
         """Every request made so far, in order per client."""
-        out = []
-        for provider in self._providers.values():
+        out: list[Exchange] = []
+        for provider in [*self._spent, *self._providers.values()]:
             out.extend(provider.log)
         for generator in self.generator_clients:
             out.extend(generator.log)
