@@ -13,6 +13,7 @@ from typing import Any
 import yaml
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from jwt.algorithms import ECAlgorithm, OKPAlgorithm, RSAAlgorithm
 
 from mockserver.gojson import go_marshal
@@ -106,7 +107,7 @@ def cert_sans(text: str) -> list[str]:
     try:
         cert = x509.load_der_x509_certificate(block[2])
     except ValueError as exc:
-        raise FuncError(f"failed to parse certificate: x509: {exc}") from None
+        raise FuncError("failed to parse certificate: x509: malformed certificate") from None
     try:
         sans = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     except x509.ExtensionNotFound:
@@ -163,8 +164,12 @@ def jwk_private_key_pem(text: str) -> str:
 
 
 def _go_key_type(key: Any, private: bool) -> str:
-    name = type(key).__name__.lower()
-    family = "rsa" if "rsa" in name else "ecdsa" if "ellipticcurve" in name else "ed25519"
+    if isinstance(key, rsa.RSAPrivateKey | rsa.RSAPublicKey):
+        family = "rsa"
+    elif isinstance(key, ec.EllipticCurvePrivateKey | ec.EllipticCurvePublicKey):
+        family = "ecdsa"
+    else:
+        family = "ed25519"
     return f"{family}.{'PrivateKey' if private else 'PublicKey'}"
 
 
