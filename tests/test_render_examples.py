@@ -4,6 +4,7 @@ byte, its type, labels and annotations), as docs/render.md shows them."""
 from __future__ import annotations
 
 import base64
+import hashlib
 import shutil
 from pathlib import Path
 
@@ -100,5 +101,5 @@ def test_tls_pair(tls_mock) -> None:
         "kubernetes.io/tls",
         {"tls.crt": cert.encode(), "tls.key": key.encode()},
         {"app.kubernetes.io/name": "app"},
-        {"cert.example/sans": "app.example,www.app.example"},
+        {"cert.example/sha256": hashlib.sha256(cert.encode()).hexdigest()},
     )

@@ -210,6 +210,8 @@ def test_invalid_value_to_a_typed_parameter() -> None:
             "{{ kindOf (list) }} {{ typeOf 1.5 }} {{ kindOf (dict) }} {{ typeOf . }}",
             "slice float64 map map[string]string",
         ),
+        # The enterprise fork's isJson: a JSON object only.
+        ('{{ isJson .json }} {{ isJson "[1]" }} {{ isJson .user }}', "true false false"),
     ],
 )
 def test_eso_function_map(text: str, expected: str) -> None:
@@ -251,11 +253,6 @@ def test_pem_functions() -> None:
     bundle = StrMap(bundle="junk before\n" + key + cert)
     assert run('{{ .bundle | filterPEM "CERTIFICATE" }}', bundle) == cert
     assert run('{{ .bundle | filterPEM "private key" }}', bundle) == key
-    # certSANs reads the first PEM block only, as ESO does.
-    assert run("{{ .cert | certSANs | toJson }}", StrMap(cert=cert)) == '["app.example","10.0.0.1"]'
-    assert fail("{{ .bundle | certSANs }}", bundle).endswith(
-        "error calling certSANs: failed to parse certificate: x509: malformed certificate"
-    )
     # No block of the type and something left over: ESO's junk error.
     assert fail('{{ "garbage" | filterPEM "CERTIFICATE" }}') == (
         'template: k:1:15: executing "k" at <filterPEM>: error calling filterPEM: error '

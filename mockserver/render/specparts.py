@@ -20,13 +20,8 @@ SELECTOR_OPERATORS = ("In", "NotIn", "Exists", "DoesNotExist")
 
 def _template_from(c: Checker, item: dict[str, Any], here: str) -> TemplateFrom | None:
     c.fields(item, here, ("configMap", "secret", "target", "literal"))
-    target = c.string(item, "target", here) or "Data"
-    if target.lower() not in (t.lower() for t in SECRET_TARGETS):
-        c.fail(
-            child(here, "target"),
-            f"templateFrom target={target!r} is not allowed when targeting a Secret, must be one "
-            'of "Data", "Annotations" or "Labels"',
-        )
+    target = c.choice(item, "target", here, SECRET_TARGETS)
+    if target is None and "target" in item:
         return None
     literal = c.string(item, "literal", here)
     sources: list[tuple[str, str, tuple[TemplateItem, ...]]] = []
@@ -54,7 +49,7 @@ def _template_from(c: Checker, item: dict[str, Any], here: str) -> TemplateFrom 
     cm = by_kind.get("configMap")
     secret = by_kind.get("secret")
     return TemplateFrom(
-        target=target,
+        target=target or "Data",
         config_map=cm[0] if cm else None,
         config_map_items=cm[1] if cm else (),
         secret=secret[0] if secret else None,
@@ -64,7 +59,8 @@ def _template_from(c: Checker, item: dict[str, Any], here: str) -> TemplateFrom 
 
 
 def parse_template(c: Checker, template: dict[str, Any], here: str) -> Template:
-    """`spec.target.template` with the CRD's enums and ESO's `ValidateSecretTemplate` rules."""
+    """`spec.target.template` with the enterprise CRD's enums (`templateFrom[].target` is the
+    enum Data, Annotations, Labels, matched exactly)."""
     c.fields(
         template,
         here,
@@ -88,21 +84,6 @@ def parse_template(c: Checker, template: dict[str, Any], here: str) -> Template:
         parsed = _template_from(c, item, item_path)
         if parsed is not None:
             froms.append(parsed)
-    if kind == "kubernetes.io/service-account-token":
-        if "kubernetes.io/service-account.name" in annotations:
-            c.fail(
-                child(here, "type"),
-                'template.type="kubernetes.io/service-account-token" with annotation '
-                '"kubernetes.io/service-account.name" is not allowed',
-            )
-        if any(f.target.lower() == "annotations" for f in froms):
-            c.fail(
-                child(here, "type"),
-                'template.type="kubernetes.io/service-account-token" with templateFrom '
-                'target="Annotations" is not allowed',
-            )
-    if kind == "bootstrap.kubernetes.io/token":
-        c.fail(child(here, "type"), 'template.type="bootstrap.kubernetes.io/token" is not allowed')
     return Template(kind, engine, merge, labels, annotations, data, tuple(froms))
 
 

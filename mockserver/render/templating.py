@@ -21,8 +21,8 @@ from .gotemplate.sprig import SPRIG
 from .model import ExternalSecret, Rewrite
 from .model import Template as TemplateSpec
 
-FUNCS: dict[str, Func] = {**SPRIG, **ESO_FUNCS}
-"""ESO's `tplFuncs`: the vendored sprig map with ESO's own functions copied over it."""
+FUNCS: dict[str, Func] = {**ESO_FUNCS, **SPRIG}
+"""The enterprise fork's `tplFuncs`: its own functions, then sprig's map copied over them."""
 
 ERR_EXECUTE = "unable to execute template at key {}: {}"
 ERR_PARSE = "unable to parse template at key {}: {}"
@@ -68,10 +68,9 @@ def execute(key: str, text: str, data: dict[str, bytes]) -> bytes:
 
 
 def _apply_to_target(key: str, value: bytes, target: str, draft: SecretDraft) -> None:
-    kind = target.lower()
-    if kind == "annotations":
+    if target == "Annotations":
         draft.annotations[key] = value.decode("utf-8", "surrogateescape")
-    elif kind == "labels":
+    elif target == "Labels":
         draft.labels[key] = value.decode("utf-8", "surrogateescape")
     else:
         draft.data[key] = value

@@ -1,6 +1,7 @@
-"""ESO's own template functions (`runtime/template/v2/{pem,jwk,yaml}.go`): `filterPEM`,
-`certSANs`, `jwkPublicKeyPem`, `jwkPrivateKeyPem`, `toYaml`, `fromYaml`, with their error
-texts. PEM blocks are decoded and re-encoded as Go's `encoding/pem` does (64-column base64)."""
+"""ESO's own template functions as the enterprise fork registers them (`pkg/template/v2/
+template.go` and `esi_custom.go`): `filterPEM`, `jwkPublicKeyPem`, `jwkPrivateKeyPem`, `toYaml`,
+`fromYaml`, `isJson`, with their error texts. PEM blocks are decoded and re-encoded as Go's
+`encoding/pem` does (64-column base64)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ import re
 from typing import Any
 
 import yaml
-from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from jwt.algorithms import ECAlgorithm, OKPAlgorithm, RSAAlgorithm
@@ -100,23 +100,12 @@ def filter_pem(pem_type: str, text: str) -> str:
     return "".join(blocks)
 
 
-def cert_sans(text: str) -> list[str]:
-    block, _ = pem_decode(_trim_junk(text))
-    if block is None:
-        raise FuncError("failed to decode PEM block")
+def is_json(text: str) -> bool:
+    """The enterprise fork's `isJson`: whether the text unmarshals into a JSON object."""
     try:
-        cert = x509.load_der_x509_certificate(block[2])
-    except ValueError as exc:
-        raise FuncError("failed to parse certificate: x509: malformed certificate") from None
-    try:
-        sans = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-    except x509.ExtensionNotFound:
-        return []
-    out: list[str] = list(sans.get_values_for_type(x509.DNSName))
-    out += [str(ip) for ip in sans.get_values_for_type(x509.IPAddress)]
-    out += list(sans.get_values_for_type(x509.RFC822Name))
-    out += list(sans.get_values_for_type(x509.UniformResourceIdentifier))
-    return out
+        return isinstance(json.loads(text), dict)
+    except ValueError:
+        return False
 
 
 def _jwk(text: str) -> Any:
@@ -206,7 +195,7 @@ def from_yaml(text: str) -> dict[str, Any]:
 
 ESO_FUNCS: dict[str, Func] = {
     "filterPEM": Func(filter_pem, ("string", "string")),
-    "certSANs": Func(cert_sans, ("string",)),
+    "isJson": Func(is_json, ("string",)),
     "jwkPublicKeyPem": Func(jwk_public_key_pem, ("string",)),
     "jwkPrivateKeyPem": Func(jwk_private_key_pem, ("string",)),
     "toYaml": Func(to_yaml, ("any",)),
