@@ -422,3 +422,29 @@ def test_reconcile_heals_a_first_request_401_with_the_controller_backoff(tmp_pat
         "reconcile 1 failed; requeued after 0.005 s: error processing spec.data[0] (key: plain), "
         'err: failed to get secret: status 401 Unauthorized, body: {"message":"Unauthorized"}\n'
     ]
+
+
+@pytest.mark.parametrize(
+    ("kind", "sa", "ca", "event"),
+    [
+        (
+            "ClusterSecretStore",
+            "{name: web, namespace: team-a}",
+            "{name: kube-root-ca.crt, key: ca.crt}",
+            "could not get secret for certs:an empty namespace may not be set when a resource "
+            "name is provided",
+        ),
+        (
+            "SecretStore",
+            "{name: web, namespace: team-b}",
+            "{name: kube-root-ca.crt, key: ca.crt}",
+            "invalid store: namespace should either be empty or match the namespace of the "
+            "SecretStore for a namespaced SecretStore",
+        ),
+    ],
+)
+def test_store_readiness_failures_name_their_cause(mock, tmp_path, kind, sa, ca, event) -> None:
+    result = _render(mock, _files(tmp_path, kind=kind, sa=sa, ca=ca))
+    assert _warning(result).endswith(f'{kind} "fed" is not ready')
+    reasons = [d["message"] for d in _docs(result) if d.get("reason") == "InvalidProviderConfig"]
+    assert reasons == [event]

@@ -73,17 +73,21 @@ def namespace_allowed(conditions: tuple[StoreCondition, ...], labels: dict[str, 
 
 
 def validate_store(store: ProviderStore) -> str | None:
-    """The webhook's `ValidateStore`: a ClusterSecretStore's refs must name their namespace
-    (`esutils.ValidateSecretSelector` / `ValidateServiceAccountSelector`)."""
-    if not store.cluster_scoped:
-        return None
-    refs: list[KeyRef] = []
-    for ca in (store.server_ca, store.client_ca):
-        if ca is not None:
-            refs += [r for r in (ca.secret_ref, ca.configmap_ref) if r is not None]
-    if store.service_account.namespace is None or any(r.namespace is None for r in refs):
+    """The provider's `ValidateStore` (`utils.ValidateServiceAccountSelector`): a
+    ClusterSecretStore's service account must name its namespace; a SecretStore's may only name
+    its own."""
+    namespace = store.service_account.namespace
+    if store.cluster_scoped and namespace is None:
         return "cluster scope requires namespace"
+    if not store.cluster_scoped and namespace is not None and namespace != store.namespace:
+        return (
+            "namespace should either be empty or match the namespace of the SecretStore for a "
+            "namespaced SecretStore"
+        )
     return None
+
+
+EMPTY_NAMESPACE = "an empty namespace may not be set when a resource name is provided"
 
 
 class ManifestResolver:
@@ -112,6 +116,8 @@ class ManifestResolver:
         """`resolvers.SecretKeyRef`: only a ClusterSecretStore may read another namespace."""
         if store_kind == "ClusterSecretStore" and ref.namespace:
             namespace = ref.namespace
+        if not namespace:
+            raise ClientError(EMPTY_NAMESPACE)
         secret: Secret | None = self.manifests.secrets.get((namespace, ref.name))
         if secret is None:
             raise ClientError(
@@ -128,6 +134,8 @@ class ManifestResolver:
         """A ConfigMap key; the ref's namespace is honoured whatever the store kind (as the
         provider reads it); `kube-root-ca.crt`/`ca.crt` comes from the fake cluster if absent."""
         namespace = ref.namespace or namespace
+        if not namespace:
+            raise ClientError(EMPTY_NAMESPACE)
         config_map = self.manifests.config_maps.get((namespace, ref.name))
         if config_map is None and ref.name == ROOT_CA_CONFIGMAP:
             root = self.env.root_ca(cluster)
