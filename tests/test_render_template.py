@@ -82,7 +82,7 @@ def fail(text: str, data: object = DATA, missing: str = "error") -> str:
         # len counts bytes; index of a missing map[string]string key is "".
         ('{{ len "é" }} {{ len .user }}', "2 5"),
         ('{{ index . "user" }}[{{ index . "nope" }}]', "admin[]"),
-        ('{{ slice "hello" 1 3 }}', "el"),
+        ("{{ slice (list 1 2 3) 1 }}", "[2 3]"),
         (
             '{{ html "<a href=\'x\'>" }}|{{ js "a\'b<" }}|{{ urlquery "a b&c" }}',
             "&lt;a href=&#39;x&#39;&gt;|a\\'b\\u003C|a+b%26c",
@@ -138,6 +138,11 @@ def test_missing_keys_follow_the_missingkey_option() -> None:
             'template: k:1:10: executing "k" at <3>: wrong type for value; expected string; got int',
         ),
         ("{{ nil }}", 'template: k:1:3: executing "k" at <nil>: nil is not a command'),
+        # sprig's slice replaces the built-in one: a string is refused.
+        (
+            '{{ slice "abc" 1 }}',
+            'template: k:1:3: executing "k" at <slice>: error calling slice: list should be type of slice or array but string',
+        ),
         ('{{ template "x" }}', 'template: k:1:3: executing "k" at <>: template "x" not defined'),
     ],
 )
@@ -210,6 +215,15 @@ def test_invalid_value_to_a_typed_parameter() -> None:
             "{{ kindOf (list) }} {{ typeOf 1.5 }} {{ kindOf (dict) }} {{ typeOf . }}",
             "slice float64 map map[string]string",
         ),
+        (
+            "{{ seq 3 }}|{{ seq 2 -1 0 }}|{{ addf 1.5 2 }}|{{ divf 1 4 }}|{{ round 2.345 2 }}",
+            "1 2 3|2 1 0|3.5|0.25|2.35",
+        ),
+        (
+            '{{ plural "one" "many" 2 }} {{ abbrev 5 "hello world" }} {{ any 0 "" 1 }} {{ chunk 2 (list 1 2 3) }}',
+            "many he... true [[1 2] [3]]",
+        ),
+        ('{{ (urlParse "https://u:p@h.example:8443/p?q=1").hostname }}', "h.example"),
         # The enterprise fork's isJson: a JSON object only.
         ('{{ isJson .json }} {{ isJson "[1]" }} {{ isJson .user }}', "true false false"),
     ],

@@ -18,10 +18,11 @@ import yaml
 from .gotemplate import Func, StrMap, Template, TemplateError
 from .gotemplate.esofuncs import ESO_FUNCS
 from .gotemplate.sprig import SPRIG
+from .gotemplate.sprig_more import MORE
 from .model import ExternalSecret, Rewrite
 from .model import Template as TemplateSpec
 
-FUNCS: dict[str, Func] = {**ESO_FUNCS, **SPRIG}
+FUNCS: dict[str, Func] = {**ESO_FUNCS, **SPRIG, **MORE}
 """The enterprise fork's `tplFuncs`: its own functions, then sprig's map copied over them."""
 
 ERR_EXECUTE = "unable to execute template at key {}: {}"
