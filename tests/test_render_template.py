@@ -303,3 +303,17 @@ def test_jwk_functions() -> None:
         "error calling jwkPrivateKeyPem: x509: unknown key type while marshaling PKCS#8: "
         "*ecdsa.PublicKey"
     )
+
+
+def test_pkcs12_key() -> None:
+    from cryptography.hazmat.primitives.serialization import pkcs12
+
+    cert_pem, key_pem = _cert_and_key()
+    key = serialization.load_pem_private_key(key_pem.encode(), None)
+    cert = x509.load_pem_x509_certificate(cert_pem.encode())
+    blob = pkcs12.serialize_key_and_certificates(
+        b"app", key, cert, None, serialization.BestAvailableEncryption(b"pw")
+    )
+    data = StrMap(p12=blob.decode("utf-8", "surrogateescape"))
+    assert run('{{ .p12 | pkcs12keyPass "pw" }}', data) == key_pem
+    assert "unable to decode pkcs12 with password" in fail('{{ .p12 | pkcs12keyPass "no" }}', data)
