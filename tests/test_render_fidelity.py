@@ -448,3 +448,42 @@ def test_store_readiness_failures_name_their_cause(mock, tmp_path, kind, sa, ca,
     assert _warning(result).endswith(f'{kind} "fed" is not ready')
     reasons = [d["message"] for d in _docs(result) if d.get("reason") == "InvalidProviderConfig"]
     assert reasons == [event]
+
+
+def test_requeue_waits_on_the_mock_clock_through_its_admin_api(mock) -> None:
+    from mockserver.admin.client import AdminClient
+    from mockserver.render.requeue import MockClock, backoff
+
+    assert [backoff(n) for n in (1, 2, 3)] == [0.005, 0.01, 0.02]
+    assert backoff(40) == 1000.0
+    admin = AdminClient(mock.admin_url)
+    before = admin.clock()["offset"]
+    offset = MockClock(admin).shift(0.01)
+    try:
+        assert offset == pytest.approx(before + 0.01)
+        assert admin.clock()["offset"] == pytest.approx(before + 0.01)
+    finally:
+        admin.shift_clock(-0.01)
+
+
+def test_cli_reconcile_requeues_on_the_state_folder_mock(mock) -> None:
+    from click.testing import CliRunner
+
+    from mockserver.admin.client import AdminClient
+    from mockserver.render.cli import render as render_command
+
+    denied = Path(__file__).parent / "render_fixtures" / "denied.yaml"
+    args = ["-f", str(denied), "--state-dir", str(mock.state.root), "--reconcile", "3", "-v"]
+    admin = AdminClient(mock.admin_url)
+    before = admin.clock()["offset"]
+    try:
+        result = CliRunner().invoke(render_command, args)
+        # A permanent failure: still failing after 3 reconciles, requeued after 5 ms and 10 ms.
+        assert result.exit_code == 1
+        assert "team-b/report: reconcile 1 failed; requeued after 0.005 s:" in result.stderr
+        assert "team-b/report: reconcile 2 failed; requeued after 0.01 s:" in result.stderr
+        assert admin.clock()["offset"] == pytest.approx(before + 0.015)
+    finally:
+        admin.shift_clock(before - admin.clock()["offset"])
+    bad = CliRunner().invoke(render_command, [*args[:4], "--reconcile", "0"])
+    assert bad.exit_code == 2

@@ -15,12 +15,14 @@ from typing import NoReturn
 
 import click
 
+from mockserver.clock import CLOCK
 from mockserver.manifests import ManifestError
 
 from .clients import ClientError, Exchange, GeneratorClient, ProviderClient
 from .environment import Environment, SetupError, from_state_dir
 from .render import diff, load
 from .render import render as run_render
+from .requeue import RequeueError, mock_clock
 
 OPERATIONS = ("store-get", "generate", "revoke-self")
 
@@ -192,7 +194,13 @@ def render(
         released = run_render(manifests, env, released=True, reconciles=reconciles)
         click.echo(diff(correct, released) or "no difference\n", nl=False)
         return
-    result = run_render(manifests, env, released=as_released, reconciles=reconciles)
+    clock = mock_clock(str(state_dir)) if state_dir is not None and reconciles > 1 else CLOCK
+    try:
+        result = run_render(
+            manifests, env, released=as_released, reconciles=reconciles, clock=clock
+        )
+    except RequeueError as exc:
+        _fail(str(exc))
     if verbose:
         _trace(result.exchanges)
         for outcome in result.outcomes:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mockserver.clock import CLOCK, Clock
+from mockserver.clock import CLOCK
 from mockserver.manifests import read_documents, substitute
 
 from .clients import Exchange
@@ -17,6 +17,7 @@ from .environment import Environment
 from .externalsecret import sync
 from .kinds import build_client_manifests
 from .model import ClientManifests, ExternalSecret
+from .requeue import Shifter, backoff
 from .resolve import ManifestResolver
 from .secret import dump, outcome_manifests, store_manifests
 
@@ -55,23 +56,13 @@ class RenderResult:
         return dump([m for o in self.outcomes for m in o.manifests])
 
 
-BACKOFF_BASE = 0.005
-BACKOFF_MAX = 1000.0
-"""controller-runtime's default per-item limiter: 5 ms doubled per failure, at most 1000 s."""
-
-
-def backoff(failures: int) -> float:
-    """Seconds before the requeue that follows failure number `failures` (1-based)."""
-    return min(BACKOFF_BASE * 2 ** (failures - 1), BACKOFF_MAX)
-
-
 def render(
     manifests: ClientManifests,
     env: Environment,
     *,
     released: bool = False,
     reconciles: int = 1,
-    clock: Clock = CLOCK,
+    clock: Shifter = CLOCK,
 ) -> RenderResult:
     """Reconcile each ExternalSecret as a correct or an as-released ESE would: up to
     `reconciles` times, requeued after each failure with the controller's backoff, shifted on
