@@ -27,6 +27,9 @@ def _secret(server: MockServer, name: str) -> dict:
     result = render(load([EXAMPLES / name], env), env)
     assert not result.failed, result.yaml()
     (secret,) = yaml.safe_load_all(result.yaml())
+    # The outcome (what --diff compares) holds the written data, templates applied.
+    (outcome,) = result.outcomes
+    assert outcome.data == {k: base64.b64decode(v) for k, v in secret["data"].items()}
     return secret
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import difflib
 import json
 from collections.abc import Iterable
@@ -30,7 +31,8 @@ def load(paths: Iterable[Path | str], env: Environment) -> ClientManifests:
 
 @dataclass
 class Outcome:
-    """The result for one ExternalSecret."""
+    """The result for one ExternalSecret: `data` is the written Secret's data (the fetched data
+    when no Secret is written), None on failure."""
 
     external_secret: ExternalSecret
     data: dict[str, bytes] | None
@@ -88,10 +90,20 @@ def render(
             if failure is not None and store_key not in reported:
                 reported.add(store_key)
                 printed += store_manifests(failure)
-        data = synced.data if error is None else None
+        data = _secret_data(printed, synced.data) if error is None else None
         result.outcomes.append(Outcome(es, data, error, printed, attempts))
     result.exchanges = resolver.exchanges
     return result
+
+
+def _secret_data(
+    printed: list[dict[str, Any]], fetched: dict[str, bytes] | None
+) -> dict[str, bytes] | None:
+    """The data of the Secret written (after templates and merging), else what was fetched."""
+    for manifest in printed:
+        if manifest.get("kind") == "Secret":
+            return {k: base64.b64decode(v) for k, v in manifest["data"].items()}
+    return fetched
 
 
 def readable(result: RenderResult) -> list[str]:
