@@ -143,7 +143,14 @@ def test_missing_keys_follow_the_missingkey_option() -> None:
             '{{ slice "abc" 1 }}',
             'template: k:1:3: executing "k" at <slice>: error calling slice: list should be type of slice or array but string',
         ),
-        ('{{ template "x" }}', 'template: k:1:3: executing "k" at <>: template "x" not defined'),
+        (
+            '{{ template "x" }}',
+            'template: k:1:3: executing "k" at <{{template "x"}}>: template "x" not defined',
+        ),
+        (
+            "{{ range .user }}{{ . }}{{ end }}",
+            'template: k:1:3: executing "k" at <{{range .user}}{{.}}{{end}}>: range can\'t iterate over admin',
+        ),
     ],
 )
 def test_errors_read_as_go_writes_them(text: str, expected: str) -> None:

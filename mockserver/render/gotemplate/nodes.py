@@ -130,6 +130,9 @@ class Action(Node):
 class ListNode(Node):
     nodes: list[Node] = field(default_factory=list)
 
+    def source(self) -> str:
+        return "".join(n.text if isinstance(n, Text) else n.source() for n in self.nodes)
+
 
 @dataclass
 class Branch(Node):
@@ -141,12 +144,23 @@ class Branch(Node):
     body: ListNode | None = None
     else_body: ListNode | None = None
 
+    def source(self) -> str:
+        """Go's `String()`: `{{range PIPE}}BODY{{else}}ELSE{{end}}`."""
+        head = f"{{{{{self.kind} {self.pipe.source() if self.pipe else ''}}}}}"
+        body = self.body.source() if self.body else ""
+        tail = f"{{{{else}}}}{self.else_body.source()}" if self.else_body else ""
+        return f"{head}{body}{tail}{{{{end}}}}"
+
 
 @dataclass
 class TemplateCall(Node):
     line: int = 0
     name: str = ""
     pipe: Pipe | None = None
+
+    def source(self) -> str:
+        pipe = f" {self.pipe.source()}" if self.pipe else ""
+        return f'{{{{template "{self.name}"{pipe}}}}}'
 
 
 @dataclass

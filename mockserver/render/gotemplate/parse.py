@@ -184,7 +184,8 @@ class Parser:
         else:
             self.expect(T.RIGHT, "end")
         del self.vars[saved:]
-        return Branch(word.pos, word.value, word.line, pipe, body, else_body)
+        # Go positions a control node at its pipeline (`parseControl` returns `pipe.Position()`).
+        return Branch(pipe.pos, word.value, word.line, pipe, body, else_body)
 
     def define(self, word: Token) -> None:
         name_token = self.next_non_space()
@@ -218,7 +219,7 @@ class Parser:
             self.expect(T.RIGHT, "end")
             self.vars = saved_vars
             self.defines.setdefault(name, body)
-        return TemplateCall(word.pos, word.line, name, pipe)
+        return TemplateCall(name_token.pos, word.line, name, pipe)
 
     # -- pipelines -------------------------------------------------------------------------------
 
