@@ -145,11 +145,11 @@ def test_missing_keys_follow_the_missingkey_option() -> None:
         ),
         (
             '{{ template "x" }}',
-            'template: k:1:3: executing "k" at <{{template "x"}}>: template "x" not defined',
+            'template: k:1:12: executing "k" at <{{template "x"}}>: template "x" not defined',
         ),
         (
             "{{ range .user }}{{ . }}{{ end }}",
-            'template: k:1:3: executing "k" at <{{range .user}}{{.}}{{end}}>: range can\'t iterate over admin',
+            'template: k:1:9: executing "k" at <{{range .user}}{{.}}{{end}}>: range can\'t iterate over admin',
         ),
     ],
 )
