@@ -110,6 +110,9 @@ def test_missing_keys_follow_the_missingkey_option() -> None:
     ("text", "expected"),
     [
         ("{{ nope }}", 'template: k:1: function "nope" not defined'),
+        # A key with a dash is not a field name: Go refuses the dash, `index` reads the key.
+        ("{{ .foo-bar }}", 'template: k:1: unexpected "-" in operand'),
+        ("{{ if }}", "template: k:1: missing value for if"),
         ("{{ .user", "template: k:1: unclosed action"),
         ("{{ end }}", "template: k:1: unexpected {{end}}"),
         ("{{ if .user }}x", "template: k:1: unexpected EOF"),

@@ -45,6 +45,7 @@ class T(Enum):
     DOT = "."
     SPACE = "space"
     KEYWORD = "keyword"
+    OTHER = "character"
     EOF = "EOF"
 
 
@@ -224,8 +225,12 @@ def _lex_action(
             kind = T.KEYWORD if word in KEYWORDS else T.IDENT
             out.append(Token(kind, word, pos, line))
             pos = end
+        elif ord(ch) < 0x80 and ch.isprintable():
+            # Go emits other printable ASCII as itemChar; the parser then refuses it in place.
+            out.append(Token(T.OTHER, ch, pos, line))
+            pos += 1
         else:
-            raise LexError(f"unexpected bad character U+{ord(ch):04X} '{ch}' in command", line)
+            raise LexError(f"unrecognized character in action: U+{ord(ch):04X} '{ch}'", line)
 
 
 def _number(text: str, pos: int, line: int, out: list[Token]) -> int:

@@ -105,7 +105,9 @@ class Parser:
     def unexpected(self, token: Token, context: str) -> ParseError:
         if token.kind is T.EOF:
             return self.fail("unexpected EOF", token)
-        shown = token.value if token.kind is not T.RIGHT else "}}"
+        if token.kind is T.KEYWORD:
+            return self.fail(f"unexpected <{token.value}> in {context}", token)
+        shown = token.value if len(token.value) <= 10 else token.value[:10] + '"...'
         return self.fail(f'unexpected "{shown}" in {context}', token)
 
     # -- structure -------------------------------------------------------------------------------
