@@ -327,3 +327,26 @@ def test_pkcs12_key() -> None:
     data = StrMap(p12=blob.decode("utf-8", "surrogateescape"))
     assert run('{{ .p12 | pkcs12keyPass "pw" }}', data) == key_pem
     assert "unable to decode pkcs12 with password" in fail('{{ .p12 | pkcs12keyPass "no" }}', data)
+
+
+def test_filter_cert_chain() -> None:
+    import trustme
+
+    root = trustme.CA()
+    intermediate = root.create_child_ca()
+    leaf = intermediate.issue_cert("app.example")
+    pems = [b.bytes().decode() for b in leaf.cert_chain_pems]
+    leaf_pem, inter_pem = pems[0], pems[1]
+    root_pem = root.cert_pem.bytes().decode()
+    # Any order in, ESO orders leaf → root.
+    data = StrMap(chain=root_pem + leaf_pem + inter_pem)
+    assert run('{{ .chain | filterCertChain "leaf" }}', data) == leaf_pem
+    assert run('{{ .chain | filterCertChain "intermediate" }}', data) == inter_pem
+    assert run('{{ .chain | filterCertChain "root" }}', data) == root_pem
+    assert run('{{ .chain | filterCertChain "other" }}', data) == ""
+    two_leaves = StrMap(
+        chain=leaf_pem + root.issue_cert("b.example").cert_chain_pems[0].bytes().decode()
+    )
+    assert fail('{{ .chain | filterCertChain "leaf" }}', two_leaves).endswith(
+        "error calling filterCertChain: found multiple leaf or disjunct certificates"
+    )

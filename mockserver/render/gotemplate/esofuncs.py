@@ -1,6 +1,6 @@
 """ESO's own template functions as the enterprise fork registers them (`pkg/template/v2/
-template.go` and `esi_custom.go`): `filterPEM`, `jwkPublicKeyPem`, `jwkPrivateKeyPem`, `toYaml`,
-`fromYaml`, `isJson`, with their error texts. PEM blocks are decoded and re-encoded as Go's
+template.go` and `esi_custom.go`): `filterPEM`, `filterCertChain`, `jwkPublicKeyPem`,
+`jwkPrivateKeyPem`, `toYaml`, `fromYaml`, `isJson`, with their error texts. PEM blocks are decoded and re-encoded as Go's
 `encoding/pem` does (64-column base64)."""
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import re
 from typing import Any
 
 import yaml
+from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from jwt.algorithms import ECAlgorithm, OKPAlgorithm, RSAAlgorithm
@@ -98,6 +99,86 @@ def filter_pem(pem_type: str, text: str) -> str:
     if not blocks and data:
         raise FuncError(ERR_JUNK)
     return "".join(blocks)
+
+
+def _key_ids(cert: x509.Certificate) -> tuple[bytes | None, bytes]:
+    """(AuthorityKeyId or None, SubjectKeyId or b"") as Go's `x509.Certificate` holds them."""
+    try:
+        aki = cert.extensions.get_extension_for_class(x509.AuthorityKeyIdentifier).value
+        authority = aki.key_identifier
+    except x509.ExtensionNotFound:
+        authority = None
+    try:
+        subject = cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value.digest
+    except x509.ExtensionNotFound:
+        subject = b""
+    return authority, subject
+
+
+def _ordered_chain(text: str) -> list[x509.Certificate]:
+    """ESO's `fetchX509CertChains`: parent links by AuthorityKeyId = SubjectKeyId, one leaf,
+    then leaf → root."""
+    certs: list[x509.Certificate] = []
+    data = text
+    while True:
+        block, data = pem_decode(data)
+        if block is None:
+            break
+        try:
+            certs.append(x509.load_der_x509_certificate(block[2]))
+        except ValueError:
+            raise FuncError("x509: malformed certificate") from None
+    ids = [_key_ids(c) for c in certs]
+    parent: dict[int, int] = {}
+    is_parent: set[int] = set()
+    for i in range(len(certs)):
+        for j in range(len(certs)):
+            if i != j and (ids[i][0] or b"") == ids[j][1]:
+                is_parent.add(j)
+                parent[i] = j
+                break
+    leaves = [i for i in range(len(certs)) if i not in is_parent]
+    if len(leaves) > 1:
+        raise FuncError("found multiple leaf or disjunct certificates")
+    if not leaves:
+        raise FuncError("no leaf certificate found")
+    chain: list[x509.Certificate] = []
+    node: int | None = leaves[0]
+    while node is not None:
+        if len(chain) >= len(certs):
+            raise FuncError("constructing chain resulted in cycle")
+        chain.append(certs[node])
+        node = parent.get(node)
+    return chain
+
+
+def _is_root(cert: x509.Certificate) -> bool:
+    authority, subject = _key_ids(cert)
+    return authority is None or authority == subject
+
+
+def _cert_pem(cert: x509.Certificate) -> str:
+    return pem_encode("CERTIFICATE", cert.public_bytes(serialization.Encoding.DER))
+
+
+def filter_cert_chain(cert_type: str, text: str) -> str:
+    """ESO's `filterCertChain`: the `leaf`, the `intermediate` certificates or the `root` of
+    the chain the input holds."""
+    ordered = _ordered_chain(text)
+    if cert_type == "leaf":
+        authority, subject = _key_ids(ordered[0])
+        if authority is not None and authority != subject:
+            return _cert_pem(ordered[0])
+    elif cert_type == "intermediate":
+        out = []
+        for cert in ordered[1:]:
+            if _is_root(cert):
+                break
+            out.append(_cert_pem(cert))
+        return "".join(out)
+    elif cert_type == "root" and _is_root(ordered[-1]):
+        return _cert_pem(ordered[-1])
+    return ""
 
 
 def is_json(text: str) -> bool:
@@ -196,6 +277,7 @@ def from_yaml(text: str) -> dict[str, Any]:
 ESO_FUNCS: dict[str, Func] = {
     "filterPEM": Func(filter_pem, ("string", "string")),
     "isJson": Func(is_json, ("string",)),
+    "filterCertChain": Func(filter_cert_chain, ("string", "string")),
     "jwkPublicKeyPem": Func(jwk_public_key_pem, ("string",)),
     "jwkPrivateKeyPem": Func(jwk_private_key_pem, ("string",)),
     "toYaml": Func(to_yaml, ("any",)),
