@@ -326,6 +326,7 @@ def test_pkcs12_key() -> None:
     )
     data = StrMap(p12=blob.decode("utf-8", "surrogateescape"))
     assert run('{{ .p12 | pkcs12keyPass "pw" }}', data) == key_pem
+    assert run('{{ .p12 | pkcs12certPass "pw" }}', data) == cert_pem
     assert "unable to decode pkcs12 with password" in fail('{{ .p12 | pkcs12keyPass "no" }}', data)
 
 

@@ -115,7 +115,7 @@ def _key_ids(cert: x509.Certificate) -> tuple[bytes | None, bytes]:
     return authority, subject
 
 
-def _ordered_chain(text: str) -> list[x509.Certificate]:
+def ordered_chain(text: str) -> list[x509.Certificate]:
     """ESO's `fetchX509CertChains`: parent links by AuthorityKeyId = SubjectKeyId, one leaf,
     then leaf → root."""
     certs: list[x509.Certificate] = []
@@ -164,7 +164,7 @@ def _cert_pem(cert: x509.Certificate) -> str:
 def filter_cert_chain(cert_type: str, text: str) -> str:
     """ESO's `filterCertChain`: the `leaf`, the `intermediate` certificates or the `root` of
     the chain the input holds."""
-    ordered = _ordered_chain(text)
+    ordered = ordered_chain(text)
     if cert_type == "leaf":
         authority, subject = _key_ids(ordered[0])
         if authority is not None and authority != subject:

@@ -1,7 +1,7 @@
 """More of sprig's map: the `must*` twins, float math (sprig computes it in decimal), `any`/`all`,
 `pluck`, `plural`, `seq`, `chunk`, `deepCopy`, the `os*` path functions (Linux paths), small
 string helpers, `urlParse`/`urlJoin`, `randInt`/`randBytes`, sprig's own `slice` (it replaces the
-built-in, so a string is refused) and `pkcs12key`/`pkcs12keyPass` of ESO's map."""
+built-in, so a string is refused) and `pkcs12key`/`pkcs12keyPass`/`pkcs12cert`/`pkcs12certPass` of ESO's map."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from urllib.parse import urlsplit, urlunsplit
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.serialization import pkcs12
 
-from .esofuncs import pem_encode
+from .esofuncs import ordered_chain, pem_encode
 from .execute import Func, FuncError
 from .gofmt import go_type, sprint_value
 from .sprig import SPRIG, _go_base, _go_clean, _go_dir, _go_ext, empty, strval, to_float, to_int
@@ -136,6 +136,30 @@ def _pkcs12_key(password: str, data: str) -> str:
     return pem_encode("PRIVATE KEY", raw)
 
 
+def _pkcs12_cert(password: str, data: str) -> str:
+    try:
+        _key, cert, cas = pkcs12.load_key_and_certificates(
+            data.encode("utf-8", "surrogateescape"), password.encode() or None
+        )
+    except ValueError as exc:
+        raise FuncError(
+            f"unable to decode pkcs12 certificate with password: pkcs12: {exc}"
+        ) from None
+    if cert is None:
+        raise FuncError("unable to decode pkcs12 certificate with password: pkcs12: no certificate")
+    blocks = [cert, *cas]
+    text = "".join(
+        pem_encode("CERTIFICATE", c.public_bytes(serialization.Encoding.DER)) for c in blocks
+    )
+    try:
+        chain = ordered_chain(text)
+    except FuncError:
+        return text
+    return "".join(
+        pem_encode("CERTIFICATE", c.public_bytes(serialization.Encoding.DER)) for c in chain
+    )
+
+
 def _abbrev(width: int, text: str) -> str:
     if width < 4:
         raise FuncError("minimum abbreviation width is 4")
@@ -234,5 +258,7 @@ MORE: dict[str, Func] = {
     "urlJoin": Func(_url_join, (M,)),
     "pkcs12key": Func(lambda data: _pkcs12_key("", data), (S,)),
     "pkcs12keyPass": Func(_pkcs12_key, (S, S)),
+    "pkcs12cert": Func(lambda data: _pkcs12_cert("", data), (S,)),
+    "pkcs12certPass": Func(_pkcs12_cert, (S, S)),
     "toDecimal": Func(_octal, (A,)),
 }
