@@ -104,8 +104,8 @@ def test_key_validation_and_rewrite_errors() -> None:
         "invalid secret keys (TIP: use rewrite or conversionStrategy to change keys): key has "
         "invalid character /, only alphanumeric, '-', '.' and '_' are allowed: a/b"
     )
-    with pytest.raises(SyncError, match=r"failed rewrite operation\[0\]: rewrite.transform"):
-        rewrite((Rewrite("transform"),), {"a": b""})
+    with pytest.raises(SyncError, match=r"failed rewrite operation\[0\]: rewrite.merge"):
+        rewrite((Rewrite("merge"),), {"a": b""})
 
 
 def test_eso_hashes() -> None:
@@ -154,12 +154,9 @@ def test_merge_order_conversion_and_decoding_errors() -> None:
         "error processing spec.data[0] (key: plain), err: error applying decoding strategy "
         "Base64 to data: illegal base64 data at input byte 4"
     )
-    nulls = _es(data=[DataEntry("v", RemoteRef("plain", null_byte_policy="Fail"))])
-    assert sync(nulls, _Resolver({"plain": b"a\x00"})).error == (
-        'error processing spec.data[0] (key: plain), err: fetched secret value for key "v" '
-        "contains null bytes; use a text-safe format such as PEM/base64 or leave "
-        "nullBytePolicy unset for intentional binary data"
-    )
+    # The enterprise fork has no nullBytePolicy: a NUL byte is stored like any other byte.
+    nulls = _es(data=[DataEntry("v", RemoteRef("plain"))])
+    assert sync(nulls, _Resolver({"plain": b"a\x00"})).data == {"v": b"a\x00"}
     find = _es(data_from=[DataFromEntry(find=object())])  # type: ignore[arg-type]
     assert sync(find, resolver).error == (
         "error processing spec.dataFrom[0].find, err: error getting all secrets: not implemented"

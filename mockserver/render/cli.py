@@ -15,12 +15,14 @@ from typing import NoReturn
 
 import click
 
+from mockserver.clock import CLOCK
 from mockserver.manifests import ManifestError
 
 from .clients import ClientError, Exchange, GeneratorClient, ProviderClient
 from .environment import Environment, SetupError, from_state_dir
 from .render import diff, load
 from .render import render as run_render
+from .requeue import RequeueError, mock_clock
 
 OPERATIONS = ("store-get", "generate", "revoke-self")
 
@@ -87,6 +89,16 @@ def _trace(exchanges: list[Exchange]) -> None:
 @click.option("--diff", "show_diff", is_flag=True, help="Diff correct against as-released.")
 @click.option("-v", "--verbose", is_flag=True, help="Print each request line on stderr.")
 @click.option(
+    "--reconcile",
+    "reconciles",
+    type=click.IntRange(1, 100),
+    default=1,
+    show_default=True,
+    metavar="N",
+    help="Reconcile up to N times, requeued with the controller's backoff on the mock's clock "
+    "(a transient failure heals on a later reconcile, a permanent one does not).",
+)
+@click.option(
     "--operation",
     type=click.Choice(OPERATIONS),
     help="Run one client call instead of rendering (for client-suite adapters).",
@@ -128,6 +140,7 @@ def render(
     as_released: bool,
     show_diff: bool,
     verbose: bool,
+    reconciles: int,
     operation: str | None,
     ca_file: Path | None,
     server_ca_file: Path | None,
@@ -177,13 +190,23 @@ def render(
     if not manifests.external_secrets:
         _fail("no ExternalSecret in the given files")
     if show_diff:
-        correct = run_render(manifests, env, released=False)
-        released = run_render(manifests, env, released=True)
+        correct = run_render(manifests, env, released=False, reconciles=reconciles)
+        released = run_render(manifests, env, released=True, reconciles=reconciles)
         click.echo(diff(correct, released) or "no difference\n", nl=False)
         return
-    result = run_render(manifests, env, released=as_released)
+    clock = mock_clock(str(state_dir)) if state_dir is not None and reconciles > 1 else CLOCK
+    try:
+        result = run_render(
+            manifests, env, released=as_released, reconciles=reconciles, clock=clock
+        )
+    except RequeueError as exc:
+        _fail(str(exc))
     if verbose:
         _trace(result.exchanges)
+        for outcome in result.outcomes:
+            es = outcome.external_secret
+            for line in outcome.requeues:
+                click.echo(f"{es.namespace}/{es.name}: {line}", err=True)
     click.echo(result.yaml(), nl=False)
     sys.exit(1 if result.failed else 0)
 

@@ -18,21 +18,20 @@ from __future__ import annotations
 
 import base64
 import binascii
-import http.client
 import json
-import socket
 import ssl
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from http import HTTPStatus
 
 from mockserver import __version__
 from mockserver.backends import gjson
 from mockserver.backends.goscan import go_syntax_error
 from mockserver.gojson import go_json
 
-from .gocompat import GoURL, GoURLError, escape_path, parse_url
+from .gocompat import GoURLError, escape_path, parse_url
+from .transport import Exchange, TransportError, send, status_text
+
+__all__ = ["ClientError", "Exchange", "GeneratorClient", "NoSecretError", "ProviderClient"]
 
 PROVIDER_TIMEOUT = 10.0
 CORRECT_TIMEOUT = 10.0
@@ -52,28 +51,6 @@ class NoSecretError(ClientError):
 
     def __init__(self) -> None:
         super().__init__(NO_SECRET)
-
-
-@dataclass(frozen=True)
-class Exchange:
-    """One request as sent and the answer; kept so users and adapters can see the wire."""
-
-    method: str
-    url: str
-    target: str
-    headers: tuple[tuple[str, str], ...]
-    body: bytes | None
-    chunked: bool
-    status: int | None = None
-    response: bytes = b""
-
-
-def status_text(code: int) -> str:
-    """Go's `Response.Status` against a Go server: the code and Go's reason phrase."""
-    try:
-        return f"{code} {HTTPStatus(code).phrase}"
-    except ValueError:
-        return str(code)
 
 
 def _context(server_ca: bytes | None, *, first_block_only: bool) -> ssl.SSLContext:
@@ -102,64 +79,6 @@ def _pem_blocks(text: str) -> list[str]:
     return blocks
 
 
-def _send(
-    method: str,
-    url: str,
-    parsed: GoURL,
-    headers: list[tuple[str, str]],
-    body: bytes | None,
-    *,
-    chunked: bool,
-    timeout: float | None,
-    context: ssl.SSLContext | None,
-    log: list[Exchange],
-    limit: int | None = None,
-) -> tuple[int, bytes]:
-    host, _, port_text = parsed.host.rpartition(":")
-    if not host or not port_text.isdigit():
-        host, port_text = parsed.host, ""
-    port = int(port_text) if port_text else (443 if parsed.scheme == "https" else 80)
-    host = host.strip("[]")
-    if parsed.scheme == "https":
-        conn: http.client.HTTPConnection = http.client.HTTPSConnection(
-            host, port, timeout=timeout, context=context or ssl.create_default_context()
-        )
-    else:
-        conn = http.client.HTTPConnection(host, port, timeout=timeout)
-    exchange = Exchange(method, url, parsed.request_uri, tuple(headers), body, chunked)
-    try:
-        conn.putrequest(method, parsed.request_uri, skip_host=True, skip_accept_encoding=True)
-        conn.putheader("Host", parsed.host)
-        for name, value in headers:
-            conn.putheader(name, value)
-        if body is not None and chunked:
-            conn.putheader("Transfer-Encoding", "chunked")
-            conn.endheaders()
-            conn.send(f"{len(body):x}\r\n".encode() + body + b"\r\n0\r\n\r\n")
-        else:
-            if body is not None:
-                conn.putheader("Content-Length", str(len(body)))
-            conn.endheaders(body)
-        response = conn.getresponse()
-        data = response.read() if limit is None else response.read(limit + 1)
-        if limit is not None and len(data) > limit:
-            log.append(exchange)
-            raise ClientError(
-                f'{method.capitalize()} "{url}": response body larger than {limit} bytes'
-            )
-    except (OSError, http.client.HTTPException) as exc:
-        log.append(exchange)
-        raise ClientError(f'{method.capitalize()} "{url}": {_describe(exc)}') from exc
-    finally:
-        conn.close()
-    log.append(
-        Exchange(
-            method, url, parsed.request_uri, tuple(headers), body, chunked, response.status, data
-        )
-    )
-    return response.status, data
-
-
 RETRY_DELAY = 0.2
 """Seconds before the one repeat after a 401 (the real server refuses the first request per new
 ca.crt, server-protocol.md §6 #9; nothing was generated, so repeating is safe)."""
@@ -172,18 +91,6 @@ def retry_once_after_401(send: Callable[[], tuple[int, bytes]]) -> tuple[int, by
         time.sleep(RETRY_DELAY)
         status, data = send()
     return status, data
-
-
-def _describe(exc: BaseException) -> str:
-    if isinstance(exc, socket.timeout | TimeoutError):
-        return "context deadline exceeded (Client.Timeout exceeded while awaiting headers)"
-    if isinstance(exc, ConnectionRefusedError):
-        return "connect: connection refused"
-    if isinstance(exc, ssl.SSLCertVerificationError):
-        return f"tls: failed to verify certificate: {exc.verify_message}"
-    if isinstance(exc, http.client.RemoteDisconnected | ConnectionResetError):
-        return "EOF"
-    return str(exc) or type(exc).__name__
 
 
 def _text(body: bytes) -> str:
@@ -235,7 +142,7 @@ class ProviderClient:
             )
         url = self.url_for(key)
         try:
-            parsed = parse_url(url)
+            parse_url(url)
         except GoURLError as exc:
             raise ClientError(str(exc)) from exc
         body = f'{{"ca.crt": "{base64.b64encode(self.client_ca).decode()}"}}'.encode()
@@ -245,21 +152,25 @@ class ProviderClient:
             ("Content-Type", "application/json"),
         ]
 
-        def send() -> tuple[int, bytes]:
-            return _send(
-                "POST",
-                url,
-                parsed,
-                headers,
-                body,
-                chunked=self.released,
-                timeout=PROVIDER_TIMEOUT,
-                context=self.context,
-                log=self.log,
-                limit=None if self.released else BODY_LIMIT,
-            )
+        def attempt() -> tuple[int, bytes]:
+            try:
+                return send(
+                    "POST",
+                    url,
+                    headers,
+                    body,
+                    chunked=self.released,
+                    timeout=PROVIDER_TIMEOUT,
+                    context=self.context,
+                    log=self.log,
+                    limit=None if self.released else BODY_LIMIT,
+                    rewindable=not self.released,
+                    use_proxy=self.context is None,
+                )
+            except TransportError as exc:
+                raise ClientError(str(exc)) from exc
 
-        status, data = send() if self.released else retry_once_after_401(send)
+        status, data = attempt() if self.released else retry_once_after_401(attempt)
         if status != 200:
             shown = _text(data) if self.released else _text(data).rstrip("\r\n")
             raise ClientError(f"failed to get secret: status {status_text(status)}, body: {shown}")
@@ -382,7 +293,7 @@ class GeneratorClient:
         url = self.url
         token = self.token if self.released else self.token.strip()
         try:
-            parsed = parse_url(url)
+            parse_url(url)
         except GoURLError as exc:
             raise ClientError(f"failed to create request: {exc}") from exc
         headers = [("User-Agent", GO_USER_AGENT if self.released else USER_AGENT)]
@@ -396,24 +307,23 @@ class GeneratorClient:
             )
         headers.append(("Authorization", authorization))
 
-        def send() -> tuple[int, bytes]:
-            return _send(
-                method,
-                url,
-                parsed,
-                headers,
-                body,
-                chunked=False,
-                timeout=None if self.released else CORRECT_TIMEOUT,
-                context=None,
-                log=self.log,
-                limit=None if self.released else BODY_LIMIT,
-            )
+        def attempt() -> tuple[int, bytes]:
+            try:
+                return send(
+                    method,
+                    url,
+                    headers,
+                    body,
+                    chunked=False,
+                    timeout=None if self.released else CORRECT_TIMEOUT,
+                    context=None,
+                    log=self.log,
+                    limit=None if self.released else BODY_LIMIT,
+                )
+            except TransportError as exc:
+                raise ClientError(f"failed to call federation server: {exc}") from exc
 
-        try:
-            return send() if self.released else retry_once_after_401(send)
-        except ClientError as exc:
-            raise ClientError(f"failed to call federation server: {exc}") from exc
+        return attempt() if self.released else retry_once_after_401(attempt)
 
     def generate(self) -> dict[str, bytes]:
         """POST: the generated keys and values."""

@@ -1,9 +1,9 @@
 """What ESO's ExternalSecret controller does with fetched values (`GetProviderSecretData`).
 
 Order: every `dataFrom` entry in list order (extract: fetch, rewrite, key conversion only
-without rewrite, key validation, decoding, null-byte check; generator: generate, rewrite, key
-validation), merged with later entries winning; then every `data` entry (fetch, decode, null-byte
-check) overwrites its key. Error texts carry ESO's exact prefixes. Where ESO iterates a Go map
+without rewrite, key validation, decoding; generator: generate, rewrite, key validation),
+merged with later entries winning; then every `data` entry (fetch, decode) overwrites its
+key. Error texts carry ESO's exact prefixes. Where ESO iterates a Go map
 (key validation, decoding of a map) the first problem is the one of the smallest key, so output
 is deterministic.
 """
@@ -20,6 +20,7 @@ from mockserver.backends.stores import convert_key
 from .clients import ClientError, NoSecretError
 from .gocompat import GoBase64Error, b64decode, replace_all
 from .model import DataFromEntry, ExternalSecret, GeneratorRef, RemoteRef, Rewrite, StoreRef
+from .templating import TemplateFailure, transform_keys
 
 GENERATORS_GROUP = "generators.external-secrets.io"
 
@@ -125,9 +126,15 @@ def _convert(strategy: str, values: dict[str, bytes]) -> dict[str, bytes]:
 
 
 def rewrite(steps: tuple[Rewrite, ...], values: dict[str, bytes]) -> dict[str, bytes]:
-    """`esutils.RewriteMap` for `regexp` steps; `transform` and `merge` are refused."""
+    """`esutils.RewriteMap` for `regexp` and `transform` steps; `merge` is refused."""
     out = values
     for i, step in enumerate(steps):
+        if step.kind == "transform":
+            try:
+                out = transform_keys(i, step, out)
+            except TemplateFailure as exc:
+                raise SyncError(f"error applying rewrite to keys: {exc}") from exc
+            continue
         if step.kind != "regexp":
             raise SyncError(
                 f"error applying rewrite to keys: failed rewrite operation[{i}]: "
@@ -144,18 +151,6 @@ def rewrite(steps: tuple[Rewrite, ...], values: dict[str, bytes]) -> dict[str, b
     return out
 
 
-def _null_bytes(policy: str, values: dict[str, bytes]) -> None:
-    if policy != "Fail":
-        return
-    for key in sorted(values):
-        if b"\x00" in values[key]:
-            raise SyncError(
-                f'fetched secret value for key "{key}" contains null bytes; use a text-safe '
-                "format such as PEM/base64 or leave nullBytePolicy unset for intentional "
-                "binary data"
-            )
-
-
 def _extract(
     es: ExternalSecret, entry: DataFromEntry, ref: RemoteRef, resolver: Resolver
 ) -> dict[str, bytes]:
@@ -165,9 +160,7 @@ def _extract(
     if not entry.rewrites:
         values = _convert(ref.conversion, values)
     values = validate_keys(values)
-    values = _decode_map(ref.decoding, values)
-    _null_bytes(ref.null_byte_policy, values)
-    return values
+    return _decode_map(ref.decoding, values)
 
 
 def _generate(es: ExternalSecret, entry: DataFromEntry, resolver: Resolver) -> dict[str, bytes]:
@@ -226,7 +219,6 @@ def sync(es: ExternalSecret, resolver: Resolver) -> SyncResult:
                 raise SyncError(
                     f"error applying decoding strategy {ref.decoding} to data: {exc}"
                 ) from exc
-            _null_bytes(ref.null_byte_policy, {item.secret_key: value})
         except (SyncError, ClientError) as exc:
             if _missing(es, exc):
                 result.events.append(

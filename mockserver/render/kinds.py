@@ -37,14 +37,17 @@ from .model import (
     Rewrite,
     ServiceAccount,
     ServiceAccountRef,
+    StoreCondition,
     StoreRef,
     Target,
 )
+from .specparts import parse_conditions, parse_template
 
 DECODING = ("None", "Base64", "Base64URL", "Auto")
 CONVERSION = ("Default", "Unicode")
-NULL_BYTES = ("Ignore", "Fail")
-CREATION = ("Owner", "Orphan", "Merge", "None", "CreateOrMerge")
+CREATION = ("Owner", "Orphan", "Merge", "None")
+"""The enterprise fork's enum: it predates upstream's ``CreateOrMerge`` (and ``nullBytePolicy``)."""
+UPSTREAM_ONLY = "an upstream ESO field the External Secrets Enterprise CRD does not have"
 DELETION = ("Delete", "Merge", "Retain")
 STORE_KINDS = ("SecretStore", "ClusterSecretStore")
 FEDERATION_STORE = "FederationStore"
@@ -59,6 +62,7 @@ KINDS: dict[str, tuple[str | None, bool]] = {
     "Secret": ("v1", True),
     "ConfigMap": ("v1", True),
     "ServiceAccount": ("v1", True),
+    "Namespace": ("v1", False),
 }
 SERVER_SIDE = ("FakeCluster", "KubernetesFederation", "SpiffeFederation", "Authorization")
 
@@ -112,6 +116,7 @@ def _provider_spec(
     namespace: str,
     name: str,
     cluster: str | None,
+    conditions: tuple[StoreCondition, ...] = (),
 ) -> ProviderStore | None:
     c.fields(spec, path, ("server", "auth", "target"))
     server = c.mapping(spec, "server", path)
@@ -144,7 +149,7 @@ def _provider_spec(
         return None
     account = ServiceAccountRef(sa_name, sa_namespace, tuple(audiences))
     return ProviderStore(
-        kind, namespace, name, url, server_ca, account, client_ca, target_store, cluster
+        kind, namespace, name, url, server_ca, account, client_ca, target_store, cluster, conditions
     )
 
 
@@ -157,6 +162,12 @@ def _store(
     cluster = _cluster(c, data)
     if kind == FEDERATION_STORE:
         return _provider_spec(c, spec, "spec", "SecretStore", namespace, name, cluster)
+    c.fields(
+        spec, "spec", ("controller", "provider", "retrySettings", "refreshInterval", "conditions")
+    )
+    conditions = parse_conditions(c, spec) if kind == "ClusterSecretStore" else ()
+    if kind != "ClusterSecretStore" and spec.get("conditions"):
+        c.fail("spec.conditions", "expected no conditions: only a ClusterSecretStore has them")
     provider = c.mapping(spec, "provider", "spec")
     if provider is None:
         return None
@@ -171,7 +182,9 @@ def _store(
     block = c.mapping(provider, "externalsecrets", "spec.provider")
     if block is None:
         return None
-    return _provider_spec(c, block, "spec.provider.externalsecrets", kind, namespace, name, cluster)
+    return _provider_spec(
+        c, block, "spec.provider.externalsecrets", kind, namespace, name, cluster, conditions
+    )
 
 
 def _generator(
@@ -203,7 +216,13 @@ def _generator(
     )
 
 
+def _upstream_only(c: Checker, obj: dict[str, Any], path: str, key: str) -> None:
+    if key in obj:
+        c.fail(child(path, key), f"unknown field: {key} is {UPSTREAM_ONLY}; remove it")
+
+
 def _remote_ref(c: Checker, ref: dict[str, Any], path: str) -> RemoteRef | None:
+    _upstream_only(c, ref, path, "nullBytePolicy")
     c.fields(
         ref,
         path,
@@ -223,10 +242,9 @@ def _remote_ref(c: Checker, ref: dict[str, Any], path: str) -> RemoteRef | None:
     decoding = c.choice(ref, "decodingStrategy", path, DECODING) or "None"
     conversion = c.choice(ref, "conversionStrategy", path, CONVERSION) or "Default"
     c.choice(ref, "metadataPolicy", path, ("None", "Fetch"))
-    null_bytes = c.choice(ref, "nullBytePolicy", path, NULL_BYTES) or "Ignore"
     if key is None:
         return None
-    return RemoteRef(key, prop, version, decoding, conversion, null_bytes)
+    return RemoteRef(key, prop, version, decoding, conversion)
 
 
 def _store_ref(c: Checker, obj: dict[str, Any], key: str, path: str) -> StoreRef | None:
@@ -261,6 +279,10 @@ def _rewrites(c: Checker, item: dict[str, Any], path: str) -> tuple[Rewrite, ...
             source = c.string(body, "source", child(here, kind), required=True)
             target = c.string(body, "target", child(here, kind), required=True)
             out.append(Rewrite(kind, source or "", target or ""))
+        elif kind == "transform":
+            c.fields(body, child(here, kind), ("template",))
+            template = c.string(body, "template", child(here, kind), required=True)
+            out.append(Rewrite(kind, template=template or ""))
         else:
             out.append(Rewrite(kind))
     return tuple(out)
@@ -295,6 +317,7 @@ def _data_from(c: Checker, item: dict[str, Any], path: str) -> DataFromEntry | N
         ref = c.mapping(item, "find", path)
         if ref is not None:
             here = child(path, "find")
+            _upstream_only(c, ref, here, "nullBytePolicy")
             c.fields(
                 ref,
                 here,
@@ -331,30 +354,22 @@ def _target(c: Checker, spec: dict[str, Any], es_name: str) -> Target:
     if "manifest" in target:
         c.fail("spec.target.manifest", "expected no manifest target: render writes Secrets only")
     name = c.string(target, "name", "spec.target") or es_name
-    creation = c.choice(target, "creationPolicy", "spec.target", CREATION) or "Owner"
+    if target.get("creationPolicy") == "CreateOrMerge":
+        c.fail(
+            "spec.target.creationPolicy",
+            f"expected one of {', '.join(CREATION)}: CreateOrMerge is {UPSTREAM_ONLY}",
+        )
+        creation = "Owner"
+    else:
+        creation = c.choice(target, "creationPolicy", "spec.target", CREATION) or "Owner"
     deletion = c.choice(target, "deletionPolicy", "spec.target", DELETION) or "Retain"
     immutable = bool(c.boolean(target, "immutable", "spec.target"))
     template = c.mapping(target, "template", "spec.target", required=False)
     if template is None:
         return Target(name, creation, deletion, immutable)
-    here = "spec.target.template"
-    c.fields(
-        template,
-        here,
-        ("type", "metadata", "engineVersion", "mergePolicy", "data", "templateFrom"),
+    return Target(
+        name, creation, deletion, immutable, parse_template(c, template, "spec.target.template")
     )
-    for unsupported in ("data", "templateFrom"):
-        if template.get(unsupported):
-            c.fail(
-                child(here, unsupported),
-                "expected no Go templates: render applies template.type and template.metadata only",
-            )
-    meta = c.mapping(template, "metadata", here, required=False) or {}
-    c.fields(meta, child(here, "metadata"), ("labels", "annotations", "finalizers"))
-    labels = c.string_map(meta, "labels", child(here, "metadata")) or {}
-    annotations = c.string_map(meta, "annotations", child(here, "metadata")) or {}
-    kind = c.string(template, "type", here) or ""
-    return Target(name, creation, deletion, immutable, True, kind, labels, annotations)
 
 
 def _validate_es(c: Checker, es: ExternalSecret, creation: str, deletion: str) -> None:
@@ -536,8 +551,15 @@ def _add(c: Checker, doc: Document, found: tuple[str, str, str], out: ClientMani
         secret = build_secret(c, namespace, name, data)
         if secret is not None:
             _unique(c, out.secrets, (namespace, name), secret)
+            meta = data.get("metadata") or {}
+            labels = c.string_map(meta, "labels", "metadata") or {}
+            annotations = c.string_map(meta, "annotations", "metadata") or {}
+            out.secret_meta[(namespace, name)] = (dict(labels), dict(annotations))
     elif kind == "ConfigMap":
         _unique(c, out.config_maps, (namespace, name), _config_map(c, data, namespace, name))
+    elif kind == "Namespace":
+        labels = c.string_map(data.get("metadata") or {}, "labels", "metadata") or {}
+        out.namespace_labels[name] = dict(labels)
     elif kind == "ServiceAccount":
         out.service_accounts.append(ServiceAccount(namespace, name, _cluster(c, data)))
 

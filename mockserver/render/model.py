@@ -44,6 +44,17 @@ class ServiceAccountRef:
 
 
 @dataclass(frozen=True)
+class StoreCondition:
+    """One ``spec.conditions[]`` entry of a ClusterSecretStore: any of its selectors admits."""
+
+    match_labels: tuple[tuple[str, str], ...] = ()
+    match_expressions: tuple[tuple[str, str, tuple[str, ...]], ...] = ()
+    has_selector: bool = False
+    namespaces: tuple[str, ...] = ()
+    namespace_regexes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class ProviderStore:
     """A SecretStore / ClusterSecretStore with ``spec.provider.externalsecrets``.
 
@@ -60,6 +71,7 @@ class ProviderStore:
     client_ca: CARef
     target_store: str
     cluster: str | None = None
+    conditions: tuple[StoreCondition, ...] = ()
 
     @property
     def cluster_scoped(self) -> bool:
@@ -107,7 +119,6 @@ class RemoteRef:
     version: str = ""
     decoding: str = "None"
     conversion: str = "Default"
-    null_byte_policy: str = "Ignore"
 
 
 @dataclass(frozen=True)
@@ -120,11 +131,13 @@ class FindRef:
 
 @dataclass(frozen=True)
 class Rewrite:
-    """One ``rewrite[]`` step; only ``regexp`` runs, the others are reported as unsupported."""
+    """One ``rewrite[]`` step: ``regexp`` (source, target) or ``transform`` (template);
+    ``merge`` is reported as unsupported."""
 
     kind: str
     source: str = ""
     target: str = ""
+    template: str = ""
 
 
 @dataclass(frozen=True)
@@ -148,17 +161,47 @@ class DataFromEntry:
 
 
 @dataclass(frozen=True)
+class TemplateItem:
+    """``templateFrom[].configMap|secret.items[]``: a key and how it is read."""
+
+    key: str
+    template_as: str = "Values"
+
+
+@dataclass(frozen=True)
+class TemplateFrom:
+    """One ``templateFrom[]`` source: a ConfigMap, a Secret or a literal, and its target."""
+
+    target: str = "Data"
+    config_map: str | None = None
+    config_map_items: tuple[TemplateItem, ...] = ()
+    secret: str | None = None
+    secret_items: tuple[TemplateItem, ...] = ()
+    literal: str | None = None
+
+
+@dataclass(frozen=True)
+class Template:
+    """``spec.target.template``: type, metadata (values are templates), data and templateFrom."""
+
+    type: str = ""
+    engine_version: str = "v2"
+    merge_policy: str = "Replace"
+    labels: dict[str, str] = field(default_factory=dict, hash=False)
+    annotations: dict[str, str] = field(default_factory=dict, hash=False)
+    data: dict[str, str] = field(default_factory=dict, hash=False)
+    template_from: tuple[TemplateFrom, ...] = ()
+
+
+@dataclass(frozen=True)
 class Target:
-    """``spec.target``; ``template`` is honoured for type and metadata only."""
+    """``spec.target``."""
 
     name: str
     creation_policy: str = "Owner"
     deletion_policy: str = "Retain"
     immutable: bool = False
-    has_template: bool = False
-    template_type: str = ""
-    template_labels: dict[str, str] = field(default_factory=dict, hash=False)
-    template_annotations: dict[str, str] = field(default_factory=dict, hash=False)
+    template: Template | None = None
 
 
 @dataclass(frozen=True)
@@ -204,6 +247,11 @@ class ClientManifests:
     secrets: dict[tuple[str, str], Secret] = field(default_factory=dict)
     config_maps: dict[tuple[str, str], ConfigMap] = field(default_factory=dict)
     service_accounts: list[ServiceAccount] = field(default_factory=list)
+    namespace_labels: dict[str, dict[str, str]] = field(default_factory=dict)
+    secret_meta: dict[tuple[str, str], tuple[dict[str, str], dict[str, str]]] = field(
+        default_factory=dict
+    )
+    """Labels and annotations of the Secrets given (a Merge target keeps its own)."""
 
     def store(self, ref: StoreRef, namespace: str) -> ProviderStore | None:
         """The store an ExternalSecret in ``namespace`` names; FederationStore stands in for

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import difflib
 import json
 from collections.abc import Iterable
@@ -9,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mockserver.clock import CLOCK
 from mockserver.manifests import read_documents, substitute
 
 from .clients import Exchange
@@ -16,8 +18,9 @@ from .environment import Environment
 from .externalsecret import sync
 from .kinds import build_client_manifests
 from .model import ClientManifests, ExternalSecret
+from .requeue import Shifter, backoff
 from .resolve import ManifestResolver
-from .secret import dump, outcome_manifests
+from .secret import dump, outcome_manifests, store_manifests
 
 
 def load(paths: Iterable[Path | str], env: Environment) -> ClientManifests:
@@ -28,12 +31,15 @@ def load(paths: Iterable[Path | str], env: Environment) -> ClientManifests:
 
 @dataclass
 class Outcome:
-    """The result for one ExternalSecret."""
+    """The result for one ExternalSecret: `data` is the written Secret's data (the fetched data
+    when no Secret is written), None on failure."""
 
     external_secret: ExternalSecret
     data: dict[str, bytes] | None
     error: str | None
     manifests: list[dict[str, Any]]
+    requeues: list[str] = field(default_factory=list)
+    """One line per failed reconcile that was requeued (`--reconcile N`)."""
 
 
 @dataclass
@@ -52,18 +58,52 @@ class RenderResult:
         return dump([m for o in self.outcomes for m in o.manifests])
 
 
-def render(manifests: ClientManifests, env: Environment, *, released: bool = False) -> RenderResult:
-    """Reconcile each ExternalSecret once, as a correct or an as-released ESE would."""
+def render(
+    manifests: ClientManifests,
+    env: Environment,
+    *,
+    released: bool = False,
+    reconciles: int = 1,
+    clock: Shifter = CLOCK,
+) -> RenderResult:
+    """Reconcile each ExternalSecret as a correct or an as-released ESE would: up to
+    `reconciles` times, requeued after each failure with the controller's backoff, shifted on
+    `clock` (the mock's clock when the mock runs in this process), until one succeeds."""
     resolver = ManifestResolver(manifests, env, released=released)
     result = RenderResult()
+    reported: set[tuple[str, str, str]] = set()
     for es in manifests.external_secrets:
-        synced = sync(es, resolver)
-        existing = manifests.secrets.get((es.namespace, es.target.name))
-        result.outcomes.append(
-            Outcome(es, synced.data, synced.error, outcome_manifests(es, synced, existing))
-        )
+        key = (es.namespace, es.target.name)
+        existing = manifests.secrets.get(key)
+        meta = manifests.secret_meta.get(key, ({}, {}))
+        attempts: list[str] = []
+        for attempt in range(1, max(reconciles, 1) + 1):
+            resolver.new_reconcile()
+            synced = sync(es, resolver)
+            printed, error = outcome_manifests(es, synced, existing, resolver, meta)
+            if error is None or attempt == reconciles:
+                break
+            delay = backoff(attempt)
+            attempts.append(f"reconcile {attempt} failed; requeued after {delay:g} s: {error}")
+            clock.shift(delay)
+        for store_key, failure in resolver.store_failures.items():
+            if failure is not None and store_key not in reported:
+                reported.add(store_key)
+                printed += store_manifests(failure)
+        data = _secret_data(printed, synced.data) if error is None else None
+        result.outcomes.append(Outcome(es, data, error, printed, attempts))
     result.exchanges = resolver.exchanges
     return result
+
+
+def _secret_data(
+    printed: list[dict[str, Any]], fetched: dict[str, bytes] | None
+) -> dict[str, bytes] | None:
+    """The data of the Secret written (after templates and merging), else what was fetched."""
+    for manifest in printed:
+        if manifest.get("kind") == "Secret":
+            return {k: base64.b64decode(v) for k, v in manifest["data"].items()}
+    return fetched
 
 
 def readable(result: RenderResult) -> list[str]:

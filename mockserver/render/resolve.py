@@ -4,14 +4,90 @@ as ESO's client manager keeps one per reconcile)."""
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
+
 from mockserver.manifests import Secret
 
-from .clients import ClientError, GeneratorClient, ProviderClient
+from .clients import ClientError, Exchange, GeneratorClient, ProviderClient
 from .environment import ROOT_CA_CONFIGMAP, Environment, SetupError
 from .externalsecret import SyncError
-from .model import CARef, ClientManifests, GeneratorRef, KeyRef, ProviderStore, StoreRef
+from .model import (
+    CARef,
+    ClientManifests,
+    GeneratorRef,
+    KeyRef,
+    ProviderStore,
+    StoreCondition,
+    StoreRef,
+)
 
 EMPTY_STORE_KIND = "EmptyStoreKind"
+NAME_LABEL = "kubernetes.io/metadata.name"
+MSG_UNABLE_CREATE_CLIENT = "unable to create client"
+MSG_INVALID_STORE = "invalid store"
+RESOURCES = {"ClusterSecretStore": "clustersecretstores", "SecretStore": "secretstores"}
+
+
+@dataclass(frozen=True)
+class StoreFailure:
+    """Why the store controller left a store Ready=False: its condition message and the
+    Warning event it recorded (`InvalidProviderConfig`)."""
+
+    store: ProviderStore
+    condition: str
+    event: str
+
+
+def selector_matches(cond: StoreCondition, labels: dict[str, str]) -> bool:
+    """`metav1.LabelSelectorAsSelector(...).Matches`: every matchLabel and expression holds."""
+    if any(labels.get(k) != v for k, v in cond.match_labels):
+        return False
+    for key, operator, values in cond.match_expressions:
+        present = key in labels
+        if operator == "In" and not (present and labels[key] in values):
+            return False
+        if operator == "NotIn" and present and labels[key] in values:
+            return False
+        if operator == "Exists" and not present:
+            return False
+        if operator == "DoesNotExist" and present:
+            return False
+    return True
+
+
+def namespace_allowed(conditions: tuple[StoreCondition, ...], labels: dict[str, str]) -> bool:
+    """`Manager.shouldProcessSecret`: no conditions admit all; else any selector, any listed
+    namespace (a `kubernetes.io/metadata.name` selector) or any unanchored regex admits."""
+    if not conditions:
+        return True
+    name = labels.get(NAME_LABEL, "")
+    for cond in conditions:
+        if cond.has_selector and selector_matches(cond, labels):
+            return True
+        if name in cond.namespaces:
+            return True
+        if any(re.search(pattern, name) for pattern in cond.namespace_regexes):
+            return True
+    return False
+
+
+def validate_store(store: ProviderStore) -> str | None:
+    """The provider's `ValidateStore` (`utils.ValidateServiceAccountSelector`): a
+    ClusterSecretStore's service account must name its namespace; a SecretStore's may only name
+    its own."""
+    namespace = store.service_account.namespace
+    if store.cluster_scoped and namespace is None:
+        return "cluster scope requires namespace"
+    if not store.cluster_scoped and namespace is not None and namespace != store.namespace:
+        return (
+            "namespace should either be empty or match the namespace of the SecretStore for a "
+            "namespaced SecretStore"
+        )
+    return None
+
+
+EMPTY_NAMESPACE = "an empty namespace may not be set when a resource name is provided"
 
 
 class ManifestResolver:
@@ -23,8 +99,16 @@ class ManifestResolver:
         self.released = released
         self._providers: dict[tuple[str, str, str], ProviderClient] = {}
         self.generator_clients: list[GeneratorClient] = []
+        self.store_failures: dict[tuple[str, str, str], StoreFailure | None] = {}
+        self._spent: list[ProviderClient] = []
         for account in manifests.service_accounts:
             env.ensure_service_account(account.cluster, account.namespace, account.name)
+
+    def new_reconcile(self) -> None:
+        """ESO builds a new client manager per reconcile: provider clients (and their
+        TokenRequest tokens) are made again; the clients of earlier reconciles keep their log."""
+        self._spent.extend(self._providers.values())
+        self._providers = {}
 
     # -- Kubernetes objects ----------------------------------------------------------------------
 
@@ -32,6 +116,8 @@ class ManifestResolver:
         """`resolvers.SecretKeyRef`: only a ClusterSecretStore may read another namespace."""
         if store_kind == "ClusterSecretStore" and ref.namespace:
             namespace = ref.namespace
+        if not namespace:
+            raise ClientError(EMPTY_NAMESPACE)
         secret: Secret | None = self.manifests.secrets.get((namespace, ref.name))
         if secret is None:
             raise ClientError(
@@ -45,9 +131,11 @@ class ManifestResolver:
     def config_map_key(
         self, ref: KeyRef, store_kind: str, namespace: str, cluster: str | None
     ) -> bytes:
-        """A ConfigMap key; `kube-root-ca.crt`/`ca.crt` comes from the fake cluster if absent."""
-        if store_kind == "ClusterSecretStore" and ref.namespace:
-            namespace = ref.namespace
+        """A ConfigMap key; the ref's namespace is honoured whatever the store kind (as the
+        provider reads it); `kube-root-ca.crt`/`ca.crt` comes from the fake cluster if absent."""
+        namespace = ref.namespace or namespace
+        if not namespace:
+            raise ClientError(EMPTY_NAMESPACE)
         config_map = self.manifests.config_maps.get((namespace, ref.name))
         if config_map is None and ref.name == ROOT_CA_CONFIGMAP:
             root = self.env.root_ca(cluster)
@@ -55,8 +143,7 @@ class ManifestResolver:
                 return root
         if config_map is None:
             raise ClientError(
-                f'cannot get Kubernetes configmap "{ref.name}" from namespace "{namespace}": '
-                f'configmaps "{ref.name}" not found'
+                f'cannot get Kubernetes configmap "{ref.name}": configmaps "{ref.name}" not found'
             )
         if ref.key not in config_map.data:
             raise ClientError(f'cannot find configmap data for key: "{ref.key}"')
@@ -75,6 +162,22 @@ class ManifestResolver:
             raise ClientError(f"could not get secret for certs:{exc}") from exc
         raise ClientError("no cert ref found")
 
+    # -- templateFrom sources (`templating.TemplateSources`) --------------------------------------
+
+    def config_map_data(self, namespace: str, name: str) -> dict[str, str]:
+        """A ConfigMap's data; `LookupError` carries the API server's not-found text."""
+        config_map = self.manifests.config_maps.get((namespace, name))
+        if config_map is None:
+            raise LookupError(f'configmaps "{name}" not found')
+        return dict(config_map.data)
+
+    def secret_data(self, namespace: str, name: str) -> dict[str, bytes]:
+        """A Secret's data; `LookupError` carries the API server's not-found text."""
+        secret = self.manifests.secrets.get((namespace, name))
+        if secret is None:
+            raise LookupError(f'secrets "{name}" not found')
+        return dict(secret.data)
+
     # -- stores ----------------------------------------------------------------------------------
 
     def store(self, ref: StoreRef, namespace: str) -> ProviderClient:
@@ -83,12 +186,38 @@ class ManifestResolver:
         if store is None:
             raise ClientError(
                 f'could not get {ref.kind} "{ref.name}", '
-                f'{ref.kind}.external-secrets.io "{ref.name}" not found'
+                f'{RESOURCES[ref.kind]}.external-secrets.io "{ref.name}" not found'
             )
+        if store.cluster_scoped:
+            labels = {**self.manifests.namespace_labels.get(namespace, {}), NAME_LABEL: namespace}
+            if not namespace_allowed(store.conditions, labels):
+                raise ClientError(
+                    f'using cluster store "{store.name}" is not allowed from namespace '
+                    f'"{namespace}": denied by spec.condition'
+                )
+        if self.store_failure(store) is not None:
+            raise ClientError(f'{store.kind} "{store.name}" is not ready')
         cache_key = (store.kind, store.namespace or namespace, store.name)
         if cache_key not in self._providers:
             self._providers[cache_key] = self._new_provider(store, namespace)
         return self._providers[cache_key]
+
+    def store_failure(self, store: ProviderStore) -> StoreFailure | None:
+        """The store controller's verdict (flood gate): `ValidateStore`, then a client built
+        in the store's own namespace (empty for a ClusterSecretStore), as `validateStore` does."""
+        key = (store.kind, store.namespace, store.name)
+        if key not in self.store_failures:
+            failure = None
+            problem = validate_store(store)
+            if problem is not None:
+                failure = StoreFailure(store, MSG_INVALID_STORE, f"invalid store: {problem}")
+            else:
+                try:
+                    self._new_provider(store, store.namespace)
+                except (ClientError, SetupError) as exc:
+                    failure = StoreFailure(store, MSG_UNABLE_CREATE_CLIENT, str(exc))
+            self.store_failures[key] = failure
+        return self.store_failures[key]
 
     def _new_provider(self, store: ProviderStore, namespace: str) -> ProviderClient:
         server_ca = self.ca_bytes(store.server_ca, store, namespace) if store.server_ca else None
@@ -161,10 +290,10 @@ class ManifestResolver:
             raise SyncError(f"error using generator: {exc}") from exc
 
     @property
-    def exchanges(self) -> list:
+    def exchanges(self) -> list[Exchange]:
         """Every request made so far, in order per client."""
-        out = []
-        for provider in self._providers.values():
+        out: list[Exchange] = []
+        for provider in [*self._spent, *self._providers.values()]:
             out.extend(provider.log)
         for generator in self.generator_clients:
             out.extend(generator.log)

@@ -14,12 +14,17 @@ from mockserver.manifests import Secret
 
 from .externalsecret import SyncResult
 from .model import ESO_API_VERSION, ExternalSecret
+from .resolve import StoreFailure
+from .templating import SecretDraft, TemplateFailure, TemplateSources, apply_template
 
 LABEL_MANAGED = "reconcile.external-secrets.io/managed"
 LABEL_OWNER = "reconcile.external-secrets.io/created-by"
 ANNOTATION_DATA_HASH = "reconcile.external-secrets.io/data-hash"
 MSG_GET_DATA = "could not get secret data from provider"
 MSG_MERGE_MISSING = "secret will not be created due to CreationPolicy=Merge"
+MSG_RETAINED = "secret retained due to DeletionPolicy=Retain"
+MSG_DELETED = "secret deleted due to DeletionPolicy=Delete"
+MSG_UPDATE = "could not update secret"
 
 
 def object_hash(text: str) -> str:
@@ -34,21 +39,26 @@ def data_hash(data: dict[str, bytes]) -> str:
 
 
 def secret_manifest(
-    es: ExternalSecret, data: dict[str, bytes], existing: Secret | None = None
+    es: ExternalSecret,
+    data: dict[str, bytes],
+    existing: Secret | None,
+    sources: TemplateSources,
+    existing_meta: tuple[dict[str, str], dict[str, str]] = ({}, {}),
 ) -> dict[str, Any]:
-    """The Secret after `ApplyTemplate` and the managed markers, as a manifest mapping."""
+    """The Secret after `mutationFunc` (`ApplyTemplate`, ownership, the managed markers), as a
+    manifest mapping; raises TemplateFailure with ESO's text."""
     target = es.target
-    merged: dict[str, bytes] = {}
-    if existing is not None and target.creation_policy in ("Merge", "CreateOrMerge"):
-        merged.update(existing.data)
-    merged.update(data)
-    labels = dict(target.template_labels if target.has_template else es.labels)
-    annotations = dict(target.template_annotations if target.has_template else es.annotations)
+    draft = SecretDraft()
+    if existing is not None:
+        draft = SecretDraft(
+            dict(existing.data), dict(existing_meta[0]), dict(existing_meta[1]), existing.type
+        )
+    apply_template(es, draft, data, sources)
+    labels, annotations = draft.labels, draft.annotations
     if target.creation_policy == "Owner":
         labels[LABEL_OWNER] = object_hash(f"{es.namespace}/{es.name}")
     labels[LABEL_MANAGED] = "true"
-    annotations[ANNOTATION_DATA_HASH] = data_hash(merged)
-    secret_type = target.template_type or (existing.type if existing else "") or "Opaque"
+    annotations[ANNOTATION_DATA_HASH] = data_hash(draft.data)
     manifest: dict[str, Any] = {
         "apiVersion": "v1",
         "kind": "Secret",
@@ -58,23 +68,25 @@ def secret_manifest(
             "labels": dict(sorted(labels.items())),
             "annotations": dict(sorted(annotations.items())),
         },
-        "type": secret_type,
+        "type": draft.type or "Opaque",
     }
     if target.immutable:
         manifest["immutable"] = True
-    manifest["data"] = {k: base64.b64encode(merged[k]).decode() for k in sorted(merged)}
+    manifest["data"] = {k: base64.b64encode(draft.data[k]).decode() for k in sorted(draft.data)}
     return manifest
 
 
-def status_manifest(es: ExternalSecret, reason: str, message: str) -> dict[str, Any]:
-    """The ExternalSecret with its Ready=False condition."""
+def status_manifest(
+    es: ExternalSecret, reason: str, message: str, status: str = "False"
+) -> dict[str, Any]:
+    """The ExternalSecret with its Ready condition."""
     return {
         "apiVersion": ESO_API_VERSION,
         "kind": "ExternalSecret",
         "metadata": {"name": es.name, "namespace": es.namespace},
         "status": {
             "conditions": [
-                {"type": "Ready", "status": "False", "reason": reason, "message": message}
+                {"type": "Ready", "status": status, "reason": reason, "message": message}
             ]
         },
     }
@@ -99,18 +111,72 @@ def event_manifest(es: ExternalSecret, kind: str, reason: str, message: str) -> 
 
 
 def outcome_manifests(
-    es: ExternalSecret, result: SyncResult, existing: Secret | None = None
-) -> list[dict[str, Any]]:
-    """What one ExternalSecret's reconcile leaves behind, as manifests to print."""
+    es: ExternalSecret,
+    result: SyncResult,
+    existing: Secret | None,
+    sources: TemplateSources,
+    existing_meta: tuple[dict[str, str], dict[str, str]] = ({}, {}),
+) -> tuple[list[dict[str, Any]], str | None]:
+    """What one reconcile leaves behind (`Reconcile` after `GetProviderSecretData`), as
+    manifests to print, and the error when it failed."""
     events = [event_manifest(es, e.type, e.reason, e.message) for e in result.events]
     if result.data is None:
-        return [status_manifest(es, "SecretSyncedError", MSG_GET_DATA), *events]
-    policy = es.target.creation_policy
+        return [status_manifest(es, "SecretSyncedError", MSG_GET_DATA), *events], result.error
+    target = es.target
+    if not result.data and target.deletion_policy == "Delete":
+        if existing is not None:
+            events.append(event_manifest(es, "Normal", "Deleted", MSG_DELETED))
+        return [status_manifest(es, "SecretDeleted", MSG_DELETED, "True"), *events], None
+    if not result.data and target.deletion_policy == "Retain":
+        return [status_manifest(es, "SecretSynced", MSG_RETAINED, "True"), *events], None
+    policy = target.creation_policy
     if policy == "None":
-        return events
+        return events, None
     if policy == "Merge" and existing is None:
-        return [status_manifest(es, "SecretMissing", MSG_MERGE_MISSING), *events]
-    return [secret_manifest(es, result.data, existing), *events]
+        return [status_manifest(es, "SecretMissing", MSG_MERGE_MISSING, "True"), *events], None
+    try:
+        secret = secret_manifest(es, result.data, existing, sources, existing_meta)
+    except TemplateFailure as exc:
+        message = f"could not apply template: {exc}"
+        events.append(event_manifest(es, "Warning", "UpdateFailed", message))
+        return [status_manifest(es, "SecretSyncedError", MSG_UPDATE), *events], message
+    return [secret, *events], None
+
+
+def store_manifests(failure: StoreFailure) -> list[dict[str, Any]]:
+    """A store the store controller left Ready=False, and its InvalidProviderConfig event: why
+    the flood gate answers `... is not ready`."""
+    store = failure.store
+    meta: dict[str, Any] = {"name": store.name}
+    if store.namespace:
+        meta["namespace"] = store.namespace
+    reference = {"apiVersion": ESO_API_VERSION, "kind": store.kind, **meta}
+    return [
+        {
+            "apiVersion": ESO_API_VERSION,
+            "kind": store.kind,
+            "metadata": meta,
+            "status": {
+                "conditions": [
+                    {
+                        "type": "Ready",
+                        "status": "False",
+                        "reason": "InvalidProviderConfig",
+                        "message": failure.condition,
+                    }
+                ]
+            },
+        },
+        {
+            "apiVersion": "v1",
+            "kind": "Event",
+            "metadata": {"namespace": store.namespace or "default"},
+            "involvedObject": reference,
+            "type": "Warning",
+            "reason": "InvalidProviderConfig",
+            "message": failure.event,
+        },
+    ]
 
 
 class _Dumper(yaml.SafeDumper):
