@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import os
-import select
+import select as io_select
 import subprocess
 import sys
 import textwrap
@@ -207,7 +207,7 @@ def _has_exited(pid: int) -> bool:
     except ProcessLookupError:
         return True
     try:
-        readable, _, _ = select.select([handle], [], [], 5)
+        readable, _, _ = io_select.select([handle], [], [], 5)
         return bool(readable)
     finally:
         os.close(handle)
