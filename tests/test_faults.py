@@ -8,7 +8,6 @@ import http.client
 import json
 import ssl
 import threading
-import time
 
 import pytest
 
