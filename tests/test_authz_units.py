@@ -65,14 +65,14 @@ def test_several_authorizations_act_as_a_union():
 
 def test_a_generator_must_match_namespace_kind_and_name():
     auths = [oidc("g", allowed_generators=(AllowedGenerator("u", "UUID", "team-a"),))]
-    for resource in (
-        GeneratorResource("team-b", "UUID", "u"),
-        GeneratorResource("team-a", "Password", "u"),
-        GeneratorResource("team-a", "UUID", "v"),
-        GeneratorResource("team-a", "uuid", "u"),
+    for resource, label in (
+        (GeneratorResource("team-b", "UUID", "u"), "team-b/UUID/u"),
+        (GeneratorResource("team-a", "Password", "u"), "team-a/Password/u"),
+        (GeneratorResource("team-a", "UUID", "v"), "team-a/UUID/v"),
+        (GeneratorResource("team-a", "uuid", "u"), "team-a/uuid/u"),
     ):
         assert denial(auths, caller(), resource) == (
-            f"generator {resource.label()!r} is not listed by Authorization g "
+            f"generator '{label}' is not listed by Authorization g "
             "(allowed: team-a/UUID/u); closest match is 'team-a/UUID/u'"
         )
 

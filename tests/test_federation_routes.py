@@ -330,14 +330,20 @@ def test_encoded_slash_reaches_the_backend_still_encoded_2_1(web):
     )
 
 
-def test_canonical_escapes_are_decoded_2_1(web):
+def test_escapes_go_would_not_send_keep_the_path_raw_2_1(web):
+    """Go keeps a RawPath when its own escaping of the decoded path differs (`%61` for `a`):
+    echo then routes on the raw path and hands the parameter over still encoded."""
     assert_json(web("POST", "/secretstore/app-store/secrets/pl%61in"), 400, "Secret does not exist")
     assert_json(web("POST", "/secretstore/app%2Dstore/secrets/plain"), 404, "Not Found")
 
 
-def test_revoke_followed_by_a_name_is_r2_with_kind_revoke_2_2(web):
+def test_revoke_followed_by_a_name_is_r2_with_kind_revoke_2_2(mock, web):
     reply = web("POST", "/generators/team-a/revoke/x")
     assert_json(reply, 404, "Not Found")
+    assert mock.admin.journal()[-1]["route"] == "generate"
+    revoke = web("POST", "/generators/team-a/revoke", web.body(owner="web", namespace="team-a"))
+    assert_json(revoke, 404, "Not Found")  # the same answer: only the route tells them apart
+    assert mock.admin.journal()[-1]["route"] == "revoke-of"
 
 
 # -- check order (§4.3) --------------------------------------------------------------------------

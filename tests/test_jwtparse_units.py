@@ -181,7 +181,7 @@ def test_rsa_signatures_verify_with_the_header_algorithm(alg):
 
 def test_a_signature_for_another_rsa_algorithm_fails():
     raw = _signed("RS256", sub="x")
-    header, claims, signature = raw.split(".")
+    _header, claims, signature = raw.split(".")
     swapped = f"{b64({'alg': 'PS256', 'typ': 'JWT'})}.{claims}.{signature}"
     with pytest.raises(JWTError) as caught:
         verify_signature(parse_unverified(swapped), KEY.public_key())
@@ -317,3 +317,13 @@ def test_a_jwk_no_rsa_key_can_have_fails_at_verification():
     with pytest.raises(JWTError) as caught:
         rsa_key_from_jwk({"n": b64(b"\x00"), "e": b64(b"\x03")})
     assert str(caught.value) == "token signature is invalid: crypto/rsa: verification error"
+
+
+def test_a_key_function_error_keeps_its_reason_for_the_journal():
+    plain = KeyFuncError("no jwks found")
+    assert (plain.reason, plain.detail) == ("no jwks found", "no jwks found")
+    detailed = KeyFuncError("no jwks found", "GET https://k/openid/v1/jwks: 500")
+    assert (detailed.reason, detailed.detail) == (
+        "no jwks found",
+        "GET https://k/openid/v1/jwks: 500",
+    )
