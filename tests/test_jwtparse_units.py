@@ -327,3 +327,16 @@ def test_a_key_function_error_keeps_its_reason_for_the_journal():
         "no jwks found",
         "GET https://k/openid/v1/jwks: 500",
     )
+
+
+def test_the_invalid_character_is_the_one_at_the_error_offset():
+    assert error_of(f"{b64(b' xy')}.e30.c") == (
+        "token is malformed: could not JSON decode header: "
+        "invalid character 'x' looking for beginning of value"
+    )
+
+
+def test_exp_is_optional_unless_asked_for():
+    validate_time_claims(parse_unverified(token(claims={})), now=0)
+    no_exp = _signed(sub="v")
+    assert parse_and_verify(no_exp, lambda parsed: KEY.public_key(), now=100).subject == "v"

@@ -213,7 +213,7 @@ def generate(module: str) -> list[Mutant]:
                     original,
                     replacement,
                     node.lineno,
-                    node.end_lineno or node.lineno,
+                    getattr(node, "end_lineno", None) or node.lineno,
                     qualname,
                     seen[slot],
                 )
@@ -248,7 +248,7 @@ class _Apply(ast.NodeTransformer):
             return node.operand
         elif m.kind == "constant":
             assert isinstance(node, ast.Constant)
-            node.value = _constant_replacement(node.value)
+            node.value = _constant_replacement(node.value)  # type: ignore[assignment]
         elif m.kind == "slice-lower":
             assert isinstance(node, ast.Slice)
             node.lower = None
@@ -481,9 +481,9 @@ def run_mutants(
         if pid not in running:
             continue
         mutant, started = running.pop(pid)
-        code = os.waitstatus_to_exitcode(wait_status)
+        exit_code = os.waitstatus_to_exitcode(wait_status)
         outcomes.append(
-            Outcome(mutant, "survived" if code == 0 else "killed", time.monotonic() - started)
+            Outcome(mutant, "survived" if exit_code == 0 else "killed", time.monotonic() - started)
         )
         if outcomes[-1].status == "survived":
             print(f"survived: {mutant.key} (line {mutant.line})", file=sys.stderr, flush=True)
