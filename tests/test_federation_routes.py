@@ -393,3 +393,60 @@ def test_status_lines_carry_go_reason_phrases_2_1(mock, intruder):
     response.read()
     conn.close()
     assert (response.status, response.reason) == (404, "Not Found")
+
+
+# -- bookkeeping of R1 and R3 ---------------------------------------------------------------------
+
+
+def _issued(mock, caller: Caller) -> dict:
+    books = mock.context.bookkeeping
+    books.reset()
+    try:
+        assert_json(caller("POST", "/secretstore/app-store/secrets/plain"), 200, "hello")
+        (identity,) = books.authorized_identities()
+    finally:
+        books.reset()
+    assert identity["metadata"] == {"name": "oidc-system-serviceaccount-team-a-web"}
+    assert identity["spec"]["identitySpec"] == {
+        "federationRef": {"kind": "KubernetesFederation", "name": "alpha"},
+        "subject": {
+            "oidc": {
+                "issuer": "https://kubernetes.default.svc.cluster.local",
+                "subject": "system:serviceaccount:team-a:web",
+            }
+        },
+    }
+    (credential,) = identity["spec"]["issuedCredentials"]
+    assert credential.pop("lastIssuedAt").endswith("Z")
+    return credential
+
+
+def test_r1_records_the_credential_bound_to_the_pod_or_service_account_2_5(mock, web):
+    store = {
+        "sourceRef": {"kind": "ClusterSecretStore", "apiVersion": "external-secrets.io/v1", "name": "app-store"},
+        "remoteRef": {"remoteKey": "plain", "property": ""},
+    }  # fmt: skip
+    assert _issued(mock, web) == {
+        **store,
+        "workloadBinding": {
+            "kind": "Pod",
+            "name": "web-7d9f8b6c5-x2x4q",
+            "uid": "0c8e7d6a-2f3b-4a1c-8d9e-7a6b5c4d3e01",
+            "namespace": "team-a",
+        },
+    }
+    assert _issued(mock, Caller(mock, "alpha", "team-a/web")) == {
+        **store,
+        "workloadBinding": {
+            "kind": "ServiceAccount",
+            "name": "web",
+            "uid": "6f1c2a4e-1b0d-4c52-9a1e-2f3b4c5d6e01",
+            "namespace": "team-a",
+        },
+    }
+
+
+def test_r3_is_authorized_on_the_generator_4_3(web, intruder):
+    assert_json(intruder("DELETE", "/generators/team-a/UUID/uuid"), 404, "Not Found")
+    reply = web("DELETE", "/generators/team-a/UUID/uuid")
+    assert (reply.status, reply.body) == (200, b"null\n")
