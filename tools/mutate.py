@@ -413,7 +413,9 @@ def covering_tests(mutant: Mutant, trace: dict[str, Any], primary: Sequence[str]
         for test, per in trace["hits"].items()
         if test != "<import>" and span & set(per.get(mutant.module, ()))
     ]
-    if not tests and span & set(trace["hits"].get("<import>", {}).get(mutant.module, ())):
+    imported = set(trace["hits"].get("<import>", {}).get(mutant.module, ()))
+    if not tests and (mutant.qualname == "<module>" or span & imported):
+        # module-level code runs at import; a multi-line literal traces only its first line
         tests = [t for t, per in trace["hits"].items() if t != "<import>" and mutant.module in per]
         tests += [t for t in trace["durations"] if t.split("::")[0] in primary and t not in tests]
     durations: dict[str, float] = trace["durations"]
