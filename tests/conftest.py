@@ -20,3 +20,10 @@ def mock(tmp_path_factory):
     server.start()
     yield server
     server.stop()
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    """Print the random order's seed even under -q, so a failing order can be replayed."""
+    seed = getattr(config.option, "randomly_seed", None)
+    if seed is not None:
+        terminalreporter.write_line(f"test order: rerun with -p randomly --randomly-seed={seed}")

@@ -26,6 +26,19 @@ def expected(name: str) -> dict[str, str]:
     return load_expected_failures(EXAMPLES / f"expected-failures-{name}.yaml")
 
 
+JUDGED = {
+    # what each emulation can be judged on passes; the rest is skipped as not applicable
+    "ese-provider": {
+        "CLI-HTTP-001", "CLI-HTTP-002", "CLI-AUTH-001", "CLI-AUTH-003", "CLI-AUTH-005",
+        "CLI-WLT-001", "CLI-STORE-001",
+    },
+    "ese-generator": {
+        "CLI-HTTP-001", "CLI-HTTP-004", "CLI-AUTH-001", "CLI-AUTH-003", "CLI-AUTH-004",
+        "CLI-WLT-001", "CLI-GEN-001", "CLI-REVOKE-002",
+    },
+}  # fmt: skip
+
+
 @pytest.mark.parametrize("adapter", ["ese-provider", "ese-generator"])
 def test_correct_emulations_pass_everything_they_can_be_judged_on(adapter):
     ids = sorted(
@@ -35,8 +48,7 @@ def test_correct_emulations_pass_everything_they_can_be_judged_on(adapter):
     )
     run = run_client_suite(str(ADAPTERS / f"{adapter}.yaml"), requirement_ids=ids)
     statuses = {r.requirement.id: r.status for r in run.requirements}
-    assert set(statuses.values()) <= {PASS, SKIP}
-    assert PASS in statuses.values()
+    assert statuses == {i: PASS if i in JUDGED[adapter] else SKIP for i in ids}
     assert exit_status(run) == 0
 
 

@@ -8,7 +8,6 @@ import http.client
 import json
 import ssl
 import threading
-import time
 
 import pytest
 
@@ -36,6 +35,21 @@ def clean(mock):
     assert mock.take_errors() == []
 
 
+@pytest.fixture
+def recorded(mock, monkeypatch):
+    """Released once per journal entry, so a test waits for the mock's answer, not for time."""
+    entries = threading.Semaphore(0)
+    add_pending = mock.journal.add_pending
+
+    def noted(build):
+        entry_id = add_pending(build)
+        entries.release()
+        return entry_id
+
+    monkeypatch.setattr(mock.journal, "add_pending", noted)
+    return entries
+
+
 @pytest.fixture(scope="module")
 def web(mock):
     alpha = mock.clusters["alpha"]
@@ -52,8 +66,10 @@ def admin(mock, method: str, path: str, body: object = None):
 def test_a_status_fault_answers_the_next_request_only(mock, web):
     reply = admin(mock, "POST", "/faults", {"status": 500, "body": '"boom"\n'})
     assert reply.status == 201
+    fault_id = reply.json()["id"]  # ids keep counting across resets: read it from the answer
+    assert isinstance(fault_id, int)
     assert reply.json() == {
-        "id": 1,
+        "id": fault_id,
         "action": "status",
         "count": 1,
         "status": 500,
@@ -65,7 +81,7 @@ def test_a_status_fault_answers_the_next_request_only(mock, web):
     assert (second.status, second.body) == (200, b'"hello"\n')
     assert admin(mock, "GET", "/faults").json() == {"faults": []}
     entries = mock.admin.journal()
-    assert entries[0]["fault"] == {"id": 1, "action": "status"}
+    assert entries[0]["fault"] == {"id": fault_id, "action": "status"}
     assert entries[1]["fault"] is None
 
 
@@ -101,37 +117,42 @@ def test_a_route_fault_leaves_other_routes_alone(mock, web):
     assert web("/generators/team-a/Fake/fake-static").status == 503
 
 
-def test_a_clock_delay_waits_until_the_clock_is_shifted(mock, web):
+def test_a_clock_delay_waits_until_the_clock_is_shifted(mock, web, monkeypatch):
+    waiting = threading.Event()
+    wait_until = mock.gate.wait_until
+
+    def noted_wait(deadline: float, give_up=lambda: False) -> bool:
+        waiting.set()
+        return wait_until(deadline, give_up)
+
+    monkeypatch.setattr(mock.gate, "wait_until", noted_wait)
     mock.admin.add_fault(action="delay", delay=300)
     result = {}
     thread = threading.Thread(target=lambda: result.setdefault("reply", web()))
     thread.start()
-    time.sleep(0.2)  # the request is waiting on the mock's clock
+    assert waiting.wait(timeout=5)  # the request is waiting on the mock's clock
     assert "reply" not in result
     assert admin(mock, "POST", "/clock", {"shift": 301}).status == 200
     thread.join(timeout=5)
     assert result["reply"].status == 200
 
 
-def test_a_real_time_delay_trips_a_client_timeout(mock, web):
+def test_a_real_time_delay_trips_a_client_timeout(mock, web, recorded):
     mock.admin.add_fault(delay_ms=400)
     with pytest.raises(TimeoutError):
         web(timeout=0.1)
     assert web().status == 200
-    deadline = time.monotonic() + 3
-    while len(mock.admin.journal()) < 2 and time.monotonic() < deadline:
-        time.sleep(0.02)  # the delayed request still finishes (into a closed connection)
+    assert recorded.acquire(timeout=5) and recorded.acquire(timeout=5)
+    # the delayed request still finishes (into a closed connection) and is journalled second
     faults = [e["fault"] and e["fault"]["action"] for e in mock.admin.journal()]
     assert faults == [None, "delay"]
 
 
-def test_hang_never_answers_and_ends_when_the_client_goes(mock, web):
+def test_hang_never_answers_and_ends_when_the_client_goes(mock, web, recorded):
     mock.admin.add_fault(action="hang")
     with pytest.raises(TimeoutError):
         web(timeout=0.2)
-    deadline = time.monotonic() + 2
-    while not mock.admin.journal() and time.monotonic() < deadline:
-        time.sleep(0.02)  # the mock notices the closed connection within 50 ms
+    assert recorded.acquire(timeout=5)  # the mock notices the closed connection within 50 ms
     [entry] = mock.admin.journal()
     assert (entry["dropped"], entry["response"]) == ("fault hang: never answered", None)
 

@@ -4,9 +4,13 @@
 from __future__ import annotations
 
 import http.client
+import json
+import re
 import threading
+from collections import Counter
 
-from hypothesis import HealthCheck, given, settings
+import pytest
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from mockserver.federation.authn import Identity
@@ -17,11 +21,12 @@ from mockserver.manifests import Authorization, FederationRef, OidcSubject
 from tests.wire import ca_body, send
 
 names = st.text(alphabet="abcABC-:/.", min_size=1, max_size=6)
+lettered = st.text(alphabet="abcABC-:", min_size=1, max_size=6).filter(lambda s: s != s.swapcase())
 
 
 @st.composite
-def authorizations(draw):
-    count = draw(st.integers(0, 4))
+def authorizations(draw, names=names):
+    count = draw(st.integers(1, 4))
     return [
         Authorization(
             name=f"a{i}",
@@ -34,38 +39,106 @@ def authorizations(draw):
     ]
 
 
-@given(authorizations(), names, names, names)
-def test_store_access_is_the_exact_union_of_matching_authorizations(auths, issuer, subject, store):
-    identity = Identity("oidc", issuer, subject, None)
-    expected = any(
-        a.oidc.issuer == issuer
-        and a.oidc.subject == subject
-        and store in a.allowed_cluster_secret_stores
-        for a in auths
-    )
-    try:
-        granted = authorize(auths, identity, StoreResource(store))
-    except Denied as denial:
-        assert not expected
-        assert denial.body == "Not Found"
-        assert denial.near_miss
-    else:
-        assert expected
-        assert granted.oidc == OidcSubject(issuer, subject)
-        assert store in granted.allowed_cluster_secret_stores
+@st.composite
+def requests(draw):
+    """Authorizations and requests drawn from them: the exact principal with one of its stores,
+    a store listed elsewhere and an unlisted one, and the principal with its issuer or subject
+    one character off ("x" is outside the alphabet of names, so never a match). Every example
+    takes every branch, so grants, denials and near misses all occur."""
+    auths = draw(authorizations())
+    chosen = draw(st.sampled_from(auths))
+    issuer, subject = chosen.oidc.issuer, chosen.oidc.subject
+    listed = [s for a in auths for s in a.allowed_cluster_secret_stores]
+    stores = [*chosen.allowed_cluster_secret_stores[:1], *listed[-1:], "x" + draw(names)]
+    identities = [
+        Identity("oidc", issuer, subject, None),
+        Identity("oidc", draw(st.sampled_from([issuer + "x", "x" + issuer])), subject, None),
+        Identity("oidc", issuer, draw(st.sampled_from([subject + "x", "x" + subject])), None),
+        Identity("oidc", issuer.swapcase(), subject.swapcase(), None),
+    ]
+    return auths, [(identity, store) for identity in identities for store in stores]
 
 
-@given(authorizations(), names, names, names)
-def test_matching_is_case_sensitive(auths, issuer, subject, store):
-    swapped = Identity("oidc", issuer.swapcase(), subject.swapcase(), None)
-    exact_only = [a for a in auths if (a.oidc.issuer, a.oidc.subject) == (issuer, subject)]
-    if swapped.provider == issuer and swapped.subject == subject:
-        return
-    try:
-        granted = authorize(exact_only, swapped, StoreResource(store))
-    except Denied:
-        return
-    assert granted.oidc == OidcSubject(swapped.provider, swapped.subject)
+def _outcome(auths, identity, store) -> str:
+    """Which branch of §4.1 this request takes, computed from the Authorizations alone."""
+    same_issuer = [a for a in auths if a.oidc.issuer == identity.provider]
+    if not same_issuer:
+        return "denied: issuer"
+    mine = [a for a in same_issuer if a.oidc.subject == identity.subject]
+    if not mine:
+        return "denied: subject"
+    if any(store in a.allowed_cluster_secret_stores for a in mine):
+        return "granted"
+    return "denied: store"
+
+
+def test_store_access_is_the_exact_union_of_matching_authorizations():
+    seen: Counter[str] = Counter()
+
+    @given(requests())
+    def check(request):
+        auths, cases = request
+        for identity, store in cases:
+            check_one(auths, identity, store)
+
+    def check_one(auths, identity, store):
+        expected = _outcome(auths, identity, store)
+        seen[expected] += 1
+        event(expected)
+        try:
+            granted = authorize(auths, identity, StoreResource(store))
+        except Denied as denial:
+            assert expected.startswith("denied")
+            assert denial.body == "Not Found"
+            reason = expected.removeprefix("denied: ")
+            prefix = {
+                "issuer": f"no Authorization names issuer {identity.provider!r}",
+                "subject": f"no Authorization for issuer {identity.provider!r} names subject",
+                "store": "Authorization ",
+            }[reason]
+            assert denial.near_miss.startswith(prefix) or (
+                reason == "store" and denial.near_miss.startswith("ClusterSecretStore ")
+            )
+        else:
+            assert expected == "granted"
+            assert granted.oidc == OidcSubject(identity.provider, identity.subject)
+            assert store in granted.allowed_cluster_secret_stores
+            newest = [
+                a
+                for a in auths
+                if a.oidc == granted.oidc and store in a.allowed_cluster_secret_stores
+            ][-1]
+            assert granted is newest
+
+    check()
+    assert set(seen) == {"granted", "denied: issuer", "denied: subject", "denied: store"}
+    assert min(seen.values()) >= 5, seen
+
+
+def test_matching_is_case_sensitive():
+    """The exact principal is granted; the same principal in swapped case never is."""
+    seen: Counter[str] = Counter()
+
+    @given(authorizations(names=lettered), st.data())
+    def check(auths, data):
+        chosen = data.draw(st.sampled_from(auths))
+        issuer, subject = chosen.oidc.issuer, chosen.oidc.subject
+        exact_only = [a for a in auths if (a.oidc.issuer, a.oidc.subject) == (issuer, subject)]
+        for store in chosen.allowed_cluster_secret_stores:
+            exact = Identity("oidc", issuer, subject, None)
+            assert authorize(exact_only, exact, StoreResource(store)).oidc == chosen.oidc
+            for which, swapped in (
+                ("issuer", Identity("oidc", issuer.swapcase(), subject, None)),
+                ("subject", Identity("oidc", issuer, subject.swapcase(), None)),
+                ("both", Identity("oidc", issuer.swapcase(), subject.swapcase(), None)),
+            ):
+                seen[which] += 1
+                event(f"swapped {which}")
+                with pytest.raises(Denied):
+                    authorize(exact_only, swapped, StoreResource(store))
+
+    check()
+    assert set(seen) == {"issuer", "subject", "both"} and min(seen.values()) >= 5, seen
 
 
 PATH_CHARS = st.text(alphabet="abz019/-_.~%2Fé?#&=+:@ ", max_size=40)
@@ -79,26 +152,81 @@ def _safe_path(text: str) -> str:
     return "/" + quote(text, safe="/%?=&+:@~")
 
 
+_SEGMENTS = "token is malformed: token contains an invalid number of segments"
+_AS_STRUCT = r'struct { CaCert string "json:\"ca.crt\"" }'
+UNPARSABLE_BODIES = st.sampled_from(
+    [
+        (None, "unexpected end of JSON input"),
+        (b"", "unexpected end of JSON input"),
+        (b"{", "unexpected end of JSON input"),
+        (b"[]", f"json: cannot unmarshal array into Go value of type {_AS_STRUCT}"),
+        (b"1", f"json: cannot unmarshal number into Go value of type {_AS_STRUCT}"),
+        (b'"s"', f"json: cannot unmarshal string into Go value of type {_AS_STRUCT}"),
+        (
+            b'{"ca.crt": 7}',
+            "json: cannot unmarshal number into Go struct field .ca.crt of type string",
+        ),
+    ]
+) | st.builds(
+    lambda first, rest: (
+        first.encode() + rest,
+        f"invalid character {first!r} looking for beginning of value",
+    ),
+    st.sampled_from("ABCDEFGHIJKLMNOPQRSUVWXYZ@=#&"),
+    st.binary(max_size=100),
+)
+"""A body the OIDC authenticator cannot parse, with the 401 text that failure gives whatever
+the Authorization header says."""
+PARSABLE_BODIES = st.sampled_from([b"{}", b"null", b'{"ca.crt": "x"}'])
+PARSED_AUTHORIZATION = st.sampled_from(
+    [
+        (None, _SEGMENTS),
+        ("Basic x", _SEGMENTS),
+        (
+            "Bearer a.b.c",
+            "token is malformed: could not base64 decode header: illegal base64 data at input byte 0",
+        ),
+    ]
+)
+
+
+def _unauthenticated_answer(method: str, path: str, text: str) -> tuple[int, bytes]:
+    """A malformed escape in the path is net/http's plain 400 before anything else; otherwise
+    authentication runs before routing and fails with its 401 text (HEAD: no body)."""
+    raw_path = path.split("?", 1)[0]
+    if re.search(r"%(?![0-9A-Fa-f]{2})", raw_path):
+        status, body = 400, b"400 Bad Request"
+    else:
+        status, body = 401, json.dumps(text, ensure_ascii=False).encode() + b"\n"
+    return status, b"" if method == "HEAD" else body
+
+
 @settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(
     method=METHODS,
     path=PATH_CHARS,
-    authorization=st.one_of(st.none(), HEADER_VALUES, st.just("Bearer a.b.c")),
+    request=st.one_of(
+        st.tuples(st.one_of(st.none(), HEADER_VALUES, st.just("Bearer a.b.c")), UNPARSABLE_BODIES),
+        st.tuples(PARSED_AUTHORIZATION, PARSABLE_BODIES).map(
+            lambda pair: (pair[0][0], (pair[1], pair[0][1]))
+        ),
+    ),
     workload=st.one_of(st.none(), HEADER_VALUES),
-    body=st.one_of(st.none(), st.binary(max_size=200), st.just(b'{"ca.crt": 7}'), st.just(b"[]")),
 )
-def test_malformed_requests_never_get_a_5xx_or_a_dropped_connection(
-    mock, method, path, authorization, workload, body
+def test_unauthenticated_requests_get_exactly_the_authentication_failure(
+    mock, method, path, request, workload
 ):
+    authorization, (body, text) = request
     headers = {}
     if authorization is not None:
         headers["Authorization"] = authorization
     if workload is not None:
         headers["x-workload-token"] = workload
-    reply = send(mock.federation_url, method, _safe_path(path), body=body, headers=headers)
-    assert 400 <= reply.status < 500 or reply.status in (200, 204)
+    target = _safe_path(path)
+    reply = send(mock.federation_url, method, target, body=body, headers=headers)
+    assert (reply.status, reply.body) == _unauthenticated_answer(method, target, text)
 
 
 @settings(

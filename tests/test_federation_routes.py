@@ -330,14 +330,20 @@ def test_encoded_slash_reaches_the_backend_still_encoded_2_1(web):
     )
 
 
-def test_canonical_escapes_are_decoded_2_1(web):
+def test_escapes_go_would_not_send_keep_the_path_raw_2_1(web):
+    """Go keeps a RawPath when its own escaping of the decoded path differs (`%61` for `a`):
+    echo then routes on the raw path and hands the parameter over still encoded."""
     assert_json(web("POST", "/secretstore/app-store/secrets/pl%61in"), 400, "Secret does not exist")
     assert_json(web("POST", "/secretstore/app%2Dstore/secrets/plain"), 404, "Not Found")
 
 
-def test_revoke_followed_by_a_name_is_r2_with_kind_revoke_2_2(web):
+def test_revoke_followed_by_a_name_is_r2_with_kind_revoke_2_2(mock, web):
     reply = web("POST", "/generators/team-a/revoke/x")
     assert_json(reply, 404, "Not Found")
+    assert mock.admin.journal()[-1]["route"] == "generate"
+    revoke = web("POST", "/generators/team-a/revoke", web.body(owner="web", namespace="team-a"))
+    assert_json(revoke, 404, "Not Found")  # the same answer: only the route tells them apart
+    assert mock.admin.journal()[-1]["route"] == "revoke-of"
 
 
 # -- check order (§4.3) --------------------------------------------------------------------------
@@ -387,3 +393,60 @@ def test_status_lines_carry_go_reason_phrases_2_1(mock, intruder):
     response.read()
     conn.close()
     assert (response.status, response.reason) == (404, "Not Found")
+
+
+# -- bookkeeping of R1 and R3 ---------------------------------------------------------------------
+
+
+def _issued(mock, caller: Caller) -> dict:
+    books = mock.context.bookkeeping
+    books.reset()
+    try:
+        assert_json(caller("POST", "/secretstore/app-store/secrets/plain"), 200, "hello")
+        (identity,) = books.authorized_identities()
+    finally:
+        books.reset()
+    assert identity["metadata"] == {"name": "oidc-system-serviceaccount-team-a-web"}
+    assert identity["spec"]["identitySpec"] == {
+        "federationRef": {"kind": "KubernetesFederation", "name": "alpha"},
+        "subject": {
+            "oidc": {
+                "issuer": "https://kubernetes.default.svc.cluster.local",
+                "subject": "system:serviceaccount:team-a:web",
+            }
+        },
+    }
+    (credential,) = identity["spec"]["issuedCredentials"]
+    assert credential.pop("lastIssuedAt").endswith("Z")
+    return credential
+
+
+def test_r1_records_the_credential_bound_to_the_pod_or_service_account_2_5(mock, web):
+    store = {
+        "sourceRef": {"kind": "ClusterSecretStore", "apiVersion": "external-secrets.io/v1", "name": "app-store"},
+        "remoteRef": {"remoteKey": "plain", "property": ""},
+    }  # fmt: skip
+    assert _issued(mock, web) == {
+        **store,
+        "workloadBinding": {
+            "kind": "Pod",
+            "name": "web-7d9f8b6c5-x2x4q",
+            "uid": "0c8e7d6a-2f3b-4a1c-8d9e-7a6b5c4d3e01",
+            "namespace": "team-a",
+        },
+    }
+    assert _issued(mock, Caller(mock, "alpha", "team-a/web")) == {
+        **store,
+        "workloadBinding": {
+            "kind": "ServiceAccount",
+            "name": "web",
+            "uid": "6f1c2a4e-1b0d-4c52-9a1e-2f3b4c5d6e01",
+            "namespace": "team-a",
+        },
+    }
+
+
+def test_r3_is_authorized_on_the_generator_4_3(web, intruder):
+    assert_json(intruder("DELETE", "/generators/team-a/UUID/uuid"), 404, "Not Found")
+    reply = web("DELETE", "/generators/team-a/UUID/uuid")
+    assert (reply.status, reply.body) == (200, b"null\n")

@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import jwt
+import pytest
 
 from mockserver.runtime import REFRESH_FRACTION, VOLUME_TOKEN_SECONDS
 from mockserver.state import write_projected_volume
@@ -27,20 +28,27 @@ def test_volume_layout_is_the_kubelets(tmp_path):
     )
 
 
-def test_tokens_are_refreshed_after_80_percent_of_their_life(mock):
-    folder = Path(mock.connection()["clusters"]["alpha"]["serviceaccounts"]["team-a/web"])
+@pytest.fixture
+def present_tokens(mock):
+    """Start from tokens minted now and leave tokens minted now: a shifted clock must not leave
+    future-dated tokens behind for the tests that read the session mock's volumes."""
     mock.clock.reset()
-    mock.refresh_volumes(force=True)  # a known start, whatever earlier tests did to the clock
+    mock.refresh_volumes(force=True)
+    yield mock
+    mock.clock.reset()
+    mock.refresh_volumes(force=True)
+
+
+def test_tokens_are_refreshed_after_80_percent_of_their_life(present_tokens):
+    mock = present_tokens
+    folder = Path(mock.connection()["clusters"]["alpha"]["serviceaccounts"]["team-a/web"])
     before = (folder / "token").read_text()
     assert mock.refresh_volumes() == 0
     mock.clock.shift(REFRESH_FRACTION * VOLUME_TOKEN_SECONDS - 60)
-    try:
-        assert mock.refresh_volumes() == 0
-        mock.clock.shift(61)
-        refreshed = mock.refresh_volumes()
-        after = (folder / "token").read_text()
-    finally:
-        mock.clock.reset()
+    assert mock.refresh_volumes() == 0
+    mock.clock.shift(61)
+    refreshed = mock.refresh_volumes()
+    after = (folder / "token").read_text()
     assert refreshed == sum(len(c.service_accounts) for c in mock.clusters.values())
     assert after != before
     claims = jwt.decode(after, options={"verify_signature": False})

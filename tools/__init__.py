@@ -1,0 +1,1 @@
+"""Developer tools that are not shipped: the mutation runner."""

@@ -1,0 +1,27 @@
+"""The modules `make mutate` mutates and the test files that may kill their mutants.
+
+One table, keyed by dotted module name rather than file path: when a module moves, update its
+row here (the runner names the row it cannot resolve). The first file of a row is the module's
+own test file ("" for none), run whole for every mutant; the runner traces all the files once and runs, for
+each mutant, the other tests that executed the mutated lines, fastest first.
+"""
+
+from __future__ import annotations
+
+FEDERATION_TESTS = (
+    "tests/test_federation_routes.py",
+    "tests/test_federation_properties.py",
+    "tests/test_federation_modes.py",
+    "tests/test_federation_transport.py",
+    "tests/test_federation_keys.py",
+    "tests/test_tokens.py",
+)
+
+TARGETS: dict[str, tuple[str, ...]] = {
+    "mockserver.federation.routing": ("tests/test_routing_units.py", *FEDERATION_TESTS),
+    "mockserver.federation.authz": ("tests/test_authz_units.py", *FEDERATION_TESTS),
+    "mockserver.federation.jwtparse": ("tests/test_jwtparse_units.py", *FEDERATION_TESTS),
+    "mockserver.federation.handlers": ("", *FEDERATION_TESTS),  # no unit file: traced tests
+    "mockserver.federation.authn": ("", *FEDERATION_TESTS),
+    "mockserver.gojson": ("tests/test_gojson.py", *FEDERATION_TESTS),
+}
