@@ -1,4 +1,4 @@
-"""GeneratorStates and AuthorizedIdentities, kept in memory (server-protocol.md §4.4, §4.5).
+"""GeneratorStates and AuthorizedIdentities, kept in memory (docs/protocol.md §4.4, §4.5).
 
 One lock guards both, so concurrent generator calls never lose or duplicate a state. Objects are
 plain Kubernetes-shaped dicts, as the admin API shows them.
@@ -210,7 +210,7 @@ class Bookkeeping:
 
 
 def _credential_key(credential: dict[str, Any]) -> str:
-    """What makes two issued credentials the same entry (server-protocol.md §4.5)."""
+    """What makes two issued credentials the same entry (docs/protocol.md §4.5)."""
     return json.dumps(
         [
             credential.get("sourceRef"),
