@@ -119,6 +119,8 @@ class FetchCounter:
 
 
 _NEVER = float("inf")
+Keys = dict[str, dict[str, Any] | None]
+"""kid → JWK members (None for a `null` entry of the set)."""
 _NO_LOCK = contextlib.nullcontext()
 
 
@@ -195,7 +197,7 @@ class KeyResolver:
 
     def keys_for(
         self, issuer: str, ca_crt: str, token: str, token_exp: object, kid: object
-    ) -> dict[str, dict[str, Any] | None]:
+    ) -> Keys:
         """kid → JWK from the first provider of the issuer's specs that answers, or raise the
         keyfunc's error (`no provider found`, `no jwks found`, joined texts when cold)."""
         specs = self._specs(issuer, ca_crt)
@@ -203,9 +205,9 @@ class KeyResolver:
         with self._io_lock if self._behaviour.enabled("global-oidc-lock") else _NO_LOCK:
             if self._behaviour.enabled("first-request-401") and ca_crt not in self.seen_ca:
                 self._cold(specs, ca_crt, token, exp)
-            keys = self._first_answer(specs, ca_crt, token, exp, refresh=False)
-            if isinstance(kid, str) and kid not in keys:
-                keys = self._first_answer(specs, ca_crt, token, exp, refresh=True)
+            keys, cached = self._first_answer(specs, ca_crt, token, exp, refresh=False)
+            if cached and isinstance(kid, str) and kid not in keys:
+                keys, _ = self._first_answer(specs, ca_crt, token, exp, refresh=True)
         if self._behaviour.enabled("ca-keyed-cache"):
             with self._lock:
                 self._ca_keyed.setdefault(ca_crt, specs)
@@ -231,9 +233,10 @@ class KeyResolver:
 
     def _first_answer(
         self, specs: list[str | None], ca_crt: str, token: str, exp: float | None, refresh: bool
-    ) -> dict[str, dict[str, Any] | None]:
+    ) -> tuple[Keys, bool]:
         """`store.GetJWKS`: specs in order; a dangling ref ends the walk, a failing provider is
-        skipped, the first answer wins (keys are never merged across providers)."""
+        skipped, the first answer wins (keys are never merged across providers). Also says
+        whether that answer came from the cache (only a cached answer is worth refetching)."""
         order = list(specs)
         if len(order) > 1 and self._behaviour.enabled("random-provider-order"):
             random.shuffle(order)
@@ -263,21 +266,22 @@ class KeyResolver:
 
     def _provider_keys(
         self, url: str, ca_crt: str, token: str, exp: float | None, refresh: bool
-    ) -> dict[str, dict[str, Any] | None]:
-        """One Kubernetes provider's GetJWKS: decode `ca.crt`, discovery, then the JWKS."""
+    ) -> tuple[Keys, bool]:
+        """One Kubernetes provider's GetJWKS: decode `ca.crt`, discovery, then the JWKS;
+        (keys, whether they came from the cache)."""
         ca_pem = decode_ca_crt(ca_crt)
         owner = self._owner(url)
         version = owner.state_version if owner is not None else None
         if not refresh:
             warm = self._warm(url, ca_pem, token, version, self._clock.now())
             if warm is not None:
-                return warm  # the hot path: two lookups, two version compares
+                return warm, True  # the hot path: two lookups, two version compares
         path = self._discovered_jwks_path(url, ca_pem, token, exp, owner, version)
         return self._jwks_of(url, path, ca_pem, token, owner, version, refresh)
 
     def _warm(
         self, url: str, ca_pem: bytes, token: str, version: object, now: float
-    ) -> dict[str, dict[str, Any] | None] | None:
+    ) -> Keys | None:
         """The cached keys when both cached outcomes still hold (dict reads need no lock)."""
         discovery = self._discovery.get((token, url, ca_pem))
         if discovery is None or not self._fresh(discovery, version, now):
@@ -369,7 +373,7 @@ class KeyResolver:
         owner: OwnCluster | None,
         version: object,
         refresh: bool,
-    ) -> dict[str, dict[str, Any] | None]:
+    ) -> tuple[Keys, bool]:
         """The JWKS; shared by tokens, since the discovery step already put this token's
         acceptance at this version to the cluster, which applies one rule to both endpoints."""
         now = self._clock.now()
@@ -377,14 +381,14 @@ class KeyResolver:
         with self._lock:
             hit = self._jwks.get(key)
         if not refresh and self._fresh(hit, version, now):
-            return hit.value  # type: ignore[union-attr]
+            return hit.value, True  # type: ignore[union-attr]
         document = self._get_json(url, path, ca_pem, token, "jwks")
         keys = parse_jwks(document)
         until = self._until(owner, None, now)
         if until is not None:
             with self._lock:
                 self._jwks[key] = _Cached(keys, version, until)
-        return keys
+        return keys, False
 
     def _context(self, ca_pem: bytes) -> ssl.SSLContext:
         """Trust exactly the `ca.crt` certificate, as a Go `x509.CertPool` does: every pool
