@@ -183,6 +183,11 @@ class KeyResolver:
         self._io_lock = WatchedLock()
         """Held across every fetch under the quirk `global-oidc-lock`, as the real mutex is."""
 
+    @property
+    def io_lock(self) -> WatchedLock:
+        """The one lock of `global-oidc-lock` (tests watch its waiters)."""
+        return self._io_lock
+
     def issuer_configured(self, issuer: str) -> bool:
         """Whether some Authorization names this issuer (what Okta's 401 text reveals)."""
         return self._federation_urls(issuer) != []
