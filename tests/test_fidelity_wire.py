@@ -441,3 +441,45 @@ def test_a_mistyped_workload_claim_names_the_anonymous_struct(mock, alpha):
             "type string"
         ),
     )
+
+
+# -- rows of docs/fidelity.md that had no test ---------------------------------------------------
+
+
+def test_a_ps256_header_verifies_with_the_rs256_jwk(mock, alpha, keys_stub):
+    head = {"alg": "PS256", "kid": alpha.signing_key.kid}
+    signing_input = (
+        f"{b64url(json.dumps(head).encode())}.{b64url(json.dumps(_claims(alpha)).encode())}"
+    ).encode()
+    pss = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32)
+    signature = alpha.signing_key.private_key.sign(signing_input, pss, hashes.SHA256())
+    token = f"{signing_input.decode()}.{b64url(signature)}"
+    assert r1_with(mock, alpha, token).body == b'"hello"\n'
+
+
+@pytest.mark.parametrize(
+    ("header", "text"),
+    [
+        (b'{"alg":"XX256"}', "token is unverifiable: signing method (alg) is unavailable"),
+        (b'{"kid":"k"}', "token is unverifiable: signing method (alg) is unspecified"),
+        (b"null", "token is unverifiable: signing method (alg) is unspecified"),
+    ],
+)
+def test_unknown_and_missing_algorithms(mock, alpha, header, text):
+    token = f"{b64url(header)}.{b64url(json.dumps(_claims(alpha)).encode())}.sig"
+    reply = r1_with(mock, alpha, token)
+    assert (reply.status, reply.body) == (401, body_of(text))
+
+
+def test_the_ca_crt_member_folds_case(mock, alpha):
+    token = alpha.mint("team-a/web")
+    body = json.dumps({"CA.CRT": base64.b64encode(alpha.ca.cert_pem).decode()}).encode()
+    assert send(mock.federation_url, "POST", R1, token, body).body == b'"hello"\n'
+
+
+def test_a_malformed_escape_is_go_plain_text_400(mock, alpha):
+    token = alpha.mint("team-a/web")
+    reply = send(mock.federation_url, "POST", "/secretstore/%zz/secrets/x", token, b"{}")
+    assert (reply.status, reply.body) == (400, b"400 Bad Request")
+    assert reply.headers["content-type"] == "text/plain; charset=utf-8"
+    assert reply.headers["connection"] == "close"
