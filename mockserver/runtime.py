@@ -388,7 +388,7 @@ class MockServer:
             spiffe_id = spiffe_id_of(ssl.DER_cert_to_PEM_cert(der))
         except Exception:
             return False
-        return any(a.spiffe_id == spiffe_id for a in self.context.registry.model.authorizations)
+        return self.context.registry.tls_allowed(spiffe_id)
 
     def stop(self) -> None:
         self._stop.set()

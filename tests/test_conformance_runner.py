@@ -34,6 +34,9 @@ QUIRK_BREAKS: dict[str, set[str]] = {
     "random-authenticator": set(),
     "generate-then-fail": set(),
     "home-cluster-owner": set(),
+    "global-oidc-lock": set(),
+    "spiffe-allowlist-delete": set(),
+    "random-provider-order": set(),
 }
 
 

@@ -1,7 +1,7 @@
 """The federation Flask app: one request path, middleware before routing as echo runs it.
 
 echo finds the route first but runs the authentication middleware around whatever it found, so
-an unauthenticated request to any path or method is a 401 (server-protocol.md §2.1). The app
+an unauthenticated request to any path or method is a 401 (docs/protocol.md §2.1). The app
 therefore answers everything from one `before_request` hook: body limit → authenticate →
 workload token → the route found once (`outcome.request_state`) → handler → Go-style JSON.
 Flask's own router never sees these paths (it would decode `%2F` and merge slashes, which echo
@@ -49,6 +49,14 @@ def _read_body(limit: int) -> bytes:
     if len(body) > limit:
         raise PayloadTooLarge()
     return body
+
+
+def _go_content_length_is_zero() -> bool:
+    """Go sets `ContentLength` 0 for `Content-Length: 0` and for a request with no body framing;
+    a chunked request has -1 whatever it carries."""
+    if "chunked" in request.headers.get("Transfer-Encoding", "").lower():
+        return False
+    return not request.content_length
 
 
 def _wants_pretty(raw_query: str) -> bool:
@@ -104,6 +112,8 @@ def serve_federation_request(ctx: FederationContext, listener: str) -> Response:
             body=body,
             content_type=request.headers.get("Content-Type", ""),
             outcome=outcome,
+            zero_length=_go_content_length_is_zero(),
+            raw_query=route.query,
         )
         value = HANDLERS[match.name](ctx, call)
         return json_response(200, value, pretty)

@@ -17,6 +17,7 @@ from mockserver.federation.authenticators.base import (
 from mockserver.federation.authenticators.oidc import bearer_token, read_ca_crt
 from mockserver.federation.authenticators.spiffe import spiffe_id_of
 from mockserver.federation.errors import BadRequest
+from mockserver.federation.jwtclaims import WORKLOAD_TOKEN_CLAIMS
 from mockserver.federation.jwtparse import JWTError, ParsedToken, parse_unverified
 from mockserver.federation.modes import Behaviour
 
@@ -50,7 +51,7 @@ def workload_context(
     if not header:
         return identity.kube
     try:
-        parsed = parse_unverified(header)
+        parsed = parse_unverified(header, WORKLOAD_TOKEN_CLAIMS)
     except JWTError as exc:
         raise BadRequest(
             f"invalid x-workload-token: failed to parse x-workload-token: {exc}"

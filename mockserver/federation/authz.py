@@ -1,4 +1,4 @@
-"""Authorization: identity + resource → the Authorization that grants it (server-protocol.md §4.1).
+"""Authorization: identity + resource → the Authorization that grants it (docs/protocol.md §4.1).
 
 Exact, case-sensitive matching; the issuer's (or trust domain's) Authorizations are walked newest
 first and the first one whose principal equals the subject and whose list holds the resource

@@ -1,4 +1,4 @@
-"""GeneratorStates, AuthorizedIdentities and leaked credentials (server-protocol.md §4.4, §4.5).
+"""GeneratorStates, AuthorizedIdentities and leaked credentials (docs/protocol.md §4.4, §4.5).
 
 One lock guards all of them, so concurrent generator calls never lose or duplicate a state.
 Objects are plain Kubernetes-shaped dicts, as the admin API shows them. They live in memory and,
@@ -333,7 +333,7 @@ class Bookkeeping:
 
 
 def credential_key(credential: dict[str, Any]) -> str:
-    """What makes two issued credentials the same entry (server-protocol.md §4.5)."""
+    """What makes two issued credentials the same entry (docs/protocol.md §4.5)."""
     return json.dumps(
         [
             credential.get("sourceRef"),

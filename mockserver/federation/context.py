@@ -31,6 +31,7 @@ class Registry:
         self._initial = model
         self._model = model
         self._ever: list[Any] = list(model.authorizations)
+        self._tls_removed: set[str] = set()
 
     @property
     def model(self) -> Any:
@@ -40,36 +41,55 @@ class Registry:
         with self._lock:
             known = {id(a) for a in self._ever}
             self._ever.extend(a for a in model.authorizations if id(a) not in known)
+            self._track_tls_removals(self._model.authorizations, model.authorizations)
             self._model = model
+
+    def _track_tls_removals(self, old: list[Any], new: list[Any]) -> None:
+        """The real allowlist is a set (`tls.go:30-47`): a deleted Authorization removes its
+        SPIFFE ID whoever else names it, and only a reconciled (new or changed) one adds it."""
+        remaining = {a.name for a in new}
+        for gone in old:
+            if gone.name not in remaining and gone.spiffe_id:
+                self._tls_removed.add(gone.spiffe_id)
+        unchanged = set(old)
+        for current in new:
+            if current not in unchanged and current.spiffe_id:
+                self._tls_removed.discard(current.spiffe_id)
 
     def reset(self) -> None:
         with self._lock:
             self._model = self._initial
             self._ever = list(self._initial.authorizations)
+            self._tls_removed.clear()
+
+    def tls_allowed(self, spiffe_id: str) -> bool:
+        """Whether the mTLS handshake accepts this SPIFFE ID: some current Authorization names
+        it; under `spiffe-allowlist-delete` also not removed by a deletion since its last add."""
+        if not any(a.spiffe_id == spiffe_id for a in self._model.authorizations):
+            return False
+        if self._behaviour.enabled("spiffe-allowlist-delete"):
+            return spiffe_id not in self._tls_removed
+        return True
 
     def authorizations(self) -> list[Any]:
         if self._behaviour.enabled("sticky-authorizations"):
             return list(self._ever)
         return list(self._model.authorizations)
 
-    def federation_urls(self, issuer: str) -> list[str] | None:
-        """URLs of the KubernetesFederations that the issuer's Authorizations name.
-
-        None when some Authorization names a federation the server does not know (the real
-        provider lookup then fails for the whole issuer); [] when none names the issuer.
-        """
+    def federation_urls(self, issuer: str) -> list[str | None]:
+        """One entry per stored spec of the issuer, in Authorization order: the URL of the
+        KubernetesFederation its `federationRef` names, None when it names none (Go's
+        `GetStore` returns nil and the walk stops with `no provider found`)."""
         model = self._model
-        urls: list[str] = []
+        specs: list[str | None] = []
         for authorization in self.authorizations():
             if authorization.oidc is None or authorization.oidc.issuer != issuer:
                 continue
             ref = authorization.federation_ref
             federation = model.kubernetes_federations.get(ref.name)
-            if ref.kind != "KubernetesFederation" or federation is None:
-                return None
-            if federation.url not in urls:
-                urls.append(federation.url)
-        return urls
+            known = ref.kind == "KubernetesFederation" and federation is not None
+            specs.append(federation.url if known else None)
+        return specs
 
 
 @dataclass

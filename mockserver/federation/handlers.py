@@ -1,4 +1,4 @@
-"""The four handlers (server-protocol.md §2.5) in the check order of §4.3.
+"""The four handlers (docs/protocol.md §2.5) in the check order of §4.3.
 
 Each takes the request's facts and returns the JSON value of a 200, or raises a ProtocolError.
 """
@@ -26,19 +26,11 @@ from mockserver.federation.bookkeeping import (
     validate_generator_state,
 )
 from mockserver.federation.context import FederationContext
+from mockserver.federation.echobind import bind_delete_request
 from mockserver.federation.errors import BadRequest
 from mockserver.federation.outcome import Outcome
-from mockserver.godecode import GoJSONError, GoSyntaxError, GoTypeError, string_fields
 
 GENERATORS_API_VERSION = "generators.external-secrets.io/v1alpha1"
-REVOKE_REQUEST_TYPE = "server.revokeRequest"
-_BINDABLE_MEDIA_TYPES = (
-    "application/json",
-    "application/xml",
-    "text/xml",
-    "application/x-www-form-urlencoded",
-    "multipart/form-data",
-)
 
 
 @dataclass(frozen=True)
@@ -51,6 +43,9 @@ class Call:
     body: bytes
     content_type: str
     outcome: Outcome
+    zero_length: bool = False
+    """Go's `ContentLength == 0`: no body, or `Content-Length: 0` (a chunked body is -1)."""
+    raw_query: str = ""
 
 
 def _federation_ref(authorization: Any) -> dict[str, str]:
@@ -315,50 +310,6 @@ def revoke_self(ctx: FederationContext, call: Call) -> None:
 # -- R4 ------------------------------------------------------------------------------------------
 
 
-def bind_revoke_body(body: bytes, content_type: str) -> tuple[str, str]:
-    """echo's Bind of `{owner, namespace}`: empty skips, other media types 415, bad JSON 400."""
-    if not body:
-        return "", ""
-    media_type = content_type.split(";", 1)[0].strip().lower()
-    if media_type not in _BINDABLE_MEDIA_TYPES:
-        raise BadRequest("code=415, message=Unsupported Media Type")
-    if media_type != "application/json":
-        return _bind_form_like(body, media_type)
-    try:
-        fields = string_fields(
-            body, ("owner", "namespace"), REVOKE_REQUEST_TYPE, struct="revokeRequest", stream=True
-        )
-    except GoJSONError as exc:
-        raise BadRequest(f"code=400, message={_echo_bind_message(exc)}, internal={exc}") from exc
-    return fields["owner"], fields["namespace"]
-
-
-def _echo_bind_message(exc: GoJSONError) -> str:
-    """What echo's JSON serializer makes of a Decoder error (the HTTPError message)."""
-    if isinstance(exc, GoTypeError):
-        return (
-            f"Unmarshal type error: expected={exc.type_name}, got={exc.value}, "
-            f"field={exc.field}, offset={exc.offset}"
-        )
-    if isinstance(exc, GoSyntaxError):
-        return f"Syntax error: offset={exc.offset}, error={exc}"
-    return str(exc)
-
-
-def _bind_form_like(body: bytes, media_type: str) -> tuple[str, str]:
-    from urllib.parse import parse_qs
-    from xml.etree import ElementTree
-
-    if "form" in media_type:
-        parsed = parse_qs(body.decode("utf-8", "replace"))
-        return parsed.get("owner", [""])[0], parsed.get("namespace", [""])[0]
-    try:
-        root = ElementTree.fromstring(body)
-    except ElementTree.ParseError as exc:
-        raise BadRequest(f"code=400, message=Syntax error: {exc}") from exc
-    return root.findtext("owner") or "", root.findtext("namespace") or ""
-
-
 def revoke_of(ctx: FederationContext, call: Call) -> str:
     """R4: bind (400) → authorization on the URL namespace (404) → delete → the fixed string.
 
@@ -366,7 +317,9 @@ def revoke_of(ctx: FederationContext, call: Call) -> str:
     the quirk `revoke-body-namespace` deletes in the body's namespace, all of them when empty.
     """
     url_namespace = call.params["generatorNamespace"]
-    owner, body_namespace = bind_revoke_body(call.body, call.content_type)
+    owner, body_namespace = bind_delete_request(
+        call.body, call.content_type, call.zero_length, call.raw_query
+    )
     _grant(ctx, call, GeneratorStatesResource(url_namespace))
     namespace: str | None
     if ctx.behaviour.enabled("revoke-body-namespace"):

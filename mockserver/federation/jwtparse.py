@@ -20,6 +20,12 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
+from mockserver.federation.jwtclaims import (
+    KUBERNETES_CLAIMS,
+    ClaimsError,
+    ClaimsType,
+    decode_claims,
+)
 from mockserver.godecode import GoJSONError, kind_of, unmarshal
 
 KNOWN_ALGS = frozenset(
@@ -55,7 +61,15 @@ class ParsedToken:
     header: dict[str, Any]
     claims: dict[str, Any]
     signing_input: bytes
-    signature: bytes
+    signature_segment: str
+
+    @property
+    def signature(self) -> bytes:
+        """The third segment, decoded only when verifying (`ParseUnverified` never reads it)."""
+        try:
+            return _decode_segment(self.signature_segment)
+        except ValueError as exc:
+            raise JWTError(f"token is malformed: could not base64 decode signature: {exc}") from exc
 
     @property
     def alg(self) -> str:
@@ -111,30 +125,10 @@ def _decode_json_object(raw: bytes, what: str) -> dict[str, Any]:
     return value
 
 
-def _check_claim_types(claims: dict[str, Any]) -> None:
-    for name in ("exp", "nbf", "iat"):
-        value = claims.get(name)
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
-            raise JWTError(
-                f"token is malformed: could not JSON decode claim: could not parse {name}"
-            )
-    for name in ("iss", "sub", "jti"):
-        value = claims.get(name)
-        if value is not None and not isinstance(value, str):
-            raise JWTError(
-                "token is malformed: could not JSON decode claim: json: cannot unmarshal "
-                f"{type(value).__name__} into Go struct field of type string"
-            )
-    aud = claims.get("aud")
-    if aud is not None and not (
-        isinstance(aud, str) or (isinstance(aud, list) and all(isinstance(a, str) for a in aud))
-    ):
-        raise JWTError("token is malformed: could not JSON decode claim: invalid type for aud")
-
-
 @functools.lru_cache(maxsize=1024)
-def parse_unverified(token: str) -> ParsedToken:
-    """Split and decode a compact JWT and look its algorithm up, as ParseUnverified does.
+def parse_unverified(token: str, claims_type: ClaimsType = KUBERNETES_CLAIMS) -> ParsedToken:
+    """Split and decode a compact JWT and look its algorithm up, as ParseUnverified does; the
+    claims decode into `claims_type` (the Go struct the real caller passes).
 
     Clients repeat their token on every request, so parses are kept (failures are not); the
     result is shared and must be treated as read-only.
@@ -151,18 +145,16 @@ def parse_unverified(token: str) -> ParsedToken:
         claims_raw = _decode_segment(parts[1])
     except ValueError as exc:
         raise JWTError(f"token is malformed: could not base64 decode claim: {exc}") from exc
-    claims = _decode_json_object(claims_raw, "claim")
-    _check_claim_types(claims)
+    try:
+        claims = decode_claims(claims_raw, claims_type)
+    except ClaimsError as exc:
+        raise JWTError(f"token is malformed: could not JSON decode claim: {exc}") from exc
     alg = header.get("alg")
     if not isinstance(alg, str):
         raise JWTError("token is unverifiable: signing method (alg) is unspecified")
     if alg not in KNOWN_ALGS:
         raise JWTError("token is unverifiable: signing method (alg) is unavailable")
-    try:
-        signature = _decode_segment(parts[2])
-    except ValueError as exc:
-        raise JWTError(f"token is malformed: could not base64 decode signature: {exc}") from exc
-    return ParsedToken(token, header, claims, f"{parts[0]}.{parts[1]}".encode(), signature)
+    return ParsedToken(token, header, claims, f"{parts[0]}.{parts[1]}".encode(), parts[2])
 
 
 _VERIFIED: OrderedDict[tuple[int, str], rsa.RSAPublicKey] = OrderedDict()
@@ -191,7 +183,9 @@ def verify_signature(token: ParsedToken, key: rsa.RSAPublicKey) -> None:
 def _verify_signature(token: ParsedToken, key: rsa.RSAPublicKey) -> None:
     alg = token.alg
     if alg == "none":
-        raise JWTError("token signature is invalid: 'none' signature type is not allowed")
+        raise JWTError(
+            "token signature is invalid: token is unverifiable: 'none' signature type is not allowed"
+        )
     if alg.startswith("HS"):
         raise JWTError(
             "token signature is invalid: key is of invalid type: HMAC verify expects []byte"
@@ -220,17 +214,19 @@ def _verify_signature(token: ParsedToken, key: rsa.RSAPublicKey) -> None:
 
 
 def validate_time_claims(token: ParsedToken, now: float, require_exp: bool = False) -> None:
-    """exp and nbf with zero leeway, each only when present (exp required in strict mode)."""
+    """exp and nbf with zero leeway, each only when present (exp required in strict mode); both
+    failures are reported together, joined by ", " as golang-jwt's validator joins them."""
+    failures = []
     exp = token.claims.get("exp")
     if exp is None and require_exp:
-        raise JWTError(
-            "token has invalid claims: token is missing required claim: exp claim is required"
-        )
-    if exp is not None and not now < exp:
-        raise JWTError("token has invalid claims: token is expired")
+        failures.append("token is missing required claim: exp claim is required")
+    elif exp is not None and not now < exp:
+        failures.append("token is expired")
     nbf = token.claims.get("nbf")
     if nbf is not None and now < nbf:
-        raise JWTError("token has invalid claims: token is not valid yet")
+        failures.append("token is not valid yet")
+    if failures:
+        raise JWTError(f"token has invalid claims: {', '.join(failures)}")
 
 
 def parse_and_verify(
@@ -241,6 +237,7 @@ def parse_and_verify(
 ) -> ParsedToken:
     """The whole golang-jwt Parse: unverified parse, key function, signature, claims."""
     parsed = parse_unverified(token)
+    parsed.signature  # noqa: B018 - decoded before the key function, as ParseWithClaims does
     key = keyfunc(parsed)
     verify_signature(parsed, key)
     validate_time_claims(parsed, now, require_exp)

@@ -1,4 +1,4 @@
-"""The mock's three behaviours: default, named quirks, and strict (design note §1).
+"""The mock's three behaviours: default, named quirks, and strict (docs/modes.md).
 
 Quirks are switches read at the one step they change; nothing here copies a step.
 """
@@ -21,59 +21,80 @@ QUIRKS: dict[str, Quirk] = {
     for q in (
         Quirk(
             "first-request-401",
-            "server-protocol.md §6 #9, §8(c) B1",
+            "protocol.md D9, B1",
             "The first OIDC request per new ca.crt gets 401 `token is unverifiable: error while "
-            "executing keyfunc: no jwks found`; the retry succeeds.",
+            "executing keyfunc: no jwks found`; the retry succeeds. While any stored spec copy "
+            "of the issuer fails (a dangling federationRef, an unreachable cluster) every "
+            "request fails instead, with one line per failing copy.",
         ),
         Quirk(
             "random-authenticator",
-            "server-protocol.md §3.1, §8(c) B2",
+            "protocol.md D12, §3.1, B2",
             "Authenticators run in random order; a 401 carries the error of the last one tried.",
         ),
         Quirk(
             "kidless-panic",
-            "server-protocol.md §6 #1, §8(c) B3",
+            "protocol.md D1, B3",
             "A token without a string kid for a configured issuer drops the connection with no "
             "response.",
         ),
         Quirk(
             "sticky-authorizations",
-            "server-protocol.md §6 #4, §8(c) B4",
+            "protocol.md D4, B4",
             "Deleted or narrowed Authorizations keep authorizing until restart.",
         ),
         Quirk(
             "revoke-body-namespace",
-            "server-protocol.md §6 #3, §8(c) B5",
+            "protocol.md D3, B5",
             "R4 deletes in the body's namespace, and in every namespace when it is empty.",
         ),
         Quirk(
             "generate-then-fail",
-            "server-protocol.md §6 #13, §8(c) B6",
+            "protocol.md D13, B6",
             "R2 generates before the owner lookup and leaks the credential when a later step "
             "fails.",
         ),
         Quirk(
             "sni-with-port",
-            "server-protocol.md §6 #18",
+            "protocol.md D18",
             "The discovery TLS name is the URL minus `https://`, so federation URLs with a port "
             "fail verification.",
         ),
         Quirk(
             "home-cluster-owner",
-            "server-protocol.md §6 #14",
+            "protocol.md D14",
             "The owner Pod or ServiceAccount of a generator call is looked up by name in the "
             "server's own (home) cluster, not in the cluster that issued the token.",
         ),
         Quirk(
             "unverified-workload-token",
-            "server-protocol.md §6 #2, §3.6",
+            "protocol.md D2, §3.6",
             "x-workload-token is trusted without verifying its signature (even alg none).",
         ),
         Quirk(
             "ca-keyed-cache",
-            "server-protocol.md §6 #5",
+            "protocol.md D5",
             "Verification keys are cached by ca.crt only, so a token claiming any issuer is "
             "verified with the keys first cached for that ca.crt.",
+        ),
+        Quirk(
+            "global-oidc-lock",
+            "protocol.md D19",
+            "One mutex is held across every upstream fetch of every OIDC request; each stored "
+            "spec copy may take the 10 s client timeout, so one hung issuer stalls every OIDC "
+            "caller for N×10 s.",
+        ),
+        Quirk(
+            "spiffe-allowlist-delete",
+            "protocol.md D25",
+            "Deleting an Authorization removes its SPIFFE ID from the TLS allowlist even when "
+            "another Authorization still names it; that ID's handshakes are refused.",
+        ),
+        Quirk(
+            "random-provider-order",
+            "protocol.md D42",
+            "Several federations for one issuer are tried in a random order per request (Go map "
+            "order); the first that answers supplies the keys.",
         ),
     )
 }

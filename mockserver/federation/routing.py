@@ -1,8 +1,10 @@
-"""echo-style routing on the raw request path (server-protocol.md §2.1, §2.2).
+"""echo-style routing on the raw request path (docs/protocol.md §2.1, §2.2).
 
 The real server routes on Go's `URL.RawPath` whenever the client's escaping differs from Go's own
 re-escaping of the decoded path (e.g. `%2F`), and then hands parameters over still encoded; a
-parameter that ends a route takes the rest of the path, slashes included. Flask's router decodes
+parameter that ends a route takes the rest of the path, slashes included, but only when some path
+is left: echo enters a parameter node only with a non-empty remainder, so an empty last parameter
+(`/secretstore/s/secrets/`) matches no route at all, for every method. Flask's router decodes
 first, so the mock matches routes here instead.
 """
 
@@ -33,13 +35,13 @@ class Route:
 
 ROUTES: tuple[Route, ...] = (
     Route(
-        re.compile(r"/secretstore/([^/]*)/secrets/(.*)", re.S),
+        re.compile(r"/secretstore/([^/]*)/secrets/(.+)", re.S),
         {"POST": R1},
         ("secretStoreName", "secretName"),
     ),
     Route(re.compile(r"/generators/([^/]*)/revoke", re.S), {"POST": R4}, ("generatorNamespace",)),
     Route(
-        re.compile(r"/generators/([^/]*)/([^/]*)/(.*)", re.S),
+        re.compile(r"/generators/([^/]*)/([^/]*)/(.+)", re.S),
         {"POST": R2, "DELETE": R3},
         ("generatorNamespace", "generatorKind", "generatorName"),
     ),

@@ -1,8 +1,8 @@
 """Verification keys of client clusters: discovery and JWKS over TLS, trusting the caller's CA.
 
 The real server fetches discovery and JWKS on every request, with the caller's token as bearer
-(server-protocol.md §3.2), so a token its cluster stops accepting is refused on the next request.
-The mock gives that answer without paying two HTTPS round trips per request (design note §2):
+(docs/protocol.md §3.2), so a token its cluster stops accepting is refused on the next request.
+The mock gives that answer without paying two HTTPS round trips per request (docs/modes.md, Upstream caching):
 
 - for the mock's own fake clusters, an outcome is cached tagged with the cluster's state version
   (bumped by every key, object, token, access-rule and fault change and every clock shift) and
@@ -19,9 +19,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import functools
+import gzip
 import http.client
-import re
+import random
 import socket
 import ssl
 import threading
@@ -34,6 +36,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from mockserver.clock import CLOCK, Clock
+from mockserver.federation import gopem
 from mockserver.federation.jwtparse import KeyFuncError
 from mockserver.federation.modes import Behaviour
 from mockserver.godecode import GoJSONError, unmarshal
@@ -41,7 +44,7 @@ from mockserver.godecode import GoJSONError, unmarshal
 FETCH_TIMEOUT = 10.0
 MAX_DISCOVERY_ENTRIES = 4096
 """Discovery outcomes are cached per token; a long run sees many tokens, so the cache is bounded."""
-_PEM_BLOCK = re.compile(rb"-----BEGIN ([^-\r\n]+)-----\r?\n(.*?)-----END \1-----", re.S)
+GO_USER_AGENT = "Go-http-client/1.1"
 
 
 class UpstreamError(Exception):
@@ -50,18 +53,18 @@ class UpstreamError(Exception):
 
 @functools.lru_cache(maxsize=256)
 def decode_ca_crt(ca_crt: str) -> bytes:
-    """`ca.crt` → PEM of its first block, which must be a CERTIFICATE (Go's provider rules)."""
+    """`ca.crt` → PEM of its first block, which must be a CERTIFICATE (Go's provider rules:
+    std base64, then `pem.Decode`, then `x509.ParseCertificate`)."""
     try:
         raw = base64.b64decode(ca_crt.replace("\r", "").replace("\n", ""), validate=True)
     except (binascii.Error, ValueError) as exc:
         raise UpstreamError(f"ca.crt is not standard base64: {exc}") from exc
-    block = _PEM_BLOCK.search(raw)
-    if block is None or block.group(1) != b"CERTIFICATE":
+    block = gopem.decode(raw)
+    if block is None or block.type != "CERTIFICATE":
         raise UpstreamError("invalid PEM block type")
     try:
-        der = base64.b64decode(b"".join(block.group(2).split()))
-        cert = x509.load_der_x509_certificate(der)
-    except (binascii.Error, ValueError) as exc:
+        cert = x509.load_der_x509_certificate(block.data)
+    except ValueError as exc:
         raise UpstreamError(f"x509: malformed certificate: {exc}") from exc
     return cert.public_bytes(Encoding.PEM)
 
@@ -69,8 +72,10 @@ def decode_ca_crt(ca_crt: str) -> bytes:
 class _HTTPSConnection(http.client.HTTPSConnection):
     """An HTTPS connection whose TLS verification name is chosen by the caller."""
 
-    def __init__(self, host: str, port: int, context: ssl.SSLContext, server_name: str) -> None:
-        super().__init__(host, port, timeout=FETCH_TIMEOUT, context=context)
+    def __init__(
+        self, host: str, port: int, context: ssl.SSLContext, server_name: str, timeout: float
+    ) -> None:
+        super().__init__(host, port, timeout=timeout, context=context)
         self._server_name = server_name
 
     def connect(self) -> None:
@@ -114,6 +119,37 @@ class FetchCounter:
 
 
 _NEVER = float("inf")
+Keys = dict[str, dict[str, Any] | None]
+"""kid → JWK members (None for a `null` entry of the set)."""
+_NO_LOCK = contextlib.nullcontext()
+
+
+class WatchedLock:
+    """A mutex that counts its waiters, so a test can see a caller stalled behind it."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._state = threading.Condition()
+        self.waiting = 0
+
+    def __enter__(self) -> None:
+        with self._state:
+            self.waiting += 1
+            self._state.notify_all()
+        self._lock.acquire()
+        with self._state:
+            self.waiting -= 1
+
+    def __exit__(self, *exc: object) -> None:
+        self._lock.release()
+
+    def locked(self) -> bool:
+        return self._lock.locked()
+
+    def wait_for_waiters(self, count: int, timeout: float = 10.0) -> bool:
+        """Block until `count` callers wait for the lock (a test's synchronisation point)."""
+        with self._state:
+            return self._state.wait_for(lambda: self.waiting >= count, timeout)
 
 
 class KeyResolver:
@@ -121,7 +157,7 @@ class KeyResolver:
 
     def __init__(
         self,
-        federation_urls: Callable[[str], list[str] | None],
+        federation_urls: Callable[[str], list[str | None]],
         behaviour: Behaviour,
         clock: Clock = CLOCK,
         clusters: Mapping[str, OwnCluster] | None = None,
@@ -137,10 +173,20 @@ class KeyResolver:
         self._discovery: dict[tuple[str, str, bytes], _Cached] = {}
         self._jwks: dict[tuple[str, bytes], _Cached] = {}
         self._contexts: dict[bytes, ssl.SSLContext] = {}
-        self._ca_keyed: dict[str, list[str]] = {}
+        self._ca_keyed: dict[str, list[str | None]] = {}
         self._owners: dict[str, OwnCluster | None] = {}
         self.seen_ca: set[str] = set()
+        """`ca.crt` values past the cold path of the quirk `first-request-401`."""
         self.fetches = FetchCounter()
+        self.fetch_timeout = FETCH_TIMEOUT
+        """Seconds per upstream request (Go's `http.Client.Timeout`); tests shorten it."""
+        self._io_lock = WatchedLock()
+        """Held across every fetch under the quirk `global-oidc-lock`, as the real mutex is."""
+
+    @property
+    def io_lock(self) -> WatchedLock:
+        """The one lock of `global-oidc-lock` (tests watch its waiters)."""
+        return self._io_lock
 
     def issuer_configured(self, issuer: str) -> bool:
         """Whether some Authorization names this issuer (what Okta's 401 text reveals)."""
@@ -156,59 +202,91 @@ class KeyResolver:
 
     def keys_for(
         self, issuer: str, ca_crt: str, token: str, token_exp: object, kid: object
-    ) -> dict[str, dict[str, Any]]:
-        """Return kid → JWK for the issuer, or raise KeyFuncError("no jwks found")."""
-        urls = self._urls(issuer, ca_crt)
+    ) -> Keys:
+        """kid → JWK from the first provider of the issuer's specs that answers, or raise the
+        keyfunc's error (`no provider found`, `no jwks found`, joined texts when cold)."""
+        specs = self._specs(issuer, ca_crt)
         exp = float(token_exp) if isinstance(token_exp, int | float) else None
-        try:
-            ca_pem = decode_ca_crt(ca_crt)
-            keys = self._collect(urls, ca_pem, token, exp, refresh=False)
-            if isinstance(kid, str) and kid not in keys:
-                keys = self._collect(urls, ca_pem, token, exp, refresh=True)
-        except UpstreamError as exc:
-            raise KeyFuncError("no jwks found", detail=str(exc)) from exc
+        with self._io_lock if self._behaviour.enabled("global-oidc-lock") else _NO_LOCK:
+            if self._behaviour.enabled("first-request-401") and ca_crt not in self.seen_ca:
+                self._cold(specs, ca_crt, token, exp)
+            keys, cached = self._first_answer(specs, ca_crt, token, exp, refresh=False)
+            if cached and isinstance(kid, str) and kid not in keys:
+                keys, _ = self._first_answer(specs, ca_crt, token, exp, refresh=True)
         if self._behaviour.enabled("ca-keyed-cache"):
             with self._lock:
-                self._ca_keyed.setdefault(ca_crt, urls)
+                self._ca_keyed.setdefault(ca_crt, specs)
         return keys
 
-    def _urls(self, issuer: str, ca_crt: str) -> list[str]:
+    def _cold(self, specs: list[str | None], ca_crt: str, token: str, exp: float | None) -> None:
+        """The real cold path (`auth/oidc.go:133-166`): every stored spec copy is tried alone;
+        failures are joined one per line and nothing is remembered; when none fails the
+        `ca.crt` is remembered and the shadowed result still fails with `no jwks found`."""
+        failures = []
+        for url in specs:
+            if url is None:
+                failures.append("no provider found")
+                continue
+            try:
+                self._provider_keys(url, ca_crt, token, exp, refresh=False)
+            except UpstreamError:
+                failures.append("no jwks found")
+        if failures:
+            raise KeyFuncError("\n".join(failures), detail="cold cache: spec copies failed")
+        self.seen_ca.add(ca_crt)
+        raise KeyFuncError("no jwks found", detail="first request for this ca.crt")
+
+    def _first_answer(
+        self, specs: list[str | None], ca_crt: str, token: str, exp: float | None, refresh: bool
+    ) -> tuple[Keys, bool]:
+        """`store.GetJWKS`: specs in order; a dangling ref ends the walk, a failing provider is
+        skipped, the first answer wins (keys are never merged across providers). Also says
+        whether that answer came from the cache (only a cached answer is worth refetching)."""
+        order = list(specs)
+        if len(order) > 1 and self._behaviour.enabled("random-provider-order"):
+            random.shuffle(order)
+        reasons = []
+        for url in order:
+            if url is None:
+                raise KeyFuncError(
+                    "no provider found", detail="a federationRef names no federation"
+                )
+            try:
+                return self._provider_keys(url, ca_crt, token, exp, refresh)
+            except UpstreamError as exc:
+                reasons.append(str(exc))
+        raise KeyFuncError("no jwks found", detail="; ".join(dict.fromkeys(reasons)))
+
+    def _specs(self, issuer: str, ca_crt: str) -> list[str | None]:
+        """One entry per stored spec of the issuer: its federation URL, None when dangling."""
         if self._behaviour.enabled("ca-keyed-cache"):
             with self._lock:
                 cached = self._ca_keyed.get(ca_crt)
             if cached is not None:
                 return cached
-        urls = self._federation_urls(issuer)
-        if urls is None:
-            raise KeyFuncError(
-                "no jwks found",
-                detail=f"an Authorization for issuer {issuer!r} names no known federation",
-            )
-        if not urls:
+        specs = self._federation_urls(issuer)
+        if not specs:
             raise KeyFuncError("no jwks found", detail=f"no Authorization names issuer {issuer!r}")
-        return urls
+        return specs
 
-    def _collect(
-        self, urls: list[str], ca_pem: bytes, token: str, exp: float | None, refresh: bool
-    ) -> dict[str, dict[str, Any]]:
-        keys: dict[str, dict[str, Any]] = {}
-        now = self._clock.now()
-        for url in urls:
-            owner = self._owner(url)
-            version = owner.state_version if owner is not None else None
-            warm = None if refresh else self._warm(url, ca_pem, token, version, now)
+    def _provider_keys(
+        self, url: str, ca_crt: str, token: str, exp: float | None, refresh: bool
+    ) -> tuple[Keys, bool]:
+        """One Kubernetes provider's GetJWKS: decode `ca.crt`, discovery, then the JWKS;
+        (keys, whether they came from the cache)."""
+        ca_pem = decode_ca_crt(ca_crt)
+        owner = self._owner(url)
+        version = owner.state_version if owner is not None else None
+        if not refresh:
+            warm = self._warm(url, ca_pem, token, version, self._clock.now())
             if warm is not None:
-                if len(urls) == 1:
-                    return warm  # the hot path: two lookups, two version compares
-                keys.update(warm)
-                continue
-            path = self._discovered_jwks_path(url, ca_pem, token, exp, owner, version)
-            keys.update(self._jwks_of(url, path, ca_pem, token, owner, version, refresh))
-        return keys
+                return warm, True  # the hot path: two lookups, two version compares
+        path = self._discovered_jwks_path(url, ca_pem, token, exp, owner, version)
+        return self._jwks_of(url, path, ca_pem, token, owner, version, refresh)
 
     def _warm(
         self, url: str, ca_pem: bytes, token: str, version: object, now: float
-    ) -> dict[str, dict[str, Any]] | None:
+    ) -> Keys | None:
         """The cached keys when both cached outcomes still hold (dict reads need no lock)."""
         discovery = self._discovery.get((token, url, ca_pem))
         if discovery is None or not self._fresh(discovery, version, now):
@@ -300,7 +378,7 @@ class KeyResolver:
         owner: OwnCluster | None,
         version: object,
         refresh: bool,
-    ) -> dict[str, dict[str, Any]]:
+    ) -> tuple[Keys, bool]:
         """The JWKS; shared by tokens, since the discovery step already put this token's
         acceptance at this version to the cluster, which applies one rule to both endpoints."""
         now = self._clock.now()
@@ -308,30 +386,31 @@ class KeyResolver:
         with self._lock:
             hit = self._jwks.get(key)
         if not refresh and self._fresh(hit, version, now):
-            return hit.value  # type: ignore[union-attr]
+            return hit.value, True  # type: ignore[union-attr]
         document = self._get_json(url, path, ca_pem, token, "jwks")
         keys = parse_jwks(document)
         until = self._until(owner, None, now)
         if until is not None:
             with self._lock:
                 self._jwks[key] = _Cached(keys, version, until)
-        return keys
+        return keys, False
 
     def _context(self, ca_pem: bytes) -> ssl.SSLContext:
+        """Trust exactly the `ca.crt` certificate, as a Go `x509.CertPool` does: every pool
+        certificate is an anchor, so an intermediate or a leaf is trusted as it stands."""
         with self._lock:
             ctx = self._contexts.get(ca_pem)
             if ctx is None:
                 ctx = ssl.create_default_context(cadata=ca_pem.decode())
+                ctx.verify_flags |= ssl.VERIFY_X509_PARTIAL_CHAIN
                 ctx.minimum_version = ssl.TLSVersion.TLSv1_2
                 self._contexts[ca_pem] = ctx
             return ctx
 
     def _get_json(self, url: str, path: str, ca_pem: bytes, token: str, kind: str) -> Any:
+        """One GET as Go's `http.Client` sends it: Host, `User-Agent: Go-http-client/1.1`, the
+        bearer, `Accept-Encoding: gzip` (a gzip answer is inflated); nothing else."""
         parts = urlsplit(url)
-        headers = {"Accept": "application/json"}
-        bearer = self._bearer(token)
-        if bearer:
-            headers["Authorization"] = f"Bearer {bearer}"
         self.fetches.add(kind)
         conn: http.client.HTTPConnection
         if parts.scheme == "https":
@@ -339,19 +418,30 @@ class KeyResolver:
             if self._behaviour.enabled("sni-with-port"):
                 server_name = url[len("https://") :]
             conn = _HTTPSConnection(
-                parts.hostname or "", parts.port or 443, self._context(ca_pem), server_name
+                parts.hostname or "",
+                parts.port or 443,
+                self._context(ca_pem),
+                server_name,
+                self.fetch_timeout,
             )
         elif parts.scheme == "http":
             conn = http.client.HTTPConnection(
-                parts.hostname or "", parts.port or 80, timeout=FETCH_TIMEOUT
+                parts.hostname or "", parts.port or 80, timeout=self.fetch_timeout
             )
         else:
             raise UpstreamError(f"unsupported federation URL scheme in {url!r}")
         try:
-            conn.request("GET", parts.path + path, headers=headers)
+            conn.putrequest("GET", parts.path + path, skip_accept_encoding=True)
+            conn.putheader("User-Agent", GO_USER_AGENT)
+            if not self._behaviour.strict:
+                conn.putheader("Authorization", f"Bearer {token}")
+            conn.putheader("Accept-Encoding", "gzip")
+            conn.endheaders()
             response = conn.getresponse()
             body = response.read()
-        except (OSError, ssl.SSLError, http.client.HTTPException) as exc:
+            if response.getheader("Content-Encoding", "").lower() == "gzip":
+                body = gzip.decompress(body)
+        except (OSError, ssl.SSLError, http.client.HTTPException, EOFError) as exc:
             raise UpstreamError(f"{kind} fetch from {url} failed: {exc}") from exc
         finally:
             conn.close()
@@ -363,13 +453,29 @@ class KeyResolver:
             ) from exc
 
 
-def parse_jwks(document: Any) -> dict[str, dict[str, Any]]:
-    """`{"keys": [...]}` where every member of every key must be a string, indexed by kid."""
-    if not isinstance(document, dict) or not isinstance(document.get("keys"), list):
-        raise UpstreamError("JWKS is not an object with a keys array")
-    keys: dict[str, dict[str, Any]] = {}
-    for jwk in document["keys"]:
-        if not isinstance(jwk, dict) or not all(isinstance(v, str) for v in jwk.values()):
+def parse_jwks(document: Any) -> dict[str, dict[str, Any] | None]:
+    """`json.Unmarshal` into `struct{ Keys []map[string]string "json:\"keys\"" }`, indexed by
+    kid: no `keys` member (a Status body), `null` or `"keys": null` is an empty set; a null
+    key is indexed under "" with no members; any member that is not a string (or null) fails."""
+    if document is None:
+        return {}
+    if not isinstance(document, dict):
+        raise UpstreamError("JWKS is not a JSON object")
+    listed: Any = None
+    for name, value in document.items():
+        if name == "keys" or name.casefold() == "keys":
+            listed = value
+    if listed is None:
+        return {}
+    if not isinstance(listed, list):
+        raise UpstreamError("JWKS keys member is not an array")
+    keys: dict[str, dict[str, Any] | None] = {}
+    for jwk in listed:
+        if jwk is None:
+            keys[""] = None
+            continue
+        if not isinstance(jwk, dict) or not all(isinstance(v, str | None) for v in jwk.values()):
             raise UpstreamError("JWKS key has a member that is not a string")
-        keys[jwk.get("kid", "")] = jwk
+        members = {k: v if v is not None else "" for k, v in jwk.items()}
+        keys[members.get("kid", "")] = members
     return keys

@@ -7,15 +7,17 @@ so every token ends at the JWKS step with the real server's text.
 from __future__ import annotations
 
 from mockserver.federation.authenticators.base import Credentials, Identity, Refusal, Setup
+from mockserver.federation.jwtclaims import OKTA_CLAIMS, PING_CLAIMS, ClaimsType
 from mockserver.federation.jwtparse import JWTError, parse_unverified
 
 
 class IssuerJWT:
     """A `Bearer` JWT checked against an issuer's configuration (Okta, PingIdentity)."""
 
-    def __init__(self, name: str, setup: Setup) -> None:
+    def __init__(self, name: str, setup: Setup, claims_type: ClaimsType) -> None:
         self.name = name
         self.resolver = setup.resolver
+        self.claims_type = claims_type
 
     def presented(self, creds: Credentials) -> bool:
         return False
@@ -30,7 +32,7 @@ class IssuerJWT:
         if not token:
             raise Refusal("empty token in Authorization header")
         try:
-            parsed = parse_unverified(token)
+            parsed = parse_unverified(token, self.claims_type)
         except JWTError as exc:
             raise Refusal(f"failed to parse token: {exc}") from exc
         if not parsed.issuer:
@@ -41,8 +43,8 @@ class IssuerJWT:
 
 
 def okta(setup: Setup) -> IssuerJWT:
-    return IssuerJWT("okta", setup)
+    return IssuerJWT("okta", setup, OKTA_CLAIMS)
 
 
 def pingidentity(setup: Setup) -> IssuerJWT:
-    return IssuerJWT("pingidentity", setup)
+    return IssuerJWT("pingidentity", setup, PING_CLAIMS)

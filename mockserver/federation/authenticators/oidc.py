@@ -81,10 +81,6 @@ class KubernetesOIDC:
             exp = parsed.claims.get("exp")
             kid = parsed.header.get("kid")
             keys = self.resolver.keys_for(parsed.issuer, ca_crt, token, exp, kid)
-            if ca_crt not in self.resolver.seen_ca:
-                self.resolver.seen_ca.add(ca_crt)
-                if self.behaviour.enabled("first-request-401"):
-                    raise KeyFuncError("no jwks found", detail="first request for this ca.crt")
             if not isinstance(kid, str):
                 if self.behaviour.enabled("kidless-panic"):
                     raise DropConnection("token without a string kid (quirk kidless-panic)")
