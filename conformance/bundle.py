@@ -443,7 +443,7 @@ format is in the project's docs/vendor-bundle.md.
 ## 4. Known limits of the real server
 
 - Its discovery fetch uses the URL minus `https://` as the TLS server name, so federation URLs
-  with a port fail verification (server-protocol.md §6 #18). Write the bundle with
+  with a port fail verification (docs/protocol.md §6 D18). Write the bundle with
   `--issuer-url https://HOST` (no port): the clusters then listen on port 443 as
   `https://<cluster>.HOST`, and HOST's subdomains must resolve to the harness.
 - It forwards the caller's token to discovery and JWKS; servers that do not need

@@ -1,7 +1,7 @@
 """Deliver fetched values: environment variables for a program, and files written atomically.
 
 Nothing here runs until every fetch has succeeded, so a failed fetch leaves no file and runs no
-program (clients.md CC-13, CC-25).
+program (docs/protocol.md §7.3, CC-13, CC-25).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """One federation request: URL, headers, body, TLS, timeout, the single retry after a 401.
 
-Everything a conforming client must get right on the wire lives here (server-protocol.md §8(b),
-clients.md §10): paths escaped the way Go escapes them, a fresh token per request, the JSON body
+Everything a conforming client must get right on the wire lives here (docs/protocol.md §2.7 and
+§7.3): paths escaped the way Go escapes them, a fresh token per request, the JSON body
 with `ca.crt` on every method, a deadline, and no automatic re-send except after a 401.
 """
 

@@ -1,6 +1,6 @@
 """State hooks: how the runner changes and inspects a target it cannot look inside.
 
-A target offers some of these capabilities (design note §4): `state-hooks` (apply and delete
+A target offers some of these capabilities (docs/conformance.md, state hooks): `state-hooks` (apply and delete
 manifests, list GeneratorStates, AuthorizedIdentities and LeakedCredentials), `faults` (backend
 faults) and `mock` (quirks; only the embedded mock). A scenario needing one the target lacks is
 SKIP with the reason. `NoHooks` is a vendor server without any.

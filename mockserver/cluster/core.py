@@ -2,7 +2,7 @@
 
 Inventory (service accounts, pods, nodes, Secrets), key ring, minting, token review and the HTTPS
 discovery app each live in their own module; this class wires them behind one interface and
-keeps the state version that the Federation Server's key caches compare (design note §2).
+keeps the state version that the Federation Server's key caches compare (docs/modes.md, Upstream caching).
 """
 
 from __future__ import annotations

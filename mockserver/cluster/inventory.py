@@ -1,7 +1,7 @@
 """What a fake cluster holds: service accounts, pods, nodes and legacy token Secrets.
 
 Every change bumps the shared `Mutations` counter, which the Federation Server's key caches
-compare instead of refetching (design note §2).
+compare instead of refetching (docs/modes.md, Upstream caching).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The two ESE clients of the protocol as HTTP clients, each correct or as released.
 
-As released (clients.md §2, §3, §7):
+As released (docs/protocol.md §2.7, the stock clients):
 - provider (`externalsecrets`): URL by string formatting then `url.Parse` (no trailing-slash
   handling; `?`, `#`, `%` in keys break), chunked body `{"ca.crt": base64(PEM)}`, 10 s timeout,
   only the first PEM block of `server.caRef` trusted, the 200 body returned raw (quotes, escapes
@@ -81,7 +81,7 @@ def _pem_blocks(text: str) -> list[str]:
 
 RETRY_DELAY = 0.2
 """Seconds before the one repeat after a 401 (the real server refuses the first request per new
-ca.crt, server-protocol.md §6 #9; nothing was generated, so repeating is safe)."""
+ca.crt, docs/protocol.md §6 D9; nothing was generated, so repeating is safe)."""
 
 
 def retry_once_after_401(send: Callable[[], tuple[int, bytes]]) -> tuple[int, bytes]:
