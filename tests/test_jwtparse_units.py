@@ -89,39 +89,35 @@ def error_of(raw: str) -> str:
         ),
         (
             f"{b64({'alg': 'RS256'})}.{b64([1])}.c",
-            "token is malformed: could not JSON decode claim: json: cannot unmarshal array into Go value of type map[string]interface {}",
-        ),
-        (
-            token(claims={"exp": "1"}),
-            "token is malformed: could not JSON decode claim: could not parse exp",
+            "token is malformed: could not JSON decode claim: json: cannot unmarshal array into Go value of type auth.KubernetesClaims",
         ),
         (
             token(claims={"nbf": True}),
-            "token is malformed: could not JSON decode claim: could not parse nbf",
+            "token is malformed: could not JSON decode claim: could not parse NumericData: json: cannot unmarshal bool into Go value of type json.Number",
         ),
         (
             token(claims={"iat": [1]}),
-            "token is malformed: could not JSON decode claim: could not parse iat",
+            "token is malformed: could not JSON decode claim: could not parse NumericData: json: cannot unmarshal array into Go value of type json.Number",
         ),
         (
             token(claims={"iss": 1}),
-            "token is malformed: could not JSON decode claim: json: cannot unmarshal int into Go struct field of type string",
+            "token is malformed: could not JSON decode claim: json: cannot unmarshal number into Go struct field KubernetesClaims.RegisteredClaims.iss of type string",
         ),
         (
             token(claims={"sub": []}),
-            "token is malformed: could not JSON decode claim: json: cannot unmarshal list into Go struct field of type string",
+            "token is malformed: could not JSON decode claim: json: cannot unmarshal array into Go struct field KubernetesClaims.RegisteredClaims.sub of type string",
         ),
         (
             token(claims={"jti": 1.5}),
-            "token is malformed: could not JSON decode claim: json: cannot unmarshal float into Go struct field of type string",
+            "token is malformed: could not JSON decode claim: json: cannot unmarshal number into Go struct field KubernetesClaims.RegisteredClaims.jti of type string",
         ),
         (
             token(claims={"aud": 1}),
-            "token is malformed: could not JSON decode claim: invalid type for aud",
+            "token is malformed: could not JSON decode claim: invalid type for claim",
         ),
         (
             token(claims={"aud": ["a", 1]}),
-            "token is malformed: could not JSON decode claim: invalid type for aud",
+            "token is malformed: could not JSON decode claim: invalid type for claim",
         ),
         (
             token(header={"typ": "JWT"}),
@@ -136,18 +132,39 @@ def error_of(raw: str) -> str:
             token(header={"alg": "rs256"}),
             "token is unverifiable: signing method (alg) is unavailable",
         ),
-        (
-            token(signature="a+b"),
-            "token is malformed: could not base64 decode signature: illegal base64 data at input byte 1",
-        ),
-        (
-            token(signature="abcde"),
-            "token is malformed: could not base64 decode signature: illegal base64 data at input byte 4",
-        ),
     ],
 )
 def test_each_malformation_has_golang_jwts_text(raw, message):
     assert error_of(raw) == message
+
+
+def test_a_quoted_numeric_exp_is_accepted():
+    # golang-jwt's NumericDate decodes into a json.Number, which takes a quoted number.
+    assert parse_unverified(token(claims={"exp": "1"})).claims["exp"] == 1.0
+
+
+@pytest.mark.parametrize(
+    ("signature", "message"),
+    [
+        (
+            "a+b",
+            "token is malformed: could not base64 decode signature: illegal base64 data at input byte 1",
+        ),
+        (
+            "abcde",
+            "token is malformed: could not base64 decode signature: illegal base64 data at input byte 4",
+        ),
+    ],
+)
+def test_the_signature_is_decoded_by_the_full_parse_before_the_key_function(signature, message):
+    # ParseUnverified leaves the signature alone; ParseWithClaims decodes it before the keyfunc.
+    parse_unverified(token(signature=signature))
+    called = []
+    with pytest.raises(JWTError) as caught:
+        parse_and_verify(
+            token(signature=signature), lambda t: called.append(t) or KEY.public_key(), 0
+        )
+    assert (str(caught.value), called) == (message, [])
 
 
 def test_a_parsed_token_exposes_its_parts():
@@ -193,7 +210,10 @@ def test_a_signature_for_another_rsa_algorithm_fails():
 @pytest.mark.parametrize(
     ("alg", "message"),
     [
-        ("none", "token signature is invalid: 'none' signature type is not allowed"),
+        (
+            "none",
+            "token signature is invalid: token is unverifiable: 'none' signature type is not allowed",
+        ),
         ("HS256", "token signature is invalid: key is of invalid type: HMAC verify expects []byte"),
         ("HS512", "token signature is invalid: key is of invalid type: HMAC verify expects []byte"),
         (
@@ -231,10 +251,12 @@ def test_non_rsa_algorithms_cannot_verify_with_an_rsa_key(alg, message):
             "token has invalid claims: token is missing required claim: exp claim is required",
         ),
         (
+            # golang-jwt's validator reports every failed check, joined with ", ".
             {"nbf": 100},
             50,
             True,
-            "token has invalid claims: token is missing required claim: exp claim is required",
+            "token has invalid claims: token is missing required claim: exp claim is required, "
+            "token is not valid yet",
         ),
     ],
 )
