@@ -11,6 +11,13 @@ Matching: each encoded form is indexed by its `GRAM`-character windows at every 
 position; a common substring of `FRAGMENT` or more characters with a form always contains one such
 window (`STEP - 1 + GRAM <= FRAGMENT`), which is then extended both ways and accepted when long
 enough. URL-safe and standard base64 alphabets are folded together before matching.
+
+Beside the registry, any JWT-shaped string (three base64url segments, the first two JSON
+objects) is fingerprinted wherever it sits, registered or not: a token a client puts in a custom
+header, a query parameter or a body member is still a token.
+
+The scan runs on a snapshot of the index, outside the lock, so scrubbing a long body never holds
+up registering a secret or scrubbing a log line on another thread.
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable
@@ -40,6 +48,12 @@ MAX_SEEN = 512
 batches (each journal entry learns its own request's secrets just before it is scrubbed)."""
 
 _FOLD = str.maketrans("-_", "+/")
+
+JWT_SHAPE = re.compile(
+    r"(?<![A-Za-z0-9_-])ey[A-Za-z0-9_-]{8,}+\.ey[A-Za-z0-9_-]{6,}+\.[A-Za-z0-9_-]*+"
+)
+"""A compact JWS: header and claims start `ey` (base64url of `{"`); the signature may be empty.
+Possessive runs and the look-behind make the scan linear, whatever the text."""
 
 
 def fingerprint(secret: str | bytes) -> str:
@@ -148,6 +162,7 @@ class Redactor:
                     bucket.append(form_id << 20 | pos)
 
     def _rebuild(self) -> None:
+        """A fresh index (scans in flight keep reading the old one)."""
         self._forms, self._index = [], {}
         for secret in [*self._pinned, *self._seen]:
             self._index_secret(secret)
@@ -156,13 +171,19 @@ class Redactor:
     # -- scrubbing ---------------------------------------------------------------------------
 
     def scrub(self, text: str) -> str:
-        """`text` with every registered secret (in any form, or a long fragment) fingerprinted."""
+        """`text` with every registered secret (in any form, or a long fragment) and every
+        JWT-shaped string fingerprinted."""
         if not self.enabled or len(text) < GRAM:
             return text
+        # Tokens first: two tokens of one cluster share a long header, which the fragment
+        # match would otherwise replace alone, leaving the other token's claims and signature.
+        if "ey" in text:
+            text = JWT_SHAPE.sub(lambda found: fingerprint(found.group()), text)
         with self._lock:
             if self._dirty:
                 self._rebuild()
-            spans = self._find(text)
+            index, forms = self._index, self._forms
+        spans = _find(text, index, forms)
         if not spans:
             return text
         out, last = [], 0
@@ -172,43 +193,6 @@ class Redactor:
             last = end
         out.append(text[last:])
         return "".join(out)
-
-    def _find(self, text: str) -> list[tuple[int, int, str]]:
-        folded = text.translate(_FOLD)
-        index, forms = self._index, self._forms
-        found: list[tuple[int, int, str]] = []
-        i, limit = 0, len(folded) - GRAM + 1
-        while i < limit:
-            bucket = index.get(hash(folded[i : i + GRAM]))
-            best: tuple[int, int, str] | None = None
-            if bucket:
-                gram = folded[i : i + GRAM]
-                for packed in bucket:
-                    form = forms[packed >> 20]
-                    pos = packed & 0xFFFFF
-                    if form.text[pos : pos + GRAM] != gram:
-                        continue
-                    start = i - _common_suffix(folded, i, form.text, pos)
-                    end = i + GRAM + _common_prefix(folded, i + GRAM, form.text, pos + GRAM)
-                    if end - start < form.minimum:
-                        continue
-                    if best is None:
-                        best = (start, end, form.fingerprint)
-                    else:  # overlapping matches at i: scrub their union
-                        best = (min(start, best[0]), max(end, best[1]), best[2])
-            i += 1
-            if best is None:
-                continue
-            start, end, _ = best
-            if found and start <= found[-1][1]:
-                prev = found[-1]
-                found[-1] = (min(prev[0], start), max(prev[1], end), prev[2])
-            else:
-                found.append(best)
-            # Positions inside the span cannot end it earlier; resume at its last gram, so a
-            # long secret inside a long text costs one pass, not one extension per position.
-            i = max(i, end - GRAM + 1)
-        return found
 
     def scrub_bytes(self, data: bytes) -> str:
         """Body bytes as scrubbed text (undecodable bytes shown as `\\xNN`)."""
@@ -229,6 +213,45 @@ class Redactor:
         if not self.enabled:
             return secret.decode("utf-8", "replace") if isinstance(secret, bytes) else secret
         return fingerprint(secret)
+
+
+def _find(text: str, index: dict[int, list[int]], forms: list[_Form]) -> list[tuple[int, int, str]]:
+    """The spans of `text` to fingerprint. `index` and `forms` only grow, or are replaced
+    whole by a rebuild, so reading them without the lock is safe."""
+    folded = text.translate(_FOLD)
+    found: list[tuple[int, int, str]] = []
+    i, limit = 0, len(folded) - GRAM + 1
+    while i < limit:
+        bucket = index.get(hash(folded[i : i + GRAM]))
+        best: tuple[int, int, str] | None = None
+        if bucket:
+            gram = folded[i : i + GRAM]
+            for packed in bucket:
+                form = forms[packed >> 20]
+                pos = packed & 0xFFFFF
+                if form.text[pos : pos + GRAM] != gram:
+                    continue
+                start = i - _common_suffix(folded, i, form.text, pos)
+                end = i + GRAM + _common_prefix(folded, i + GRAM, form.text, pos + GRAM)
+                if end - start < form.minimum:
+                    continue
+                if best is None:
+                    best = (start, end, form.fingerprint)
+                else:  # overlapping matches at i: scrub their union
+                    best = (min(start, best[0]), max(end, best[1]), best[2])
+        i += 1
+        if best is None:
+            continue
+        start, end, _ = best
+        if found and start <= found[-1][1]:
+            prev = found[-1]
+            found[-1] = (min(prev[0], start), max(prev[1], end), prev[2])
+        else:
+            found.append(best)
+        # Positions inside the span cannot end it earlier; resume at its last gram, so a
+        # long secret inside a long text costs one pass, not one extension per position.
+        i = max(i, end - GRAM + 1)
+    return found
 
 
 def _common_prefix(a: str, i: int, b: str, j: int) -> int:
