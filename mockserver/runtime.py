@@ -10,7 +10,7 @@ import ssl
 import sys
 import threading
 import traceback
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,7 @@ from mockserver.admin.clusterfaults import ClusterFaults
 from mockserver.admin.control import MockControl, model_secrets
 from mockserver.admin.faults import ClockGate, FaultSet
 from mockserver.admin.journal import DEFAULT_SIZE, Journal
+from mockserver.admin.logredaction import redact_log_records
 from mockserver.admin.middleware import JournalMiddleware
 from mockserver.admin.redaction import Redactor
 from mockserver.admin.tlsfaults import BadContexts
@@ -157,12 +158,14 @@ class MockServer:
         self._volume_expiry: dict[Path, float] = {}
         self.server_ca: CertificateAuthority | None = None
         self.spiffe: SpiffeAuthority | None = None
+        self._stop_log_redaction: Callable[[], None] = lambda: None
 
     # -- start and stop --------------------------------------------------------------------------
 
     def start(self) -> MockServer:
         self._stop.clear()
         self.gate.open()
+        self._stop_log_redaction = redact_log_records(self.redactor.scrub)
         if not self.redactor.enabled:
             print(UNREDACTED_WARNING, file=sys.stderr, flush=True)
         documents = read_documents(self.fixtures)
@@ -357,6 +360,7 @@ class MockServer:
 
     def stop(self) -> None:
         self._stop.set()
+        self._stop_log_redaction()
         self.gate.close()
         self.cluster_faults.clear()
         if self._refresher is not None:

@@ -29,7 +29,7 @@ from mockserver.admin.faultinjection import WSGIApp, status_line
 from mockserver.admin.journal import Journal
 from mockserver.admin.redaction import Redactor
 from mockserver.clock import Clock
-from mockserver.serving import DropConnection
+from mockserver.serving import DropConnection, ServingRefusal
 
 FEDERATION_BODY_CAP = 1 << 20
 """The federation app answers 413 over this; the recorder reads one byte more to let it."""
@@ -73,6 +73,31 @@ class RecordingMiddleware:
             self._record(ex, secrets)
             raise
         return self._answer(ex, start_response, secrets)
+
+    def record_refusal(self, refusal: ServingRefusal) -> None:
+        """Journal a request the listener refused before any app ran (bad escape, bad chunk):
+        the entry shows the request line, the answer sent and the parser's reason."""
+        method, _, rest = refusal.request_line.partition(" ")
+        target = rest.rpartition(" ")[0] if " " in rest else rest
+        environ: dict[str, Any] = {"REQUEST_METHOD": method, "REQUEST_URI": target or "/"}
+        if refusal.head is not None:
+            for name, value in refusal.head.headers:
+                key = "HTTP_" + name.upper().replace("-", "_")
+                environ[key] = f"{environ[key]}, {value}" if key in environ else value
+        ex = open_exchange(environ, self.listener, self.clock.now())
+        secrets = request_secrets(ex.environ, b"", FEDERATION_BODY_CAP)
+        learn(self.redactor, secrets)
+        head, _, body = refusal.answer.partition(b"\r\n\r\n")
+        ex.status = refusal.status
+        ex.headers = [
+            (name.strip(), value.strip())
+            for name, _, value in (
+                line.partition(":") for line in head.decode("latin-1").split("\r\n")[1:]
+            )
+        ]
+        ex.response_body = body
+        ex.request.outcome.error = f"refused by the HTTP layer: {refusal.reason}"
+        self._record(ex, secrets)
 
     def _call_app(self, ex: Exchange) -> None:
         captured: dict[str, Any] = {}
