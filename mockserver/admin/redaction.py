@@ -224,6 +224,7 @@ def _find(text: str, index: dict[int, list[int]], forms: list[_Form]) -> list[tu
     while i < limit:
         bucket = index.get(hash(folded[i : i + GRAM]))
         best: tuple[int, int, str] | None = None
+        longest = 0
         if bucket:
             gram = folded[i : i + GRAM]
             for packed in bucket:
@@ -236,16 +237,19 @@ def _find(text: str, index: dict[int, list[int]], forms: list[_Form]) -> list[tu
                 if end - start < form.minimum:
                     continue
                 if best is None:
-                    best = (start, end, form.fingerprint)
-                else:  # overlapping matches at i: scrub their union
-                    best = (min(start, best[0]), max(end, best[1]), best[2])
+                    best, longest = (start, end, form.fingerprint), end - start
+                else:  # overlapping matches at i: scrub their union, named by the longest
+                    name = form.fingerprint if end - start > longest else best[2]
+                    longest = max(longest, end - start)
+                    best = (min(start, best[0]), max(end, best[1]), name)
         i += 1
         if best is None:
             continue
         start, end, _ = best
         if found and start <= found[-1][1]:
             prev = found[-1]
-            found[-1] = (min(prev[0], start), max(prev[1], end), prev[2])
+            name = best[2] if end - start > prev[1] - prev[0] else prev[2]
+            found[-1] = (min(prev[0], start), max(prev[1], end), name)
         else:
             found.append(best)
         # Positions inside the span cannot end it earlier; resume at its last gram, so a
