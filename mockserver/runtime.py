@@ -165,7 +165,7 @@ class MockServer:
     def start(self) -> MockServer:
         self._stop.clear()
         self.gate.open()
-        self._stop_log_redaction = redact_log_records(self.redactor.scrub)
+        self._stop_log_redaction = redact_log_records(self.redactor)
         if not self.redactor.enabled:
             print(UNREDACTED_WARNING, file=sys.stderr, flush=True)
         documents = read_documents(self.fixtures)

@@ -1,5 +1,6 @@
 """Every log record of the process goes through the running mocks' redactors.
 
+Several mocks may run in one process (a test session); each registers its redactor while it runs.
 A filter on our own loggers is not enough: Flask logs an app's failure on its own logger with
 its own handler, Werkzeug on another, and a record's traceback is formatted by whichever handler
 emits it. So the scrubbing happens where every record is made (the logging record factory): the
@@ -15,29 +16,27 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-Scrub = Callable[[str], str]
+from mockserver.admin.redaction import Redactor, apply_spans, merge_spans
 
 _lock = threading.Lock()
-_scrubbers: tuple[Scrub, ...] = ()
+_redactors: tuple[Redactor, ...] = ()
 _installed = False
 
 
-def redact_log_records(scrub: Scrub) -> Callable[[], None]:
-    """Scrub every log record made from now on with `scrub`; call the result to stop."""
-    global _scrubbers, _installed
+def redact_log_records(redactor: Redactor) -> Callable[[], None]:
+    """Scrub every log record made from now on with `redactor` (beside those of other running
+    mocks); call the result to stop."""
+    global _redactors, _installed
     with _lock:
-        _scrubbers = (*_scrubbers, scrub)
+        _redactors = (*_redactors, redactor)
         if not _installed:
             logging.setLogRecordFactory(_scrubbing_factory(logging.getLogRecordFactory()))
             _installed = True
 
     def stop() -> None:
-        global _scrubbers
+        global _redactors
         with _lock:
-            remaining = list(_scrubbers)
-            if scrub in remaining:
-                remaining.remove(scrub)
-            _scrubbers = tuple(remaining)
+            _redactors = tuple(r for r in _redactors if r is not redactor)
 
     return stop
 
@@ -45,21 +44,21 @@ def redact_log_records(scrub: Scrub) -> Callable[[], None]:
 def _scrubbing_factory(make: Callable[..., logging.LogRecord]) -> Callable[..., logging.LogRecord]:
     def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
         record = make(*args, **kwargs)
-        scrubbers = _scrubbers
-        if scrubbers:
-            scrub_record(record, scrubbers)
+        redactors = _redactors
+        if redactors:
+            scrub_record(record, redactors)
         return record
 
     return factory
 
 
-def scrub_record(record: logging.LogRecord, scrubbers: tuple[Scrub, ...]) -> None:
+def scrub_record(record: logging.LogRecord, redactors: tuple[Redactor, ...]) -> None:
     """Replace the record's message, traceback and stack with their scrubbed text."""
 
     def clean(text: str) -> str:
-        for scrub in scrubbers:
-            text = scrub(text)
-        return text
+        # Every redactor looks at the same text, so one cannot shred a secret another knows
+        # whole; the spans are merged, each named by its longest match.
+        return apply_spans(text, merge_spans(s for r in redactors for s in r.spans(text)))
 
     try:
         message = record.getMessage()

@@ -173,26 +173,24 @@ class Redactor:
     def scrub(self, text: str) -> str:
         """`text` with every registered secret (in any form, or a long fragment) and every
         JWT-shaped string fingerprinted."""
+        return apply_spans(text, self.spans(text))
+
+    def spans(self, text: str) -> list[Span]:
+        """Where `text` holds a secret, merged and in order; each span is named by the
+        fingerprint of the longest match inside it. Two tokens of one cluster share a long
+        header, so a fragment match alone would hide that header and leave the other token's
+        claims and signature: the JWT-shaped match is longer, and names the whole."""
         if not self.enabled or len(text) < GRAM:
-            return text
-        # Tokens first: two tokens of one cluster share a long header, which the fragment
-        # match would otherwise replace alone, leaving the other token's claims and signature.
+            return []
+        found: list[Span] = []
         if "ey" in text:
-            text = JWT_SHAPE.sub(lambda found: fingerprint(found.group()), text)
+            found = [(m.start(), m.end(), fingerprint(m.group())) for m in JWT_SHAPE.finditer(text)]
         with self._lock:
             if self._dirty:
                 self._rebuild()
             index, forms = self._index, self._forms
-        spans = _find(text, index, forms)
-        if not spans:
-            return text
-        out, last = [], 0
-        for start, end, fp in spans:
-            out.append(text[last:start])
-            out.append(fp)
-            last = end
-        out.append(text[last:])
-        return "".join(out)
+        found += _find(text, index, forms)
+        return merge_spans(found)
 
     def scrub_bytes(self, data: bytes) -> str:
         """Body bytes as scrubbed text (undecodable bytes shown as `\\xNN`)."""
@@ -213,6 +211,39 @@ class Redactor:
         if not self.enabled:
             return secret.decode("utf-8", "replace") if isinstance(secret, bytes) else secret
         return fingerprint(secret)
+
+
+Span = tuple[int, int, str]
+"""Start, end and the fingerprint shown in place of text[start:end]."""
+
+
+def merge_spans(spans: Iterable[Span]) -> list[Span]:
+    """Overlapping or touching spans joined, each named by its longest part."""
+    merged: list[Span] = []
+    longest = 0
+    for start, end, name in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            first, last, current = merged[-1]
+            if end - start > longest:
+                current, longest = name, end - start
+            merged[-1] = (first, max(last, end), current)
+        else:
+            merged.append((start, end, name))
+            longest = end - start
+    return merged
+
+
+def apply_spans(text: str, spans: list[Span]) -> str:
+    """`text` with each span replaced by its fingerprint."""
+    if not spans:
+        return text
+    out, last = [], 0
+    for start, end, name in spans:
+        out.append(text[last:start])
+        out.append(name)
+        last = end
+    out.append(text[last:])
+    return "".join(out)
 
 
 def _find(text: str, index: dict[int, list[int]], forms: list[_Form]) -> list[tuple[int, int, str]]:
