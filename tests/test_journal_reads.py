@@ -16,7 +16,7 @@ import pytest
 
 from mockserver.admin.bodies import BODY_LIMIT, keep_body
 from mockserver.admin.journal import EntryFacts, Journal, JournalQuery
-from mockserver.admin.redaction import Redactor
+from mockserver.admin.redaction import Redactor, fingerprint
 from mockserver.clock import Clock
 from mockserver.runtime import MockServer
 from tests.wire import ca_body, send
@@ -290,3 +290,13 @@ def test_requests_the_http_layer_refuses_are_journalled(mock):
     assert chunk["headers"]["X-Trace"] == "t1"
     assert chunk["response"]["status"] == 400
     assert chunk["error"].startswith("refused by the HTTP layer: ")
+
+
+def test_a_non_utf8_body_is_shown_escaped_with_its_secrets_fingerprinted(mock):
+    alpha = mock.clusters["alpha"]
+    token = alpha.mint("team-a/web")
+    body = b"\xff\xfe" + token.encode() + b" caf\xc3\xa9 \xe6\x9d"
+    assert send(mock.federation_url, "POST", PATH, token, body).status == 401
+    [entry] = mock.admin.journal()
+    assert entry["body"] == f"\\xff\\xfe{fingerprint(token)} café \\xe6\\x9d"
+    assert (entry["body_size"], entry["body_cut"]) == (len(body), False)

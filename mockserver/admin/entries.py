@@ -209,7 +209,7 @@ def build_entry(
             name: _show_header(name, value, redactor)
             for name, value in _request_headers(ex.environ)
         },
-        "body": kept.data.decode("utf-8", "backslashreplace"),
+        "body": None,  # scrubbed on its own below: bytes, and the longest text of an entry
         **kept.fields(),
         "tls": peer,
         "identity": outcome.get("identity"),
@@ -230,4 +230,6 @@ def build_entry(
         "redacted": redactor.enabled,
     }
     # Every string (paths, bodies, error texts, near misses) goes through the scrubber.
-    return redactor.scrub_value(entry) if redactor.enabled else entry
+    shown = redactor.scrub_value(entry) if redactor.enabled else entry
+    shown["body"] = redactor.scrub_bytes(kept.data)
+    return shown
