@@ -97,17 +97,55 @@ class _Form:
     minimum: int  # characters that must match: the whole form if short, else FRAGMENT
 
 
+class _Index:
+    """The searchable forms of a set of secrets: each form's `GRAM` windows at every `STEP`-th
+    position, by hash. A bucket holding one candidate is the bare packed int (most do), which
+    halves the index's memory. Only grows; a scan may read it while a secret is added."""
+
+    def __init__(self) -> None:
+        self.forms: list[_Form] = []
+        self.buckets: dict[int, int | list[int]] = {}
+
+    def add(self, secret: str) -> None:
+        fp = fingerprint(secret)
+        buckets = self.buckets
+        for form in encoded_forms(secret):
+            if len(form) < GRAM:
+                continue
+            folded = form.translate(_FOLD)
+            form_id = len(self.forms)
+            self.forms.append(_Form(folded, fp, min(FRAGMENT, len(folded))))
+            positions = range(0, len(folded) - GRAM + 1, STEP) if len(folded) >= FRAGMENT else (0,)
+            for pos in positions:
+                if pos >= 1 << 20:
+                    break
+                key, packed = hash(folded[pos : pos + GRAM]), form_id << 20 | pos
+                bucket = buckets.get(key)
+                if bucket is None:
+                    buckets[key] = packed
+                elif isinstance(bucket, int):
+                    buckets[key] = [bucket, packed]
+                elif len(bucket) < MAX_CANDIDATES * 2:
+                    bucket.append(packed)
+
+
 class Redactor:
-    """Thread-safe secret registry and scrubber; `enabled=False` is the `--unredacted` switch."""
+    """Thread-safe secret registry and scrubber; `enabled=False` is the `--unredacted` switch.
+
+    When traffic secrets overflow their bound, the index without the dropped ones is rebuilt on
+    a background thread: until it is swapped in, scans use the old one (which still hides the
+    dropped secrets, and gets every newly added one), so no request waits for the rebuild.
+    """
 
     def __init__(self, enabled: bool = True) -> None:
         self.enabled = enabled
         self._lock = threading.Lock()
         self._pinned: dict[str, str] = {}  # secret -> kind, never dropped
         self._seen: OrderedDict[str, str] = OrderedDict()  # learnt from traffic, bounded
-        self._forms: list[_Form] = []
-        self._index: dict[int, list[int]] = {}
-        self._dirty = False
+        self._index = _Index()
+        self._rebuilding = False
+        self._rebuild_again = False
+        self._added_meanwhile: list[str] = []
 
     # -- registering -------------------------------------------------------------------------
 
@@ -130,12 +168,12 @@ class Redactor:
                 if len(self._seen) > MAX_SEEN:
                     for _ in range(MAX_SEEN // 8):
                         self._seen.popitem(last=False)
-                    self._dirty = True
-                    return
+                    self._start_rebuild()
             else:
                 self._pinned[secret] = kind
-            if not self._dirty:
-                self._index_secret(secret)
+            self._index.add(secret)
+            if self._rebuilding:
+                self._added_meanwhile.append(secret)
 
     def add_many(self, secrets: Iterable[str | bytes], kind: str = "secret") -> None:
         for secret in secrets:
@@ -145,28 +183,34 @@ class Redactor:
         with self._lock:
             return len(self._pinned) + len(self._seen)
 
-    def _index_secret(self, secret: str) -> None:
-        fp = fingerprint(secret)
-        for form in encoded_forms(secret):
-            if len(form) < GRAM:
-                continue
-            folded = form.translate(_FOLD)
-            form_id = len(self._forms)
-            self._forms.append(_Form(folded, fp, min(FRAGMENT, len(folded))))
-            positions = range(0, len(folded) - GRAM + 1, STEP) if len(folded) >= FRAGMENT else (0,)
-            for pos in positions:
-                if pos >= 1 << 20:
-                    break
-                bucket = self._index.setdefault(hash(folded[pos : pos + GRAM]), [])
-                if len(bucket) < MAX_CANDIDATES * 2:
-                    bucket.append(form_id << 20 | pos)
+    def _start_rebuild(self) -> None:
+        """(Lock held.) Index the current secrets afresh on a background thread."""
+        if self._rebuilding:
+            self._rebuild_again = True
+            return
+        self._rebuilding = True
+        secrets = [*self._pinned, *self._seen]
+        threading.Thread(
+            target=self._rebuild, args=(secrets,), name="esi-redactor-index", daemon=True
+        ).start()
 
-    def _rebuild(self) -> None:
-        """A fresh index (scans in flight keep reading the old one)."""
-        self._forms, self._index = [], {}
-        for secret in [*self._pinned, *self._seen]:
-            self._index_secret(secret)
-        self._dirty = False
+    def _rebuild(self, secrets: list[str]) -> None:
+        """Index `secrets`, then what was added meanwhile (outside the lock, round by round),
+        and swap the fresh index in once nothing is left to add."""
+        fresh = _Index()
+        while True:
+            for secret in secrets:
+                fresh.add(secret)
+            with self._lock:
+                secrets = [s for s in self._added_meanwhile if s in self._pinned or s in self._seen]
+                self._added_meanwhile = []
+                if not secrets:
+                    self._index = fresh
+                    self._rebuilding = False
+                    if self._rebuild_again:
+                        self._rebuild_again = False
+                        self._start_rebuild()
+                    return
 
     # -- scrubbing ---------------------------------------------------------------------------
 
@@ -186,10 +230,8 @@ class Redactor:
         if "ey" in text:
             found = [(m.start(), m.end(), fingerprint(m.group())) for m in JWT_SHAPE.finditer(text)]
         with self._lock:
-            if self._dirty:
-                self._rebuild()
-            index, forms = self._index, self._forms
-        found += _find(text, index, forms)
+            index = self._index
+        found += _find(text, index)
         return merge_spans(found)
 
     def scrub_bytes(self, data: bytes) -> str:
@@ -253,19 +295,20 @@ def apply_spans(text: str, spans: list[Span]) -> str:
     return "".join(out)
 
 
-def _find(text: str, index: dict[int, list[int]], forms: list[_Form]) -> list[tuple[int, int, str]]:
-    """The spans of `text` to fingerprint. `index` and `forms` only grow, or are replaced
-    whole by a rebuild, so reading them without the lock is safe."""
+def _find(text: str, index: _Index) -> list[Span]:
+    """The spans of `text` to fingerprint. An index only grows, and a rebuild replaces it
+    whole, so reading it without the lock is safe."""
+    buckets, forms = index.buckets, index.forms
     folded = text.translate(_FOLD)
     found: list[tuple[int, int, str]] = []
     i, limit = 0, len(folded) - GRAM + 1
     while i < limit:
-        bucket = index.get(hash(folded[i : i + GRAM]))
+        bucket = buckets.get(hash(folded[i : i + GRAM]))
         best: tuple[int, int, str] | None = None
         longest = 0
-        if bucket:
+        if bucket is not None:
             gram = folded[i : i + GRAM]
-            for packed in bucket:
+            for packed in (bucket,) if isinstance(bucket, int) else bucket:
                 form = forms[packed >> 20]
                 pos = packed & 0xFFFFF
                 if form.text[pos : pos + GRAM] != gram:
