@@ -281,6 +281,10 @@ def test_requests_the_http_layer_refuses_are_journalled(mock):
     )
     assert escape["response"]["status"] == 400
     assert escape["response"]["body"] == "400 Bad Request"
+    assert escape["response"]["headers"] == {
+        "Content-Type": "text/plain; charset=utf-8",
+        "Connection": "close",
+    }
     assert escape["error"] == "refused by the HTTP layer: invalid URL escape"
     assert (chunk["method"], chunk["path"], chunk["route"]) == (
         "POST",

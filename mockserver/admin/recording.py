@@ -87,15 +87,8 @@ class RecordingMiddleware:
         ex = open_exchange(environ, self.listener, self.clock.now())
         secrets = request_secrets(ex.environ, b"", FEDERATION_BODY_CAP)
         learn(self.redactor, secrets)
-        head, _, body = refusal.answer.partition(b"\r\n\r\n")
         ex.status = refusal.status
-        ex.headers = [
-            (name.strip(), value.strip())
-            for name, _, value in (
-                line.partition(":") for line in head.decode("latin-1").split("\r\n")[1:]
-            )
-        ]
-        ex.response_body = body
+        ex.headers, ex.response_body = _split_answer(refusal.answer)
         ex.request.outcome.error = f"refused by the HTTP layer: {refusal.reason}"
         self._record(ex, secrets)
 
@@ -150,6 +143,14 @@ class RecordingMiddleware:
                 return {"method": ex.method, "path": ex.raw_path, "error": "entry not recorded"}
 
         self.journal.add_pending(build, facts_of(ex, peer))
+
+
+def _split_answer(answer: bytes) -> tuple[list[tuple[str, str]], bytes]:
+    """The headers and body of an answer as sent on the wire."""
+    head, _, body = answer.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")[1:]  # after the status line
+    fields = (line.partition(":") for line in lines)
+    return [(name.strip(), value.strip()) for name, _, value in fields], body
 
 
 def _declared_length(environ: dict[str, Any]) -> int | None:
