@@ -312,9 +312,12 @@ def _has_token(value: str | None, token: str) -> bool:
     )
 
 
-def read_head(wire: Wire, max_header_bytes: int = MAX_HEADER_BYTES) -> RequestHead:
+def read_head(
+    wire: Wire, max_header_bytes: int = MAX_HEADER_BYTES, seen: list[str] | None = None
+) -> RequestHead:
     """Read one request head; raise `Refusal` with Go's answer, or `PeerGone` when the
-    connection ended before a request began."""
+    connection ended before a request began. The request line is appended to `seen` as soon as
+    it is read, so a refusal can still say what was asked."""
     budget = [max_header_bytes]
     line, fits = wire.readline(budget[0])
     if not fits:
@@ -325,6 +328,8 @@ def read_head(wire: Wire, max_header_bytes: int = MAX_HEADER_BYTES) -> RequestHe
     text = line.rstrip(b"\n")
     text = text[:-1] if text.endswith(b"\r") else text
     request_line = text.decode("latin-1")
+    if seen is not None:
+        seen.append(request_line)
     method, sp1, rest = request_line.partition(" ")
     target, sp2, proto = rest.partition(" ")
     if not sp1 or not sp2:

@@ -9,7 +9,7 @@ import ipaddress
 import ssl
 import sys
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ from mockserver.admin.clusterfaults import ClusterFaults
 from mockserver.admin.control import MockControl, model_secrets
 from mockserver.admin.faults import ClockGate, FaultSet
 from mockserver.admin.journal import DEFAULT_SIZE, Journal
+from mockserver.admin.logredaction import redact_log_records
 from mockserver.admin.middleware import JournalMiddleware
 from mockserver.admin.parts import ErrorLog, Initial, MockParts, Running
 from mockserver.admin.redaction import Redactor
@@ -186,12 +187,14 @@ class MockServer:
         self._volume_expiry: dict[Path, float] = {}
         self.server_ca: CertificateAuthority | None = None
         self.spiffe: SpiffeAuthority | None = None
+        self._stop_log_redaction: Callable[[], None] = lambda: None
 
     # -- start and stop --------------------------------------------------------------------------
 
     def start(self) -> MockServer:
         self._stop.clear()
         self.gate.open()
+        self._stop_log_redaction = redact_log_records(self.redactor)
         if not self.redactor.enabled:
             print(UNREDACTED_WARNING, file=sys.stderr, flush=True)
         documents = read_documents(self.fixtures)
@@ -392,6 +395,7 @@ class MockServer:
 
     def stop(self) -> None:
         self._stop.set()
+        self._stop_log_redaction()
         self.gate.close()
         self.cluster_faults.clear()
         if self._refresher is not None:

@@ -175,6 +175,21 @@ class _BodyStream(io.RawIOBase):
         return bytes(line)
 
 
+@dataclass(frozen=True)
+class ServingRefusal:
+    """A request this layer refused before any app ran; an app with a `record_refusal(refusal)`
+    method is told of each (the journal records them)."""
+
+    status: int
+    reason: str
+    answer: bytes
+    """The exact bytes sent: status line, headers and body."""
+    request_line: str
+    """As received; empty when the refusal came before a whole line was read."""
+    head: RequestHead | None
+    """The parsed head, when the refusal came after it (a bad chunked body)."""
+
+
 @dataclass
 class _Response:
     status: int = 500
@@ -236,12 +251,13 @@ class _Connection:
             self.wire.set_timeout(self.limits.header_timeout)
             if self.last_method == "POST":
                 self._skip_leading_newlines()
+            seen: list[str] = []
             try:
-                head = read_head(self.wire, self.limits.max_header_bytes)
+                head = read_head(self.wire, self.limits.max_header_bytes, seen)
             except PeerGone:
                 return
             except Refusal as refusal:
-                self.listener.debug(f"refused {refusal.status}: {refusal}")
+                self.listener.refused(refusal, "".join(seen), None)
                 self._send(refusal.wire)
                 _linger_close(self.sock, self.limits.linger_seconds)
                 return
@@ -305,7 +321,7 @@ class _Connection:
             try:
                 body, complete = read_chunked(self.wire, self.limits.max_buffered_body)
             except Refusal as refusal:
-                self.listener.debug(f"refused {refusal.status}: {refusal}")
+                self.listener.refused(refusal, f"{head.method} {head.target} {head.version}", head)
                 self._send(refusal.wire)
                 _linger_close(self.sock, self.limits.linger_seconds)
                 return False
@@ -524,6 +540,17 @@ class Listener:
 
     def debug(self, line: str) -> None:
         log.debug("%s: %s", self.name, self.log_filter(line))
+
+    def refused(self, refusal: Refusal, request_line: str, head: RequestHead | None) -> None:
+        """Log a refusal and hand it to the app's `record_refusal`, if the app has one."""
+        self.debug(f"refused {refusal.status}: {refusal}")
+        record = getattr(self.app, "record_refusal", None)
+        if record is None:
+            return
+        try:
+            record(ServingRefusal(refusal.status, str(refusal), refusal.wire, request_line, head))
+        except Exception as exc:  # recording must not change what the client gets
+            log.error("%s: recording a refusal failed: %s", self.name, exc, exc_info=True)
 
     def access(self, head: RequestHead, status: int, size: int) -> None:
         if not self.access_log:

@@ -1,7 +1,9 @@
 """Journal entries: one exchange → a JSON-ready dict, every secret replaced by its fingerprint.
 
-Built when the journal is first read (not on the request's path); the secrets an exchange carries
-(credential headers, `ca.crt`, the secret a success returned) are registered first, then scrubbed.
+The secrets an exchange carries are learnt on the request's path, before any line about it can
+be written: credential headers and `ca.crt` before the app runs (so its own log lines are
+scrubbed), the secret a success returned before the answer goes out (and with it the access
+line). The entry itself is built, and scrubbed, when a journal read first returns it.
 """
 
 from __future__ import annotations
@@ -14,7 +16,9 @@ from typing import Any
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
+from mockserver.admin.bodies import KeptBody
 from mockserver.admin.exchange import Exchange
+from mockserver.admin.journal import EntryFacts
 from mockserver.admin.nearmiss import explain_route_miss
 from mockserver.admin.redaction import Redactor, fingerprint
 from mockserver.federation.authn import Refusal, read_ca_crt, spiffe_id_of
@@ -25,22 +29,64 @@ from mockserver.gojson import go_json
 CREDENTIAL_HEADERS = ("authorization", "proxy-authorization", "x-workload-token", "cookie")
 
 
-def _learn_secrets(ex: Exchange, outcome: dict[str, Any], redactor: Redactor) -> None:
-    """Register what this exchange carries that is secret, before anything is scrubbed."""
-    for name, value in _request_headers(ex.environ):
+Secret = tuple[str | bytes, str]
+"""A value to register and the kind it is registered as."""
+
+
+def request_secrets(environ: dict[str, Any], body: bytes, body_cap: int) -> list[Secret]:
+    """What a request carries that is secret: credential headers and the body's `ca.crt`
+    (not looked for in a body over `body_cap`, which the app refuses unread)."""
+    found: list[Secret] = []
+    for name, value in _request_headers(environ):
         if name.lower() in CREDENTIAL_HEADERS:
-            redactor.add(value, "header", pinned=False)
-            redactor.add(_credential(value), "token", pinned=False)
-    ca_crt = _ca_crt(ex.body)
+            found += [(value, "header"), (_credential(value), "token")]
+    ca_crt = _ca_crt(body) if len(body) <= body_cap else ""
     if ca_crt:
-        redactor.add(ca_crt, "ca.crt", pinned=False)
+        found.append((ca_crt, "ca.crt"))
         try:
-            redactor.add(base64.b64decode(ca_crt, validate=False), "ca.crt", pinned=False)
+            found.append((base64.b64decode(ca_crt, validate=False), "ca.crt"))
         except ValueError:
             pass
-    value = _secret_answer(ex, outcome)
-    for secret in _strings(value):
-        redactor.add(secret, "output", pinned=False)
+    return found
+
+
+def answer_secrets(ex: Exchange) -> list[Secret]:
+    """The values an R1/R2 success returned (a secret or generator output)."""
+    return [(secret, "output") for secret in _strings(_secret_answer(ex, _route(ex)))]
+
+
+def learn(redactor: Redactor, secrets: list[Secret]) -> None:
+    """Register secrets learnt from traffic (bounded: see `Redactor.add`)."""
+    for value, kind in secrets:
+        redactor.add(value, kind, pinned=False)
+
+
+def _route(ex: Exchange) -> str | None:
+    """The route the app took, or the one the path names when authentication failed first."""
+    return ex.request.outcome.route or ex.route
+
+
+def _near_miss(ex: Exchange) -> bool:
+    """Whether the entry will carry a near miss (what `build_entry` explains)."""
+    if ex.request.outcome.near_miss:
+        return True
+    return ex.status == 405 or (ex.status == 404 and ex.route is None)
+
+
+def facts_of(ex: Exchange, peer: dict[str, Any] | None) -> EntryFacts:
+    """What the journal's filters read, from the recorded exchange (nothing scrubbed)."""
+    identity = ex.request.outcome.identity or {}
+    names = (identity.get("subject"), identity.get("issuer"), (peer or {}).get("spiffe_id"))
+    return EntryFacts(
+        time=ex.time,
+        listener=ex.listener,
+        method=ex.method,
+        path=ex.raw_path,
+        route=_route(ex),
+        status=ex.status,
+        identities=frozenset(str(n) for n in names if n),
+        near_miss=_near_miss(ex),
+    )
 
 
 def _ca_crt(body: bytes) -> str:
@@ -51,9 +97,9 @@ def _ca_crt(body: bytes) -> str:
         return ""
 
 
-def _secret_answer(ex: Exchange, outcome: dict[str, Any]) -> Any:
+def _secret_answer(ex: Exchange, route: str | None) -> Any:
     """The decoded value of an R1/R2 success (a secret or generator output), else None."""
-    if ex.status != 200 or outcome.get("route") not in (R1, R2):
+    if ex.status != 200 or route not in (R1, R2):
         return None
     return _json(ex.response_body)
 
@@ -111,7 +157,7 @@ def _show_header(name: str, value: str, redactor: Redactor) -> str:
     return redactor.mask(value)
 
 
-def _tls_peer(environ: dict[str, Any]) -> dict[str, Any] | None:
+def tls_peer(environ: dict[str, Any]) -> dict[str, Any] | None:
     pem = environ.get("SSL_CLIENT_CERT")
     if not pem:
         return None
@@ -129,21 +175,28 @@ def _tls_peer(environ: dict[str, Any]) -> dict[str, Any] | None:
     return peer
 
 
-def build_entry(ex: Exchange, redactor: Redactor) -> dict[str, Any]:
-    """The journal entry of one exchange, with every secret replaced by its fingerprint."""
+def build_entry(
+    ex: Exchange,
+    redactor: Redactor,
+    kept: KeptBody,
+    peer: dict[str, Any] | None,
+    secrets: list[Secret],
+) -> dict[str, Any]:
+    """The journal entry of one exchange, with every secret replaced by its fingerprint.
+
+    `secrets` are the ones learnt while it was served, registered again in case the bounded
+    registry let them go since."""
+    learn(redactor, secrets)
     outcome = ex.request.outcome.as_dict()
-    _learn_secrets(ex, outcome, redactor)
-    answer = _secret_answer(ex, outcome)
+    route = _route(ex)
+    answer = _secret_answer(ex, route)
     if answer is not None and redactor.enabled:
         response_text = go_json(_masked(answer, redactor)).decode()
     else:
         response_text = ex.response_body.decode("utf-8", "backslashreplace")
     near_miss = outcome.get("near_miss") or None
-    if near_miss is None and ex.route is None and ex.status in (404, 405):
+    if near_miss is None and _near_miss(ex):
         near_miss = explain_route_miss(ex.method, ex.raw_path)
-    if near_miss is None and ex.status == 405:
-        near_miss = explain_route_miss(ex.method, ex.raw_path)
-    identity = outcome.get("identity")
     entry: dict[str, Any] = {
         "time": ex.time,
         "time_iso": datetime.fromtimestamp(ex.time, UTC).isoformat(timespec="milliseconds"),
@@ -156,11 +209,12 @@ def build_entry(ex: Exchange, redactor: Redactor) -> dict[str, Any]:
             name: _show_header(name, value, redactor)
             for name, value in _request_headers(ex.environ)
         },
-        "body": ex.body.decode("utf-8", "backslashreplace"),
-        "tls": _tls_peer(ex.environ),
-        "identity": identity,
+        "body": None,  # scrubbed on its own below: bytes, and the longest text of an entry
+        **kept.fields(),
+        "tls": peer,
+        "identity": outcome.get("identity"),
         "authorization": outcome.get("authorization"),
-        "route": outcome.get("route", ex.route),
+        "route": route,
         "error": outcome.get("error"),
         "near_miss": near_miss,
         "outcome": outcome,
@@ -176,4 +230,6 @@ def build_entry(ex: Exchange, redactor: Redactor) -> dict[str, Any]:
         "redacted": redactor.enabled,
     }
     # Every string (paths, bodies, error texts, near misses) goes through the scrubber.
-    return redactor.scrub_value(entry) if redactor.enabled else entry
+    shown = redactor.scrub_value(entry) if redactor.enabled else entry
+    shown["body"] = redactor.scrub_bytes(kept.data)
+    return shown

@@ -16,6 +16,7 @@ from mockserver.admin.journal import Journal
 from mockserver.admin.recording import ErrorSink, RecordingMiddleware
 from mockserver.admin.redaction import Redactor
 from mockserver.clock import Clock
+from mockserver.serving import ServingRefusal
 
 __all__ = ["JournalMiddleware"]
 
@@ -47,3 +48,7 @@ class JournalMiddleware:
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         return self._outer(environ, start_response)
+
+    def record_refusal(self, refusal: ServingRefusal) -> None:
+        """The listener's hook for requests it refused before any app ran."""
+        self._outer.record_refusal(refusal)
