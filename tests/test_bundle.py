@@ -97,7 +97,7 @@ def test_bundle_private_files_are_0600_and_public_ones_readable(bundle):
 def test_bundle_readme_names_the_hooks_anonymous_discovery_and_the_port_limit(bundle):
     text = (bundle.root / "README.md").read_text()
     assert "--anonymous-discovery" in text
-    assert "§6 #18" in text and "--issuer-url https://HOST" in text
+    assert "§6 D18" in text and "--issuer-url https://HOST" in text
     assert "hooks" in text
     for p in bundle.placements.values():
         assert p.url in text

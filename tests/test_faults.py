@@ -41,8 +41,8 @@ def recorded(mock, monkeypatch):
     entries = threading.Semaphore(0)
     add_pending = mock.journal.add_pending
 
-    def noted(build):
-        entry_id = add_pending(build)
+    def noted(build, *rest):
+        entry_id = add_pending(build, *rest)
         entries.release()
         return entry_id
 
