@@ -31,7 +31,9 @@
 
   function row(entry) {
     const status = entry.response ? entry.response.status : "—";
-    const who = entry.identity ? entry.identity.subject || entry.identity.spiffe_id || "" : "";
+    const full = entry.identity ? entry.identity.subject || entry.identity.spiffe_id || "" : "";
+    const sa = /^system:serviceaccount:([^:]+):([^:]+)$/.exec(full);
+    const who = sa ? `${sa[1]}/${sa[2]}` : full;
     const cls = typeof status === "number" && status >= 400 ? "bad" : "good";
     return el(
       "tr",
@@ -42,7 +44,7 @@
       el("td", {}, entry.method),
       el("td", { className: "path" }, entry.path + (entry.query ? `?${entry.query}` : "")),
       el("td", { className: `status ${cls}` }, status),
-      el("td", {}, who),
+      el("td", { title: full }, who),
       el("td", {}, notes(entry))
     );
   }
