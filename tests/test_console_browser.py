@@ -171,6 +171,9 @@ def test_a_fault_added_from_the_page_fails_the_next_request(page, mock):
     page.click("#quirk-sticky-authorizations")
     page.wait_for_function("document.querySelector('#notice').textContent.includes('on')")
     assert "sticky-authorizations" in mock.behaviour.quirks
+    page.click("#strict")
+    page.wait_for_function("document.querySelector('#notice').textContent === 'strict on'")
+    assert mock.behaviour.strict is True
     shoot(page, "faults")
 
 
