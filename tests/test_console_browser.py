@@ -85,9 +85,12 @@ def browser(request: pytest.FixtureRequest) -> Iterator[Any]:
         launched = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
         yield launched
         launched.close()
+    capture = request.config.pluginmanager.get_plugin("capturemanager")
     reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is not None:
-        reporter.write_line(f"console screenshots: {screenshots_dir()}")
+    if capture is not None and reporter is not None:
+        with capture.global_and_fixture_disabled():
+            reporter.ensure_newline()
+            reporter.write_line(f"console screenshots: {screenshots_dir()}")
 
 
 @pytest.fixture(scope="module")
