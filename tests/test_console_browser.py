@@ -89,8 +89,7 @@ def browser(request: pytest.FixtureRequest) -> Iterator[Any]:
     reporter = request.config.pluginmanager.get_plugin("terminalreporter")
     if capture is not None and reporter is not None:
         with capture.global_and_fixture_disabled():
-            reporter.ensure_newline()
-            reporter.write_line(f"console screenshots: {screenshots_dir()}")
+            reporter.write(f"\nconsole screenshots: {screenshots_dir()}\n")
 
 
 @pytest.fixture(scope="module")
