@@ -11,7 +11,7 @@ import subprocess
 
 import pytest
 
-from mockserver.admin.browserguard import TOKEN_HEADER
+from mockserver.admin.browserguard import TOKEN_HEADER, BrowserGuard
 from mockserver.admin.client import AdminClient
 from mockserver.clock import Clock
 from mockserver.console.curl import curl_command
@@ -120,6 +120,19 @@ def test_another_host_is_refused_on_every_route(mock, host):
             "error": f"the admin API refuses Host {host!r}: it answers only to its own address "
             f"(127.0.0.1, localhost or [::1] with port {port}); open http://127.0.0.1:{port}"
         }
+
+
+def test_on_port_80_a_host_without_the_port_is_its_own():
+    guard = BrowserGuard(token="t")
+    assert guard.allowed_hosts("127.0.0.1", "80") == {
+        "127.0.0.1",
+        "localhost",
+        "[::1]",
+        "127.0.0.1:80",
+        "localhost:80",
+        "[::1]:80",
+    }
+    assert guard.allowed_hosts("::1", "8080") == {"127.0.0.1:8080", "localhost:8080", "[::1]:8080"}
 
 
 def test_a_request_without_host_is_refused(mock):

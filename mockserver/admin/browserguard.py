@@ -31,9 +31,14 @@ class BrowserGuard:
     token: str = field(default_factory=new_console_token, repr=False)
 
     def allowed_hosts(self, server_name: str, port: str) -> set[str]:
-        """`Host` values naming this listener: the loopback names and its own address."""
+        """`Host` values naming this listener: the loopback names and its own address (without
+        the port too on port 80, as browsers leave the default port out)."""
         own = f"[{server_name}]" if ":" in server_name else server_name
-        return {f"{name}:{port}".lower() for name in (*LOOPBACK_NAMES, own)}
+        names = (*LOOPBACK_NAMES, own)
+        hosts = {f"{name}:{port}".lower() for name in names}
+        if port == "80":
+            hosts |= {name.lower() for name in names}
+        return hosts
 
     def refusal(
         self,
