@@ -138,10 +138,11 @@ def test_a_client_request_appears_in_the_journal_within_a_second(page, mock):
     page.wait_for_selector("#journal-summary:has-text('0 shown')")
     page.evaluate("window.notReloaded = true")
     token = mock.clusters["alpha"].mint("team-a/web", pod="web-7d9f8b6c5-x2x4q")
+    sent = time.time()
     assert read_secret(mock, token) == 200
-    sent = time.monotonic()
-    page.wait_for_selector("#journal-table tbody tr[data-id]", timeout=1000)
-    assert time.monotonic() - sent < 1.0
+    # The row records when the page first showed it: the page's own latency, not Playwright's.
+    shown = page.wait_for_selector("#journal-table tbody tr[data-id='1']")
+    assert int(shown.get_attribute("data-shown-at")) / 1000 - sent < 1.0
     assert page.evaluate("window.notReloaded") is True
     row = page.locator("#journal-table tbody tr").first
     assert row.locator("td.status").inner_text() == "200"

@@ -3,7 +3,8 @@
 
 (() => {
   const { api, el, json, notice, copy } = Console;
-  const POLL_MS = 300;
+  const POLL_MS = 250;
+  const firstShown = new Map(); // entry id -> when this page first showed it (ms since epoch)
   const form = document.getElementById("journal-filters");
   const body = document.querySelector("#journal-table tbody");
   const summary = document.getElementById("journal-summary");
@@ -35,9 +36,10 @@
     const sa = /^system:serviceaccount:([^:]+):([^:]+)$/.exec(full);
     const who = sa ? `${sa[1]}/${sa[2]}` : full;
     const cls = typeof status === "number" && status >= 400 ? "bad" : "good";
+    if (!firstShown.has(entry.id)) firstShown.set(entry.id, Date.now());
     return el(
       "tr",
-      { "data-id": entry.id, className: entry.id === selected ? "selected" : "", onclick: () => open(entry.id) },
+      { "data-id": entry.id, "data-shown-at": firstShown.get(entry.id), className: entry.id === selected ? "selected" : "", onclick: () => open(entry.id) },
       el("td", {}, entry.id),
       el("td", {}, (entry.time_iso || "").slice(11, 23)),
       el("td", {}, entry.listener),
