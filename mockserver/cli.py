@@ -163,6 +163,11 @@ PORT_HELP = "Fixed port of the {what} (0: a free port, printed at start)."
     help="Keep GeneratorStates, AuthorizedIdentities and leak records in memory only "
     "(by default they are kept in the state folder across restarts).",
 )
+@serve_option(
+    "--results",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A conformance results.json the console at the admin listener's root offers to open.",
+)
 def serve(**options: Any) -> None:
     """Start the fake clusters and the mock Federation Server until SIGINT or SIGTERM."""
     from mockserver.runtime import MockServer, is_loopback
@@ -209,6 +214,7 @@ def serve(**options: Any) -> None:
         f"mTLS {info['federation_mtls_url']})"
     )
     click.echo(f"  admin:       {info['admin_url']}")
+    click.echo(f"  console:     {info['console_url']}")
     for name, cluster in info["clusters"].items():
         click.echo(f"  cluster {name}: {cluster['url']}  issuer {cluster['issuer']}")
     mode = "strict" if strict else "default"

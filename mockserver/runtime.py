@@ -132,9 +132,11 @@ class MockServer:
         tls_port: int = 0,
         mtls_port: int = 0,
         ephemeral: bool = False,
+        console_results: str | Path | None = None,
     ) -> None:
         """`ephemeral`: keep GeneratorStates, AuthorizedIdentities and leak records in memory
-        only; otherwise they persist in the state folder and a restart on it keeps them."""
+        only; otherwise they persist in the state folder and a restart on it keeps them.
+        `console_results`: a conformance results.json the console offers to open."""
         if not is_loopback(admin_host):
             raise ValueError(
                 f"the admin API listens on loopback only; {admin_host!r} is not a loopback address"
@@ -143,6 +145,7 @@ class MockServer:
         self.state = StateDir(state_dir)
         self.host = host
         self.ephemeral = ephemeral
+        self.console_results = Path(console_results) if console_results else None
         self.books_file: SqliteBooks | None = None  # the kept books; None when ephemeral
         self.clock = clock
         self.behaviour = Behaviour(tuple(quirks), strict=strict)
@@ -343,7 +346,7 @@ class MockServer:
         return hook
 
     def _start_admin(self) -> None:
-        app = create_admin_app(self.admin, self.report_error)
+        app = create_admin_app(self.admin, self.report_error, self.console_results)
         self.admin_listener = Listener(
             app,
             self.admin_host,
@@ -453,6 +456,7 @@ class MockServer:
             "federation_tls_url": self.listeners["https"].url,
             "federation_mtls_url": self.listeners["mtls"].url,
             "admin_url": self.admin_listener.url if self.admin_listener else None,
+            "console_url": self.admin_listener.url + "/" if self.admin_listener else None,
             "unredacted": not self.redactor.enabled,
             "server_ca_file": str(self.state.server_dir / "ca.crt"),
             "spiffe_bundle_file": str(self.state.spiffe_dir / "bundle.pem"),

@@ -27,6 +27,7 @@ class ServeSettings:
     unredacted: bool = False
     upstream_cache: float = 0.0
     ephemeral: bool = False
+    results: Path | None = None
 
     def server_kwargs(self, state_dir: str | Path | None) -> dict[str, Any]:
         """Keyword arguments of `MockServer` (`state_dir`: the folder actually used)."""
@@ -45,4 +46,5 @@ class ServeSettings:
             "mtls_port": self.mtls_port,
             "upstream_cache": self.upstream_cache,
             "ephemeral": self.ephemeral,
+            "console_results": self.results,
         }

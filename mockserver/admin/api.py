@@ -8,13 +8,16 @@ reported to the mock's error list (which the pytest plugin raises in the test).
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, Flask, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from mockserver import __version__
+from mockserver.admin.browserguard import TOKEN_HEADER, BrowserGuard
 from mockserver.admin.control import AdminError, MockControl
+from mockserver.console import CONSOLE_GUARD, CONSOLE_RESULTS, console
 
 YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml", "text/plain")
 
@@ -289,13 +292,36 @@ def health() -> Any:
 # -- the app -------------------------------------------------------------------------------------
 
 
-def create_admin_app(control: MockControl, on_error: Callable[[BaseException, str], None]) -> Flask:
-    """The admin Flask app for one mock."""
+def create_admin_app(
+    control: MockControl,
+    on_error: Callable[[BaseException, str], None],
+    results_file: Path | None = None,
+) -> Flask:
+    """The admin Flask app for one mock, with the console at its root (`results_file`: a
+    conformance `results.json` the console offers to open)."""
     app = Flask("mockserver.admin")
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions["esi_admin"] = control
-    for blueprint in (journal, faults, state, settings):
+    guard = BrowserGuard()
+    control.parts.redactor.add(guard.token, "console token")
+    app.extensions[CONSOLE_GUARD] = guard
+    app.extensions[CONSOLE_RESULTS] = results_file
+    for blueprint in (journal, faults, state, settings, console):
         app.register_blueprint(blueprint)
+
+    @app.before_request
+    def check_browser_rules() -> Any:
+        refusal = guard.refusal(
+            method=request.method,
+            host=request.headers.get("Host"),
+            origin=request.headers.get("Origin"),
+            token=request.headers.get(TOKEN_HEADER),
+            server_name=str(request.environ.get("SERVER_NAME", "")),
+            port=str(request.environ.get("SERVER_PORT", "")),
+        )
+        if refusal is None:
+            return None
+        return jsonify({"error": refusal}), 403
 
     @app.errorhandler(AdminError)
     def admin_error(error: AdminError) -> Any:
