@@ -32,6 +32,7 @@ from mockserver.federation.authn import spiffe_id_of
 from mockserver.federation.bookkeeping import Bookkeeping
 from mockserver.federation.context import FederationContext, Registry
 from mockserver.federation.modes import Behaviour
+from mockserver.idp import IdentityProviders, default_providers
 from mockserver.manifests import (
     FakeClusterSpec,
     ManifestSet,
@@ -179,6 +180,7 @@ class MockServer:
         self.admin_listener: Listener | None = None
         self.variables: dict[str, str] = {}
         self.clusters: dict[str, FakeCluster] = {}
+        self.idps = IdentityProviders(default_providers(clock))
         self.context: FederationContext | None = None
         self.listeners: dict[str, Listener] = {}
         self._refresh_volumes = refresh_volumes
@@ -212,6 +214,7 @@ class MockServer:
                 cluster.start()
                 cluster.save_secrets(self.state.cluster_dir(name))
                 write_private_file(self.state.cluster_ca_file(name), cluster.ca.cert_pem, 0o644)
+            self.idps.start(self.idp_dir)
             self.variables = {f"clusters.{n}.url": c.url for n, c in self.clusters.items()}
             model: ManifestSet = build_model(substitute(documents, self.variables))
             self._register_secrets(model)
@@ -222,6 +225,7 @@ class MockServer:
                 clock=self.clock,
                 home_cluster=next(iter(self.clusters), None),
                 books=books,
+                identity_providers=self.idps,
             )
             self.context.resolver.upstream_cache = self.upstream_cache
             self._start_listeners()
@@ -358,6 +362,11 @@ class MockServer:
                 self.redactor.add(key.private_pem(), "private key")
             self.redactor.add(cluster.ca.private_key_pem, "private key")
             self.redactor.add(cluster.ca.cert_pem, "ca.crt")
+        for provider in self.idps.values():
+            for server in provider.servers.values():
+                for key in server.keys.keys:
+                    self.redactor.add(key.private_pem(), "private key")
+            self.redactor.add(provider.ca.private_key_pem, "private key")
         self.redactor.add_many(model_secrets(model), "store value")
 
     # -- failures inside the mock's threads ------------------------------------------------------
@@ -405,6 +414,7 @@ class MockServer:
         self.listeners = {}
         for cluster in self.clusters.values():
             cluster.stop()
+        self.idps.stop()
         self._close_books()
 
     def __enter__(self) -> MockServer:
@@ -460,7 +470,13 @@ class MockServer:
             "quirks": sorted(self.behaviour.quirks),
             "strict": self.behaviour.strict,
             "clusters": clusters,
+            "idps": self.idps.connection({n: self.idp_dir / n / "ca.crt" for n in self.idps}),
         }
+
+    @property
+    def idp_dir(self) -> Path:
+        """The fake identity providers' CAs and keys in the state folder."""
+        return self.state.root / "idps"
 
     # -- projected volumes -----------------------------------------------------------------------
 

@@ -75,6 +75,20 @@ QUIRKS: dict[str, Quirk] = {
             "Verification keys are cached by ca.crt only, so a token claiming any issuer is "
             "verified with the keys first cached for that ca.crt.",
         ),
+        Quirk(
+            "okta-default-org-keys",
+            "server-protocol.md §3.3 (BUG)",
+            "An OktaFederation with authorizationServerId `default` reads the org server's "
+            "/oauth2/v1/keys, so tokens of the `default` custom server fail `key with kid ... "
+            "not found in JWKS`.",
+        ),
+        Quirk(
+            "idp-key-cache-hour",
+            "server-protocol.md §3.3, §3.4",
+            "Okta and PingOne key sets are kept one hour with no refresh on an unknown kid "
+            "(PingOne's jwks_uri forever), so a rotation or key removal at the provider takes "
+            "up to an hour to show.",
+        ),
     )
 }
 
