@@ -19,6 +19,7 @@ from mockserver.admin.api import create_admin_app
 from mockserver.admin.clusterfaults import ClusterFaults
 from mockserver.admin.control import MockControl, model_secrets
 from mockserver.admin.faults import ClockGate, FaultSet
+from mockserver.admin.idps import IdPAdmin
 from mockserver.admin.journal import DEFAULT_SIZE, Journal
 from mockserver.admin.middleware import JournalMiddleware
 from mockserver.admin.parts import ErrorLog, Initial, MockParts, Running
@@ -181,6 +182,8 @@ class MockServer:
         self.variables: dict[str, str] = {}
         self.clusters: dict[str, FakeCluster] = {}
         self.idps = IdentityProviders(default_providers(clock))
+        self.idp_admin = IdPAdmin(self.idps, self._stop)
+        self.admin.idp_admin = self.idp_admin
         self.context: FederationContext | None = None
         self.listeners: dict[str, Listener] = {}
         self._refresh_volumes = refresh_volumes
@@ -215,6 +218,7 @@ class MockServer:
                 cluster.save_secrets(self.state.cluster_dir(name))
                 write_private_file(self.state.cluster_ca_file(name), cluster.ca.cert_pem, 0o644)
             self.idps.start(self.idp_dir)
+            self.idp_admin.snapshot()
             self.variables = {f"clusters.{n}.url": c.url for n, c in self.clusters.items()}
             model: ManifestSet = build_model(substitute(documents, self.variables))
             self._register_secrets(model)
@@ -414,6 +418,7 @@ class MockServer:
         self.listeners = {}
         for cluster in self.clusters.values():
             cluster.stop()
+        self.idp_admin.clear_faults()
         self.idps.stop()
         self._close_books()
 

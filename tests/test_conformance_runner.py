@@ -34,6 +34,8 @@ QUIRK_BREAKS: dict[str, set[str]] = {
     "random-authenticator": set(),
     "generate-then-fail": set(),
     "home-cluster-owner": set(),
+    "okta-default-org-keys": set(),
+    "idp-key-cache-hour": set(),
 }
 
 

@@ -15,6 +15,7 @@ from werkzeug.exceptions import HTTPException
 
 from mockserver import __version__
 from mockserver.admin.control import AdminError, MockControl
+from mockserver.admin.idp_api import idp_routes
 
 YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml", "text/plain")
 
@@ -294,7 +295,7 @@ def create_admin_app(control: MockControl, on_error: Callable[[BaseException, st
     app = Flask("mockserver.admin")
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions["esi_admin"] = control
-    for blueprint in (journal, faults, state, settings):
+    for blueprint in (journal, faults, state, settings, idp_routes):
         app.register_blueprint(blueprint)
 
     @app.errorhandler(AdminError)

@@ -126,7 +126,8 @@ class IssuerKeys:
                 return self._provider_jwks(ref.kind, federation)
             except UpstreamError as exc:
                 reasons.append(f"{ref.kind} {ref.name}: {exc}")
-        raise SourceError("no jwks found", "; ".join(reasons) or "no Authorization for it")
+        reason = "; ".join(dict.fromkeys(reasons))
+        raise SourceError("no jwks found", reason or "no Authorization for it")
 
     # -- providers -------------------------------------------------------------------------------
 

@@ -151,3 +151,24 @@ class IdentityProviders(Mapping[str, FakeIdentityProvider]):
                 "issuers": issuers,
             }
         return out
+
+
+def mint_offline(
+    folder: Path,
+    name: str,
+    request: TokenRequest,
+    server_id: str | None = None,
+    broken: str | None = None,
+) -> str:
+    """A token signed with the keys a mock kept under `folder` (`<state>/idps`), mock stopped."""
+    providers = default_providers()
+    if name not in providers:
+        raise KeyError(f"unknown identity provider {name!r}; known: {', '.join(providers)}")
+    kept = folder / name
+    if not (kept / "ca").is_dir():
+        raise ValueError(
+            f"no keys of identity provider {name} in {kept}: start `esi-mock serve` on this "
+            "state folder once first"
+        )
+    providers[name].load(kept)
+    return IdentityProviders(providers).mint(name, request, server_id, broken)

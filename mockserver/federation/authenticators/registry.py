@@ -2,8 +2,8 @@
 
 Order is the mock's deterministic default (the real server iterates a Go map, so its order is
 random); the quirk `random-authenticator` shuffles the whole list at this step and nowhere
-else. In the default order an authenticator that `prefers` the credentials runs first and its
-refusal is the one answered: Okta and PingIdentity prefer tokens whose issuer an Authorization
+else. In the default order an authenticator with a `prefers` runs only for credentials it
+prefers (it can accept no others), first, and its refusal is the one answered: Okta and PingIdentity prefer tokens whose issuer an Authorization
 binds to their Federation kind, so an Okta issuer gives `okta` and a PingOne issuer
 `pingidentity` although either would accept both (§3.7). Adding an authenticator is a module
 and a line here.
@@ -66,7 +66,7 @@ class Authenticators:
             self._rng.shuffle(order)
         else:
             preferred = [a for a in order if _prefers(a, creds)]
-            order = preferred + [a for a in order if a not in preferred]
+            order = preferred + [a for a in order if not hasattr(a, "prefers")]
         refusals: list[tuple[Authenticator, Refusal]] = []
         for authenticator in order:
             try:
