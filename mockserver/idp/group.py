@@ -15,10 +15,11 @@ from typing import Any
 
 from mockserver.clock import CLOCK, Clock
 from mockserver.files import write_private_file
+from mockserver.keys import SigningKey
 
 from .minting import TokenRequest, mint
 from .provider import FakeIdentityProvider
-from .servers import okta_servers, pingone_servers
+from .servers import KeySet, okta_servers, pingone_servers
 
 OKTA_HOST = "esi-mock.okta.com"
 OKTA_CUSTOM_SERVERS = ("default", "aus-esi-mock")
@@ -57,6 +58,7 @@ class IdentityProviders(Mapping[str, FakeIdentityProvider]):
     def __init__(self, providers: Mapping[str, FakeIdentityProvider] | None = None) -> None:
         self._providers = dict(providers if providers is not None else default_providers())
         self._routes: dict[str, Route] = {}
+        self._undo: list[tuple[KeySet, list[SigningKey], str]] = []
 
     def __getitem__(self, name: str) -> FakeIdentityProvider:
         return self._providers[name]
@@ -98,6 +100,34 @@ class IdentityProviders(Mapping[str, FakeIdentityProvider]):
                 return Route(provider, "127.0.0.1", provider.port, provider.ca.cert_pem)
         return None
 
+    def rotate(self, name: str, server_id: str | None = None, retire_old: bool = False) -> str:
+        """Sign with a new key of the issuer (its old key retired if asked); `undo` reverts."""
+        provider = self[name]
+        server = provider.server(server_id or self._default_server(provider))
+        ring = server.keys
+        self._undo.append((ring, ring.keys, ring.signing_key.kid))
+        old = ring.signing_key.kid
+        new = ring.add().kid
+        ring.sign_with(new)
+        if retire_old:
+            ring.retire(old)
+        return new
+
+    def undo(self) -> None:
+        """Put back the keys every `rotate` since the last `undo` changed, newest first."""
+        while self._undo:
+            ring, keys, signing = self._undo.pop()
+            for key in keys:
+                ring.add(key)
+            ring.sign_with(signing)
+            for key in ring.keys:
+                if key not in keys:
+                    ring.retire(key.kid)
+
+    @staticmethod
+    def _default_server(provider: FakeIdentityProvider) -> str:
+        return "default" if provider.kind == "okta" else next(iter(provider.servers))
+
     def find_issuer(self, issuer: str) -> tuple[FakeIdentityProvider, str] | None:
         for provider in self._providers.values():
             server = provider.by_issuer(issuer)
@@ -120,7 +150,7 @@ class IdentityProviders(Mapping[str, FakeIdentityProvider]):
             )
         provider = self._providers[name]
         if server_id is None:
-            server_id = "default" if provider.kind == "okta" else next(iter(provider.servers))
+            server_id = self._default_server(provider)
         server = provider.server(server_id)
         return mint(provider.kind, server, request, provider.clock.now(), broken)
 
