@@ -97,18 +97,29 @@ class IssuerKeys:
         self._jwks: dict[tuple[str, ...], _Kept] = {}
         self._jwks_uri: dict[tuple[str, str], _Kept] = {}
         self._contexts: dict[bytes, ssl.SSLContext] = {}
+        self._specs: tuple[Any, frozenset[str], dict[str, list[Any]]] | None = None
         self.fetch_timeout = FETCH_TIMEOUT
         self.fetches = FetchCounter()
 
     def clear(self) -> None:
+        self._specs = None
         with self._lock:
             self._jwks.clear()
             self._jwks_uri.clear()
 
     def specs(self, issuer: str) -> list[Any]:
-        """`store.Get(issuer)`: the Authorizations keyed by this issuer, newest first."""
-        found = [a for a in self._manifests.authorizations() if a.authority == issuer]
-        return list(reversed(found))
+        """`store.Get(issuer)`: the Authorizations keyed by this issuer, newest first.
+
+        Kept per loaded manifest set (swapped whole on every change) and quirk state, since
+        every request asks several times."""
+        key = (self._manifests.model, self._behaviour.quirks)
+        cached = self._specs
+        if cached is None or cached[0] is not key[0] or cached[1] != key[1]:
+            by_issuer: dict[str, list[Any]] = {}
+            for authorization in reversed(self._manifests.authorizations()):
+                by_issuer.setdefault(authorization.authority, []).append(authorization)
+            cached = self._specs = (key[0], key[1], by_issuer)
+        return list(cached[2].get(issuer, ()))
 
     def jwks(self, issuer: str) -> dict[str, JWK]:
         """The first provider's key set that loads, or raise SourceError."""

@@ -9,6 +9,7 @@ an expired token), then `sub`. `aud`, `cid`, `scp` and `iat` are not checked. Pi
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -74,16 +75,25 @@ def _type_problem(value: object, go_type: str) -> tuple[str, str] | None:
 
 def rsa_key_from_string_jwk(jwk: JWK) -> rsa.RSAPublicKey:
     """`parseRSAPublicKeyFromJWK`: `n`, `e` (raw base64url), then `kty == "RSA"`; `alg` ignored."""
-    for member, what in (("n", "modulus"), ("e", "exponent")):
-        if member not in jwk:
-            raise KeyFuncError(f"JWK missing '{member}' ({what})")
-        try:
-            _decode_segment(jwk[member])
-        except ValueError as exc:
-            raise KeyFuncError(f"failed to decode {what}: {exc}") from exc
-    if jwk.get("kty") != "RSA":
-        raise KeyFuncError(f"unsupported key type: {jwk.get('kty', '')}")
+    problem = _jwk_problem(jwk.get("n"), jwk.get("e"), jwk.get("kty"))
+    if problem:
+        raise KeyFuncError(problem)
     return _rsa_key(jwk["n"], jwk["e"])  # built once per key
+
+
+@functools.lru_cache(maxsize=256)
+def _jwk_problem(n: str | None, e: str | None, kty: str | None) -> str:
+    """Why the JWK is unusable, in the real order and texts ("" when it is usable)."""
+    for value, member, what in ((n, "n", "modulus"), (e, "e", "exponent")):
+        if value is None:
+            return f"JWK missing '{member}' ({what})"
+        try:
+            _decode_segment(value)
+        except ValueError as exc:
+            return f"failed to decode {what}: {exc}"
+    if kty != "RSA":
+        return f"unsupported key type: {kty or ''}"
+    return ""
 
 
 class IssuerBearer:
