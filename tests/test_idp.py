@@ -339,3 +339,23 @@ def test_unknown_identity_provider_names_the_known_ones(idps):
         idps.mint("auth0", TokenRequest(subject="x"))
     assert isinstance(idps.route("esi-mock.okta.com").port, int)
     assert idps.route("dev-9.okta.com") is None
+
+
+def test_a_provider_listens_where_it_is_told(tmp_path):
+    import socket
+
+    from mockserver.idp.provider import FakeIdentityProvider
+    from mockserver.idp.servers import okta_servers
+
+    probe = socket.socket()
+    probe.bind(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+    probe.close()
+    provider = FakeIdentityProvider("o", "okta", okta_servers("o.example.test", ()), port=port)
+    group = IdentityProviders({"o": provider}).start()
+    try:
+        assert provider.url == f"https://127.0.0.1:{port}"
+        assert group.connection()["o"]["hosts"] == {"o.example.test": f"127.0.0.1:{port}"}
+        assert get(group, "o.example.test", "/oauth2/v1/keys")[0] == 200
+    finally:
+        group.stop()

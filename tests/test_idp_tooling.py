@@ -141,3 +141,20 @@ def test_pytest_plugin_idp_token_fixture(idp_token, federation_mock):
     token = idp_token("pingone", client_id="ping-batch-client")
     assert parse_unverified(token).claims["client_id"] == "ping-batch-client"
     assert parse_unverified(idp_token(subject="x")).issuer.endswith("/oauth2/default")
+
+
+def test_the_journal_shows_the_okta_identity_and_its_near_miss(mock):
+    mock.reset()
+    token = mock.admin.idp_token("okta", subject="0OA-esi-ci-client", client_id="c")
+    assert federation(mock, token) == (404, "Not Found")
+    entry = mock.admin.journal()[-1]
+    assert entry["identity"] == {
+        "method": "okta",
+        "issuer": "https://esi-mock.okta.com/oauth2/default",
+        "subject": "0OA-esi-ci-client",
+    }
+    assert entry["near_miss"] == (
+        "no Authorization for issuer 'https://esi-mock.okta.com/oauth2/default' names subject "
+        "'0OA-esi-ci-client'; closest subject is '0oa-esi-ci-client'"
+    )
+    mock.reset()

@@ -79,7 +79,7 @@ class IdentityProviders(Mapping[str, FakeIdentityProvider]):
                 provider.save(state_folder / name)
                 write_private_file(state_folder / name / "ca.crt", provider.ca.cert_pem, 0o644)
         self._routes = {
-            host: Route(p, "127.0.0.1", p.port, p.ca.cert_pem)
+            host: Route(p, _dial(p.host), p.port, p.ca.cert_pem)
             for p in self._providers.values()
             for host in p.hosts
         }
@@ -96,8 +96,8 @@ class IdentityProviders(Mapping[str, FakeIdentityProvider]):
         if found is not None:
             return found
         for provider in self._providers.values():
-            if provider.listening and host == f"127.0.0.1:{provider.port}":
-                return Route(provider, "127.0.0.1", provider.port, provider.ca.cert_pem)
+            if provider.listening and host == f"{_dial(provider.host)}:{provider.port}":
+                return Route(provider, _dial(provider.host), provider.port, provider.ca.cert_pem)
         return None
 
     def rotate(self, name: str, server_id: str | None = None, retire_old: bool = False) -> str:
@@ -174,13 +174,18 @@ class IdentityProviders(Mapping[str, FakeIdentityProvider]):
                 "issuer": main.issuer,
                 "jwks_url": main.jwks_uri,
                 "url": provider.url if provider.listening else None,
-                "hosts": {h: f"127.0.0.1:{provider.port}" for h in provider.hosts}
+                "hosts": {h: f"{_dial(provider.host)}:{provider.port}" for h in provider.hosts}
                 if provider.listening
                 else {},
                 "ca_file": str(ca_file[name]) if ca_file and name in ca_file else None,
                 "issuers": issuers,
             }
         return out
+
+
+def _dial(host: str) -> str:
+    """The address to connect to for a listener bound to `host` (any-address → loopback)."""
+    return "127.0.0.1" if host in ("", "0.0.0.0") else host
 
 
 def mint_offline(

@@ -34,7 +34,10 @@ class FakeIdentityProvider:
         servers: list[AuthorizationServer],
         clock: Clock = CLOCK,
         ca: CertificateAuthority | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
     ) -> None:
+        """`host`/`port`: where to listen (a bundle serving a vendor's server may need 443)."""
         if kind not in KINDS:
             raise ValueError(f"identity provider kind must be one of {', '.join(KINDS)}")
         self.name = name
@@ -50,6 +53,7 @@ class FakeIdentityProvider:
         self.faults: IdPFaultHook | None = None
         self.requests = {"discovery": 0, "jwks": 0}
         self._listener: Listener | None = None
+        self.host, self.listen_port = host, port
 
     def __repr__(self) -> str:
         return f"FakeIdentityProvider({self.name!r}, kind={self.kind!r})"
@@ -137,13 +141,15 @@ class FakeIdentityProvider:
         return self._listener.url
 
     def server_names(self) -> tuple[str, ...]:
-        return ("127.0.0.1", "localhost", *self.hosts)
+        return tuple(dict.fromkeys(("127.0.0.1", "localhost", self.host, *self.hosts)))
 
     def start(self) -> FakeIdentityProvider:
         if self._listener is None:
             leaf = self.ca.issue_server_cert(*self.server_names())
             self._listener = Listener(
                 build_idp_app(self),
+                host=self.host,
+                port=self.listen_port,
                 ssl_context=server_context(leaf),
                 name=f"idp-{self.name}",
             ).start()
