@@ -158,3 +158,23 @@ def test_the_journal_shows_the_okta_identity_and_its_near_miss(mock):
         "'0OA-esi-ci-client'; closest subject is '0oa-esi-ci-client'"
     )
     mock.reset()
+
+
+def test_a_timeout_fault_holds_the_key_fetch_until_released(mock):
+    import threading
+
+    mock.reset()
+    token = mock.admin.idp_token("okta", subject="0oa-esi-ci-client")
+    assert admin(mock, "POST", "/idp-faults", {"idp": "okta", "kind": "timeout"})[0] == 201
+    answers: list[tuple[int, Any]] = []
+    caller = threading.Thread(target=lambda: answers.append(federation(mock, token)))
+    caller.start()
+    assert mock.idp_admin.holding.wait(10)
+    assert answers == []  # still held
+    mock.admin.clear_idp_faults()
+    caller.join(10)
+    # The held fetch failed (504); the issuer's second Authorization names the same Okta
+    # federation, whose fetch, tried next as the real store does, meets no fault any more.
+    assert answers == [(400, "Secret does not exist")]
+    assert mock.context.issuer_keys.fetches.snapshot()["jwks"] >= 2
+    mock.reset()

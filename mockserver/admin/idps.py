@@ -59,6 +59,8 @@ class IdPAdmin:
         self._rules: list[IdPFaultRule] = []
         self._next = 1
         self.released = threading.Event()
+        self.holding = threading.Event()
+        """Set while a `timeout` fault holds an answer (tests wait on it, not on the clock)."""
         for name, provider in idps.items():
             provider.faults = self._hook(name)
 
@@ -233,7 +235,9 @@ class IdPAdmin:
                 return Response(GARBAGE, status=200, content_type="application/json")
             if rule.kind == "timeout":
                 released = self.released
+                self.holding.set()
                 released.wait(TIMEOUT_SECONDS)
+                self.holding.clear()
                 return Response(b"", status=504)
             if endpoint != "jwks":
                 return None
