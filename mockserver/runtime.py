@@ -182,7 +182,7 @@ class MockServer:
         self.variables: dict[str, str] = {}
         self.clusters: dict[str, FakeCluster] = {}
         self.idps = IdentityProviders(default_providers(clock))
-        self.idp_admin = IdPAdmin(self.idps, self._stop)
+        self.idp_admin = IdPAdmin(self.idps, self._stop, self.idp_dir)
         self.admin.idp_admin = self.idp_admin
         self.context: FederationContext | None = None
         self.listeners: dict[str, Listener] = {}

@@ -359,3 +359,13 @@ def test_a_provider_listens_where_it_is_told(tmp_path):
         assert get(group, "o.example.test", "/oauth2/v1/keys")[0] == 200
     finally:
         group.stop()
+
+
+def test_keep_writes_cas_and_keys_for_a_bundle_without_serving(tmp_path):
+    kept = IdentityProviders(default_providers()).keep(tmp_path)
+    assert not kept["okta"].listening
+    assert (tmp_path / "pingone" / "ca.crt").read_bytes() == kept["pingone"].ca.cert_pem
+    again = IdentityProviders(default_providers()).keep(tmp_path)
+    assert (
+        again["okta"].server("org").keys.signing_key == kept["okta"].server("org").keys.signing_key
+    )

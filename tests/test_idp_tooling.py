@@ -178,3 +178,17 @@ def test_a_timeout_fault_holds_the_key_fetch_until_released(mock):
     assert answers == [(400, "Secret does not exist")]
     assert mock.context.issuer_keys.fetches.snapshot()["jwks"] >= 2
     mock.reset()
+
+
+def test_a_rotation_is_kept_for_esi_mock_token(mock):
+    mock.reset()
+    rotated = mock.admin.rotate_idp_keys("okta", step="full")
+    run = CliRunner().invoke(
+        main, ["token", "--state-dir", str(mock.state.root), "--idp", "okta", "--subject", "x"]
+    )
+    assert parse_unverified(run.output.strip()).header["kid"] == rotated["kid"]
+    mock.reset()
+    again = CliRunner().invoke(
+        main, ["token", "--state-dir", str(mock.state.root), "--idp", "okta", "--subject", "x"]
+    )
+    assert parse_unverified(again.output.strip()).header["kid"] != rotated["kid"]

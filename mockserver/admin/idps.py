@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import flask
@@ -52,8 +53,15 @@ class IdPFaultRule:
 class IdPAdmin:
     """Tokens, rotation and faults of one mock's fake identity providers."""
 
-    def __init__(self, idps: IdentityProviders, stopping: threading.Event | None = None) -> None:
+    def __init__(
+        self,
+        idps: IdentityProviders,
+        stopping: threading.Event | None = None,
+        folder: Path | None = None,
+    ) -> None:
+        """`folder`: where the providers keep their keys (`esi-mock token --idp` reads them)."""
         self.idps = idps
+        self.folder = folder
         self.stopping = stopping or threading.Event()
         self._lock = threading.Lock()
         self._rules: list[IdPFaultRule] = []
@@ -84,6 +92,11 @@ class IdPAdmin:
                 for key in ring.keys:
                     if key not in keys:
                         ring.retire(key.kid)
+                self._save(name)
+
+    def _save(self, name: str) -> None:
+        if self.folder is not None:
+            self.idps[name].save(self.folder / name)
 
     def _provider_name(self, idp: Any) -> str:
         if not isinstance(idp, str) or idp not in self.idps:
@@ -141,6 +154,7 @@ class IdPAdmin:
                 chosen.keys.retire(kid)
         except (KeyError, ValueError) as exc:
             raise IdPAdminError(str(exc).strip("'\"")) from None
+        self._save(provider.name)
         return {
             "kid": kid,
             "server": chosen.key_folder,

@@ -29,15 +29,29 @@ PINGONE_ENVIRONMENTS = {
 }
 
 
-def default_providers(clock: Clock = CLOCK) -> dict[str, FakeIdentityProvider]:
+def default_providers(
+    clock: Clock = CLOCK, host: str = "127.0.0.1", ports: Mapping[str, int] | None = None
+) -> dict[str, FakeIdentityProvider]:
     """An Okta org (`okta`: org server, `default` and one more custom server) and PingOne
-    (`pingone`: one environment in region com, one in eu)."""
+    (`pingone`: one environment in region com, one in eu), listening on `host` and the port
+    `ports` names for each (0, any free port, by default)."""
+    chosen = ports or {}
     return {
         "okta": FakeIdentityProvider(
-            "okta", "okta", okta_servers(OKTA_HOST, OKTA_CUSTOM_SERVERS), clock
+            "okta",
+            "okta",
+            okta_servers(OKTA_HOST, OKTA_CUSTOM_SERVERS),
+            clock,
+            host=host,
+            port=chosen.get("okta", 0),
         ),
         "pingone": FakeIdentityProvider(
-            "pingone", "pingidentity", pingone_servers(PINGONE_ENVIRONMENTS), clock
+            "pingone",
+            "pingidentity",
+            pingone_servers(PINGONE_ENVIRONMENTS),
+            clock,
+            host=host,
+            port=chosen.get("pingone", 0),
         ),
     }
 
@@ -69,15 +83,21 @@ class IdentityProviders(Mapping[str, FakeIdentityProvider]):
     def __len__(self) -> int:
         return len(self._providers)
 
+    def keep(self, folder: Path) -> IdentityProviders:
+        """Reuse the CAs and keys kept under `folder` (`<name>/`), then keep the current ones
+        there with each CA's `ca.crt` (what a bundle carries), without serving."""
+        for name, provider in self._providers.items():
+            provider.load(folder / name)
+            provider.save(folder / name)
+            write_private_file(folder / name / "ca.crt", provider.ca.cert_pem, 0o644)
+        return self
+
     def start(self, state_folder: Path | None = None) -> IdentityProviders:
         """Serve every provider, reusing (then keeping) CAs and keys under `state_folder`."""
-        for name, provider in self._providers.items():
-            if state_folder is not None:
-                provider.load(state_folder / name)
+        if state_folder is not None:
+            self.keep(state_folder)
+        for provider in self._providers.values():
             provider.start()
-            if state_folder is not None:
-                provider.save(state_folder / name)
-                write_private_file(state_folder / name / "ca.crt", provider.ca.cert_pem, 0o644)
         self._routes = {
             host: Route(p, _dial(p.host), p.port, p.ca.cert_pem)
             for p in self._providers.values()
