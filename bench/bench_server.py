@@ -39,6 +39,9 @@ def main() -> None:
                     "bare_url": bare.url,
                     "token": alpha.mint("team-a/web", duration=7200),
                     "body": json.dumps({"ca.crt": base64.b64encode(alpha.ca.cert_pem).decode()}),
+                    "okta_token": server.admin.idp_token(
+                        "okta", subject="0oa-esi-ci-client", duration=7200
+                    ),
                 }
             ),
             flush=True,

@@ -24,6 +24,7 @@ AREA_TITLES = {
     "GEN": "Generators (R2)",
     "REVOKE": "Revocation (R3, R4)",
     "ERR": "Failure answers",
+    "IDP": "Okta and PingOne callers",
 }
 DOCUMENT = Path(__file__).resolve().parent.parent / "docs" / "requirements.md"
 
@@ -58,7 +59,8 @@ def render(
         "and MUST-SEC), `full` (everything). `--level must` means MUST and MUST-SEC.",
         "- Needs: `state-hooks` (the target lets the suite apply manifests and list "
         "GeneratorStates and AuthorizedIdentities), `mtls` (an mTLS port and SPIFFE trust "
-        "material), `faults` (the target lets the suite inject backend faults). Without them the "
+        "material), `faults` (the target lets the suite inject backend faults), `okta` and `pingone` "
+        "(the target reaches the bundle's fake Okta org and fake PingOne). Without them the "
         "requirement is SKIP with that reason, never FAIL.",
         '- Error wording is not checked, except the normative bodies: `"Not Found"\\n`, '
         '`null\\n`, `"GeneratorState deleted"\\n` and the `invalid x-workload-token:` prefix.',

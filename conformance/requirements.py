@@ -15,12 +15,12 @@ from dataclasses import dataclass
 LEVELS = ("MUST", "MUST-SEC", "SHOULD")
 # Known areas in document order; another area is allowed and sorts after these.
 AREAS = ("HTTP", "OUT", "AUTH", "TLS", "MTLS", "WLT", "AUTHZ", "STORE", "GEN", "REVOKE", "ERR")
-NEEDS = ("state-hooks", "mtls", "faults")
+NEEDS = ("state-hooks", "mtls", "faults", "okta", "pingone")
 PROFILES = ("smoke", "core", "full")
 ID_PATTERN = re.compile(r"^(SRV|CLI)-([A-Z]+)-(\d{3})$")
 
 # Modules that add requirements to this registry when imported (missing ones are ignored).
-EXTENSION_MODULES = ("conformance.client_requirements",)
+EXTENSION_MODULES = ("conformance.client_requirements", "conformance.idp_requirements")
 
 
 @dataclass(frozen=True)
@@ -586,14 +586,6 @@ NOT_COVERED.update(
     {
         "S7": "Byte-exact binary values: the fake secret provider of the default test world holds "
         "text only, so no non-UTF-8 value can be planted yet.",
-        "S20": "Okta/Ping bearer prefix: Okta and PingIdentity identities are not covered yet.",
-        "S21": "Okta/Ping exp rules: Okta and PingIdentity identities are not covered yet.",
-        "S22": "Okta/Ping algorithms and kid: Okta and PingIdentity identities are not covered yet.",
-        "S23": "Ping client_id subject: Okta and PingIdentity identities are not covered yet.",
-        "S24": "Okta/Ping JWKS refresh: Okta and PingIdentity identities are not covered yet.",
-        "S25": "Authenticator selection across Okta/Ping/OIDC: Okta and PingIdentity identities are "
-        "not covered yet.",
-        "S37": "R3 without a workload context only arises for Okta/Ping callers; not covered yet.",
         "S43 (403 part)": "403 for 'authenticated but not allowed' contradicts the MUST 404 "
         '"Not Found" (S32) that the real clients depend on; only the 5xx part '
         "is checked (SRV-ERR-003).",

@@ -19,6 +19,9 @@ import click
 from mockserver import __version__
 from mockserver.admin.commands import COMMANDS as ADMIN_COMMANDS
 from mockserver.federation.modes import QUIRKS, UnknownQuirk
+from mockserver.idp.group import mint_offline
+from mockserver.idp.minting import BROKEN_KINDS as IDP_BROKEN_KINDS
+from mockserver.idp.minting import TokenRequest as IdPTokenRequest
 from mockserver.manifests import ManifestError
 from mockserver.render.cli import render
 from mockserver.servesettings import ServeSettings
@@ -326,8 +329,17 @@ def _clock() -> Clock:
     type=click.Path(exists=True, file_okay=False, path_type=Path),
     help=STATE_DIR_HELP,
 )
-@click.option("--cluster", required=True, help="Fake cluster name (see connection.json).")
-@click.option("--sa", required=True, metavar="NS/NAME", help="Service account.")
+@click.option("--cluster", help="Fake cluster name (see connection.json).")
+@click.option("--sa", metavar="NS/NAME", help="Service account (with --cluster).")
+@click.option("--idp", help="Fake identity provider instead of a cluster: okta or pingone.")
+@click.option("--subject", help="With --idp: the token's sub (a user or machine).")
+@click.option("--client-id", help="With --idp: the client id (alone: a client-credentials token).")
+@click.option("--scope", "scopes", multiple=True, help="With --idp: a scope (repeatable).")
+@click.option(
+    "--server",
+    "server_id",
+    help="With --idp: Okta authorization server (org, default, ...) or PingOne environment.",
+)
 @click.option(
     "--audience",
     "audiences",
@@ -349,20 +361,51 @@ def _clock() -> Clock:
 )
 @click.option(
     "--broken",
-    type=click.Choice(sorted(BROKEN_KINDS)),
+    type=click.Choice(sorted(set(BROKEN_KINDS) | set(IDP_BROKEN_KINDS))),
     help="A deliberately broken token for negative tests.",
 )
 def token(
     state_dir: Path,
-    cluster: str,
-    sa: str,
+    cluster: str | None,
+    sa: str | None,
+    idp: str | None,
+    subject: str | None,
+    client_id: str | None,
+    scopes: tuple[str, ...],
+    server_id: str | None,
     audiences: tuple[str, ...],
     duration: int,
     pod: str | None,
     legacy: bool,
     broken: str | None,
 ) -> None:
-    """Print one service-account token signed with the keys kept in the state folder."""
+    """Print one service-account or identity-provider token signed with kept keys."""
+    if idp is not None:
+        if cluster or sa or pod or legacy:
+            _fail("--idp mints an identity-provider token: drop --cluster, --sa, --pod, --legacy")
+        try:
+            click.echo(
+                mint_offline(
+                    StateDir(state_dir).root / "idps",
+                    idp,
+                    IdPTokenRequest(
+                        subject=subject,
+                        client_id=client_id,
+                        scopes=scopes,
+                        audience=audiences[0] if audiences else None,
+                        duration=duration,
+                    ),
+                    server_id,
+                    broken,
+                )
+            )
+        except (KeyError, ValueError) as exc:
+            _fail(str(exc).strip("'\""))
+        return
+    if cluster is None or sa is None:
+        _fail("give --cluster and --sa (a service-account token) or --idp (okta or pingone)")
+    if broken is not None and broken not in BROKEN_KINDS:
+        _fail(f"--broken {broken} is for --idp tokens; cluster kinds: {', '.join(BROKEN_KINDS)}")
     fake = _offline_cluster(StateDir(state_dir), cluster)
     try:
         click.echo(

@@ -8,6 +8,8 @@
   per fixture folder is started per session and shares nothing with other tests' changes.
   Failures inside the mock's threads while a test ran fail that test at teardown.
 - ``sa_token``: ``sa_token("team-a/web", cluster="alpha", **options) -> str``.
+- ``idp_token``: ``idp_token("okta", subject="0oa-esi-ci-client", **options) -> str`` (or
+  ``"pingone"``, ``client_id=...``); options as ``MockControl.idp_token``.
 - ``fake_cluster``: a standalone started `FakeCluster` ("test", service account
   ``default/default``) for testing a real Federation Server.
 """
@@ -106,6 +108,16 @@ def sa_token(federation_mock: MockControl) -> Callable[..., str]:
     def mint(sa: str = "team-a/web", cluster: str | None = None, **options: Any) -> str:
         name = cluster or federation_mock.cluster_names()[0]
         return federation_mock.mint_token(name, sa, **options)
+
+    return mint
+
+
+@pytest.fixture
+def idp_token(federation_mock: MockControl) -> Callable[..., str]:
+    """Mint tokens from the mock's fake Okta and PingOne: ``idp_token("okta", subject=...)``."""
+
+    def mint(idp: str = "okta", **options: Any) -> str:
+        return federation_mock.idp_token(idp, **options)
 
     return mint
 

@@ -19,6 +19,7 @@ from mockserver.admin.api import create_admin_app
 from mockserver.admin.clusterfaults import ClusterFaults
 from mockserver.admin.control import MockControl, model_secrets
 from mockserver.admin.faults import ClockGate, FaultSet
+from mockserver.admin.idps import IdPAdmin
 from mockserver.admin.journal import DEFAULT_SIZE, Journal
 from mockserver.admin.logredaction import redact_log_records
 from mockserver.admin.middleware import JournalMiddleware
@@ -33,6 +34,7 @@ from mockserver.federation.authn import spiffe_id_of
 from mockserver.federation.bookkeeping import Bookkeeping
 from mockserver.federation.context import FederationContext, Registry
 from mockserver.federation.modes import Behaviour
+from mockserver.idp import IdentityProviders, default_providers
 from mockserver.manifests import (
     FakeClusterSpec,
     ManifestSet,
@@ -183,6 +185,9 @@ class MockServer:
         self.admin_listener: Listener | None = None
         self.variables: dict[str, str] = {}
         self.clusters: dict[str, FakeCluster] = {}
+        self.idps = IdentityProviders(default_providers(clock))
+        self.idp_admin = IdPAdmin(self.idps, self._stop, self.idp_dir)
+        self.admin.idp_admin = self.idp_admin
         self.context: FederationContext | None = None
         self.listeners: dict[str, Listener] = {}
         self._refresh_volumes = refresh_volumes
@@ -218,6 +223,8 @@ class MockServer:
                 cluster.start()
                 cluster.save_secrets(self.state.cluster_dir(name))
                 write_private_file(self.state.cluster_ca_file(name), cluster.ca.cert_pem, 0o644)
+            self.idps.start(self.idp_dir)
+            self.idp_admin.snapshot()
             self.variables = {f"clusters.{n}.url": c.url for n, c in self.clusters.items()}
             model: ManifestSet = build_model(substitute(documents, self.variables))
             self._register_secrets(model)
@@ -228,6 +235,7 @@ class MockServer:
                 clock=self.clock,
                 home_cluster=next(iter(self.clusters), None),
                 books=books,
+                identity_providers=self.idps,
             )
             self.context.resolver.upstream_cache = self.upstream_cache
             self._start_listeners()
@@ -364,6 +372,11 @@ class MockServer:
                 self.redactor.add(key.private_pem(), "private key")
             self.redactor.add(cluster.ca.private_key_pem, "private key")
             self.redactor.add(cluster.ca.cert_pem, "ca.crt")
+        for provider in self.idps.values():
+            for server in provider.servers.values():
+                for key in server.keys.keys:
+                    self.redactor.add(key.private_pem(), "private key")
+            self.redactor.add(provider.ca.private_key_pem, "private key")
         self.redactor.add_many(model_secrets(model), "store value")
 
     # -- failures inside the mock's threads ------------------------------------------------------
@@ -412,6 +425,8 @@ class MockServer:
         self.listeners = {}
         for cluster in self.clusters.values():
             cluster.stop()
+        self.idp_admin.clear_faults()
+        self.idps.stop()
         self._close_books()
 
     def __enter__(self) -> MockServer:
@@ -468,7 +483,13 @@ class MockServer:
             "quirks": sorted(self.behaviour.quirks),
             "strict": self.behaviour.strict,
             "clusters": clusters,
+            "idps": self.idps.connection({n: self.idp_dir / n / "ca.crt" for n in self.idps}),
         }
+
+    @property
+    def idp_dir(self) -> Path:
+        """The fake identity providers' CAs and keys in the state folder."""
+        return self.state.root / "idps"
 
     # -- projected volumes -----------------------------------------------------------------------
 

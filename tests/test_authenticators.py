@@ -37,12 +37,32 @@ def chain(*scripted: Scripted, behaviour: Behaviour | None = None, rng=None) -> 
     return Authenticators(setup, registry, rng=rng)
 
 
-def test_default_registry_order_is_oidc_then_spiffe_with_okta_and_ping_only_shuffled():
+def test_default_registry_order_is_oidc_okta_pingidentity_spiffe():
     setup = Setup(resolver=None, behaviour=Behaviour())  # type: ignore[arg-type]
     built = Authenticators(setup)
-    assert [a.name for a in built.default] == ["oidc", "spiffe"]
+    assert [a.name for a in built.default] == ["oidc", "okta", "pingidentity", "spiffe"]
     assert [a.name for a in built.every] == ["oidc", "okta", "pingidentity", "spiffe"]
     assert len(REGISTRY) == 4
+
+
+class Preferring(Scripted):
+    """A scripted authenticator that asks to run first for one token."""
+
+    def prefers(self, creds: Credentials) -> bool:
+        return creds.authorization == self.token
+
+
+def test_an_authenticator_that_prefers_the_credentials_runs_first_and_its_refusal_is_shown():
+    both = chain(Scripted("general", "t"), Preferring("vendor", "t"))
+    assert both.authenticate(Credentials("t", b"")).method == "vendor"
+    refusing = chain(Scripted("general", "x"), Preferring("vendor", "t", presented_when="t"))
+    refusing.default[1].authenticate = lambda creds: (_ for _ in ()).throw(  # type: ignore[method-assign]
+        Refusal("vendor refused")
+    )
+    with pytest.raises(Unauthenticated) as caught:
+        refusing.authenticate(Credentials("t", b""))
+    assert caught.value.message == "vendor refused"
+    assert caught.value.detail.startswith("vendor: vendor refused; general: ")
 
 
 def test_a_registered_authenticator_is_tried_in_order_and_the_first_identity_wins():

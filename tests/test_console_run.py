@@ -44,7 +44,7 @@ def test_embedded_run_with_the_shipped_file_is_one_line(tmp_path):
     )
     assert (done.returncode, done.stderr) == (0, "")
     assert done.stdout == (
-        "server suite: PASS 59  XFAIL 4: exit 0 (no MUST failure, no error); "
+        "server suite: PASS 66  XFAIL 4: exit 0 (no MUST failure, no error); "
         f"report {tmp_path / 'report.html'}\n"
     )
     junit = ET.parse(tmp_path / "junit.xml").getroot()
@@ -70,7 +70,7 @@ def test_strict_mock_with_its_shipped_file_passes_everything_else(tmp_path):
         str(tmp_path),
     )
     assert done.returncode == 0, done.stdout + done.stderr
-    assert done.stdout.startswith("server suite: PASS 61  XFAIL 2: exit 0 ")
+    assert done.stdout.startswith("server suite: PASS 68  XFAIL 2: exit 0 ")
 
 
 def test_progress_line_per_requirement_and_each_fail_once(tmp_path):

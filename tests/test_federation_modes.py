@@ -39,7 +39,7 @@ def alpha_request(mock, path, sa="team-a/web", method="POST", body=None, **kwarg
 
 
 def test_every_quirk_has_a_reference_and_summary():
-    assert len(QUIRKS) == 13
+    assert len(QUIRKS) == 15
     for item in QUIRKS.values():
         assert item.reference.startswith("protocol.md D")
         assert item.summary

@@ -184,6 +184,8 @@ def test_unknown_kind_names_the_known_kinds() -> None:
         "FakeCluster (harness.esi-federation.dev/v1alpha1), "
         "KubernetesFederation (identity.federation.external-secrets.io/v1alpha1), "
         "SpiffeFederation (identity.federation.external-secrets.io/v1alpha1), "
+        "OktaFederation (identity.federation.external-secrets.io/v1alpha1), "
+        "PingIdentityFederation (identity.federation.external-secrets.io/v1alpha1), "
         "Authorization (federation.external-secrets.io/v1alpha1), "
         "ClusterSecretStore (external-secrets.io/v1), Secret (v1), "
         "ClusterGenerator (generators.external-secrets.io/v1alpha1), "

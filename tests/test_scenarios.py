@@ -199,7 +199,7 @@ def test_setup_and_client_errors():
     assert errors_of(text) == [
         f'{where}: given[0].keys.rotate.retire_old: expected true or false, got "yes"',
         f"{where}: given[1]: expected a mapping with exactly one of: manifests.apply, "
-        "manifests.delete, quirks, clock.shift, keys.rotate, cluster.fault, backend.fault, "
+        "manifests.delete, quirks, clock.shift, keys.rotate, idp.rotate, cluster.fault, backend.fault, "
         "respond, got a mapping",
         f"{where}: client.delivers: expected no delivery when the outcome is failure",
         f"{where}: client.must_not[0]: expected one of write-output, repeat-request, exec, "

@@ -37,13 +37,17 @@ def test_every_documented_action_is_registered_once_in_order():
         "quirks",
         "clock.shift",
         "keys.rotate",
+        "idp.rotate",
         "cluster.fault",
         "backend.fault",
         "respond",
     )
     client_only = [name for name, kind in ACTIONS.items() if kind.server is None]
     server_only = [name for name, kind in ACTIONS.items() if kind.client is None]
-    assert (client_only, server_only) == (["respond"], ["cluster.fault", "backend.fault"])
+    assert (client_only, server_only) == (
+        ["respond"],
+        ["idp.rotate", "cluster.fault", "backend.fault"],
+    )
 
 
 def _parse_ping(c: Checker, arg: Any, path: str) -> Any:

@@ -54,6 +54,8 @@ class EmbeddedMock:
             server_ca_pem=server.server_ca.cert_pem,
             spiffe=server.spiffe,
             variables={f"clusters.{n}.url": c.url for n, c in server.clusters.items()},
+            idps=server.idps,
+            idps_reached=frozenset({"okta", "pingone"}),
         )
         return self.target
 

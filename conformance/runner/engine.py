@@ -24,6 +24,7 @@ from conformance.runner.wire import Answer, Unreachable, send
 from conformance.scenarios.actions import ACTIONS
 from conformance.scenarios.model import Scenario, SetupAction, Step
 from mockserver.clock import CLOCK, Clock
+from mockserver.idp import IdentityProviders
 from mockserver.manifests import read_documents
 
 SKIP_REASONS = {
@@ -34,6 +35,11 @@ SKIP_REASONS = {
     "faults": "needs backend fault hooks (--hooks with backend_fault)",
     "mock": "needs the embedded mock (quirks or canned answers)",
     "https": "needs the target's HTTPS port for bearer callers",
+    "okta": "needs the bundle's fake Okta org reachable from the target (map esi-mock.okta.com to "
+    "it and trust its CA; see the bundle README)",
+    "pingone": "needs the bundle's fake PingOne: the real server reaches PingOne at the fixed "
+    "public names auth.pingone.<region> through the system trust store, so map those names to "
+    "the fake PingOne and trust its CA (see the bundle README)",
 }
 
 
@@ -60,6 +66,13 @@ class _ServerSetup:
     @property
     def clusters(self) -> ClusterSet:
         return self.runner.target.clusters
+
+    @property
+    def idps(self) -> IdentityProviders:
+        idps = self.runner.target.idps
+        if idps is None:
+            raise HookError("the target has no fake identity providers")
+        return idps
 
     def documents(self, args: Mapping[str, Any]) -> list[dict[str, Any]]:
         """The action's manifests with `${clusters.<name>.url}` filled in."""
@@ -223,6 +236,8 @@ class ScenarioRunner:
             hooks.end_scenario()
         finally:
             self.target.clusters.undo()
+            if self.target.idps is not None:
+                self.target.idps.undo()
             if undo.clock_offset is not None:
                 self.clock.set_offset(undo.clock_offset)
 

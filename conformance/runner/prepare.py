@@ -11,13 +11,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from conformance.runner.target import Target
-from conformance.scenarios.model import KubeIdentity, Request, SpiffeIdentity
+from conformance.scenarios.model import IdPIdentity, KubeIdentity, Request, SpiffeIdentity
 from conformance.scenarios.variants import (
     body_bytes,
     ca_crt_text,
     header_list,
     workload_token_text,
 )
+from mockserver.idp.minting import TokenRequest
 
 
 class Broken(Exception):
@@ -50,6 +51,9 @@ def prepare(
         ca = ca_crt_text(request.ca_crt, identity.cluster, clusters.pem_of)
         learn(token)
         learn(ca)
+    elif isinstance(identity, IdPIdentity):
+        token = _idp_token(identity, target)
+        learn(token)
     body = body_bytes(request, ca)
     wlt = None
     if request.workload_token is not None:
@@ -71,3 +75,13 @@ def prepare(
         )
     context = target.https_context if target.http_url.startswith("https:") else None
     return PreparedRequest(method, path, headers, body, target.http_url, context, False)
+
+
+def _idp_token(identity: IdPIdentity, target: Target) -> str:
+    if target.idps is None:
+        raise Broken("the scenario needs fake identity providers, but the target has none")
+    request = TokenRequest(subject=identity.subject, client_id=identity.client_id)
+    try:
+        return target.idps.mint(identity.idp, request, identity.server, identity.broken_kind)
+    except (KeyError, ValueError) as exc:
+        raise Broken(f"cannot mint a {identity.idp} token: {exc}") from exc

@@ -11,6 +11,7 @@ from typing import Any
 
 from conformance.runner.clusters import ClusterSet
 from conformance.runner.hooks import MTLS, Hooks, NoHooks
+from mockserver.idp import IdentityProviders
 from mockserver.state import write_private_file
 from mockserver.tls import CertificateAuthority, SpiffeAuthority, client_context
 
@@ -35,12 +36,18 @@ class Target:
     spiffe: SpiffeAuthority | None = None
     baseline: tuple[dict[str, Any], ...] = ()
     variables: dict[str, str] = field(default_factory=dict)
+    idps: IdentityProviders | None = None
+    """The fake Okta and PingOne whose tokens Okta/Ping scenarios present."""
+    idps_reached: frozenset[str] = frozenset()
+    """Which of `okta`, `pingone` the target reaches (name mapping and trust in place)."""
 
     @property
     def capabilities(self) -> frozenset[str]:
         caps = set(self.hooks.capabilities)
         if self.mtls_url and self.spiffe is not None and self.server_ca_pem is not None:
             caps.add(MTLS)
+        if self.idps is not None:
+            caps |= self.idps_reached & {"okta", "pingone"}
         return frozenset(caps)
 
     def tls_context(self, client_cert: tuple[bytes, bytes] | None = None) -> ssl.SSLContext:

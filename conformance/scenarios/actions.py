@@ -44,6 +44,12 @@ class FakeClusters(Protocol):
     def set_fault(self, name: str, endpoint: str, fault: str) -> None: ...
 
 
+class FakeIdentityProviders(Protocol):
+    """The target's fake Okta and PingOne (`IdentityProviders`), undone after each scenario."""
+
+    def rotate(self, name: str, server_id: str | None = None, retire_old: bool = False) -> str: ...
+
+
 class ServerSide(Protocol):
     """A server target during one scenario; it remembers what to undo afterwards."""
 
@@ -51,6 +57,8 @@ class ServerSide(Protocol):
     def hooks(self) -> ServerHooks: ...
     @property
     def clusters(self) -> FakeClusters: ...
+    @property
+    def idps(self) -> FakeIdentityProviders: ...
     def documents(self, args: Mapping[str, Any]) -> list[dict[str, Any]]: ...
     def remember_applied(self, documents: Sequence[Manifest]) -> None: ...
     def remember_deleted(self, documents: Sequence[Manifest]) -> None: ...
@@ -134,6 +142,18 @@ def _parse_clock(c: Checker, arg: Any, path: str) -> Any:
 def _parse_rotate(c: Checker, arg: Any, path: str) -> Any:
     d = c.mapping(arg, path, ("cluster",), ("retire_old",))
     if d is None or c.string(d["cluster"], join(path, "cluster")) is None:
+        return MISSING
+    if not isinstance(d.get("retire_old", False), bool):
+        c.bad(join(path, "retire_old"), "true or false", d["retire_old"])
+        return MISSING
+    return dict(d)
+
+
+def _parse_idp_rotate(c: Checker, arg: Any, path: str) -> Any:
+    d = c.mapping(arg, path, ("idp",), ("server", "retire_old"))
+    if d is None or c.string(d["idp"], join(path, "idp"), ("okta", "pingone")) is None:
+        return MISSING
+    if "server" in d and c.string(d["server"], join(path, "server")) is None:
         return MISSING
     if not isinstance(d.get("retire_old", False), bool):
         c.bad(join(path, "retire_old"), "true or false", d["retire_old"])
@@ -276,6 +296,13 @@ ACTIONS: dict[str, ActionKind] = {
             _parse_rotate,
             server=lambda side, a: side.clusters.rotate(a["cluster"], bool(a.get("retire_old"))),
             client=_client_rotate,
+        ),
+        ActionKind(
+            "idp.rotate",
+            _parse_idp_rotate,
+            server=lambda side, a: side.idps.rotate(
+                a["idp"], a.get("server"), bool(a.get("retire_old"))
+            ),
         ),
         ActionKind(
             "cluster.fault",

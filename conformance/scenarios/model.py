@@ -49,7 +49,31 @@ class SpiffeIdentity:
     svid: str = "valid"
 
 
-Identity = KubeIdentity | SpiffeIdentity
+@dataclass(frozen=True)
+class IdPIdentity:
+    """An Okta or PingOne caller: a token of a fake identity provider (`idp`: okta or pingone).
+
+    `subject` makes a user token; `client_id` alone a client-credentials token. `server` is the
+    Okta authorization server (`default` unless given) or the PingOne environment.
+    """
+
+    idp: str
+    subject: str | None = None
+    client_id: str | None = None
+    server: str | None = None
+    token: str = "valid"
+
+    @property
+    def broken_kind(self) -> str | None:
+        return self.token.split(":", 1)[1] if self.token.startswith("broken:") else None
+
+    @property
+    def need(self) -> str:
+        """The capability a target needs to be judged with this caller."""
+        return "pingone" if self.idp == "pingone" else "okta"
+
+
+Identity = KubeIdentity | SpiffeIdentity | IdPIdentity
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,14 @@ import yaml
 from conformance.requirements import NEEDS
 from conformance.scenarios.actions import ACTIONS, SETUP_ACTIONS
 from conformance.scenarios.checker import MISSING, Checker, ParseContext, join
-from conformance.scenarios.model import Retry, Scenario, SetupAction, SpiffeIdentity, Step
+from conformance.scenarios.model import (
+    IdPIdentity,
+    Retry,
+    Scenario,
+    SetupAction,
+    SpiffeIdentity,
+    Step,
+)
 from conformance.scenarios.parse_expect import parse_client, parse_expect
 from conformance.scenarios.parse_request import parse_request
 from conformance.scenarios.vocabulary import DIRECTIONS, SCENARIO_ID, ScenarioError
@@ -175,6 +182,9 @@ def _derived_needs(
         for s in steps
     ):
         derived.add("mtls")
+    for s in steps:
+        if isinstance(s.request.identity, IdPIdentity):
+            derived.add(s.request.identity.need)
     if any(s.expect.all_state() for s in steps):
         derived.add("state-hooks")
     return tuple(sorted(derived))

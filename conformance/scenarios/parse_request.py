@@ -9,6 +9,7 @@ from conformance.scenarios.checker import Checker, ParseContext, join
 from conformance.scenarios.model import (
     Body,
     Identity,
+    IdPIdentity,
     KubeIdentity,
     Request,
     SpiffeIdentity,
@@ -24,9 +25,38 @@ from conformance.scenarios.vocabulary import (
     TOKEN_VARIANTS,
     TRANSPORTS,
 )
+from mockserver.idp.minting import BROKEN_KINDS as IDP_BROKEN_KINDS
+
+IDPS = ("okta", "pingone")
+
+
+def _idp_identity(c: Checker, value: dict[str, Any], path: str) -> IdPIdentity | None:
+    d = c.mapping(value, path, ("idp",), ("subject", "client_id", "server", "token"))
+    if d is None:
+        return None
+    idp = c.string(d["idp"], join(path, "idp"), IDPS)
+    texts = {}
+    for key in ("subject", "client_id", "server"):
+        if key in d:
+            texts[key] = c.string(d[key], join(path, key), what="a string")
+    token = c.string(
+        d.get("token", "valid"),
+        join(path, "token"),
+        ["valid", *(f"broken:{k}" for k in IDP_BROKEN_KINDS)],
+    )
+    if "subject" not in d and "client_id" not in d:
+        c.bad(path, "subject (a user token) or client_id (client credentials)", value)
+        return None
+    if idp is None or token is None or any(v is None for v in texts.values()):
+        return None
+    return IdPIdentity(
+        idp, texts.get("subject"), texts.get("client_id"), texts.get("server"), token
+    )
 
 
 def _identity(c: Checker, value: Any, path: str, ctx: ParseContext) -> Identity | None:
+    if isinstance(value, dict) and "idp" in value:
+        return _idp_identity(c, value, path)
     if isinstance(value, dict) and "spiffe" in value:
         d = c.mapping(value, path, ("spiffe",), ("svid",))
         if d is None:
@@ -103,7 +133,7 @@ def _workload_token(c: Checker, value: Any, path: str, ctx: ParseContext) -> Wor
         raw = d and c.string(d["raw"], join(path, "raw"), what="a string")
         return WorkloadToken(raw=raw) if raw else None
     ident = _identity(c, value, path, ctx)
-    if isinstance(ident, SpiffeIdentity):
+    if isinstance(ident, SpiffeIdentity | IdPIdentity):
         c.bad(path, "a Kubernetes identity, {malformed: …} or {raw: …}", value)
         return None
     return WorkloadToken(identity=ident) if ident else None
@@ -183,7 +213,7 @@ def parse_request(c: Checker, value: Any, path: str, ctx: ParseContext) -> Reque
     if "query" in d:
         query = c.string(d["query"], join(path, "query"), what="a query string")
         ok = ok and query is not None
-    if transport == "mtls" and isinstance(identity, KubeIdentity):
+    if transport == "mtls" and isinstance(identity, KubeIdentity | IdPIdentity):
         c.bad(join(path, "transport"), "http or https for a Kubernetes identity", transport)
         ok = False
     if not ok or op is None or transport is None or auth is None or body is None or not ca_ok:

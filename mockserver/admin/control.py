@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from mockserver.admin.faults import FaultError
+from mockserver.admin.idps import IdPAdmin, IdPAdminError
 from mockserver.admin.journal import JournalQuery, QueryError
 from mockserver.admin.parts import MockParts, Running
 from mockserver.cluster import FakeCluster
@@ -70,6 +71,8 @@ class MockControl:
 
     def __init__(self, parts: MockParts) -> None:
         self.parts = parts
+        self.idp_admin: IdPAdmin | None = None
+        """The fake identity providers' tokens, keys and faults (set by the runtime)."""
 
     @property
     def _running(self) -> Running:
@@ -437,6 +440,41 @@ class MockControl:
         self.parts.redactor.add(token, "token", pinned=False)
         return token
 
+    # -- fake identity providers (mockserver/admin/idps.py) --------------------------------------
+
+    def _idps(self) -> IdPAdmin:
+        if self.idp_admin is None:
+            raise AdminError(409, "this mock runs no fake identity providers")
+        return self.idp_admin
+
+    def idp_token(self, idp: str, **options: Any) -> str:
+        """An Okta or PingOne token: `subject`, `client_id`, `scopes`, `audience`, `duration`,
+        `server` (authorization server or environment), `broken`."""
+        try:
+            token = self._idps().mint(idp, **options)
+        except IdPAdminError as exc:
+            raise AdminError(400, str(exc)) from None
+        self.parts.redactor.add(token, "token", pinned=False)
+        return token
+
+    def rotate_idp_keys(self, idp: str, **options: Any) -> dict[str, Any]:
+        try:
+            return self._idps().rotate(idp, **options)
+        except IdPAdminError as exc:
+            raise AdminError(400, str(exc)) from None
+
+    def add_idp_fault(self, spec: dict[str, Any] | None = None, **fields: Any) -> dict[str, Any]:
+        try:
+            return self._idps().add_fault({**(spec or {}), **fields})
+        except FaultError as exc:
+            raise AdminError(400, str(exc)) from None
+
+    def idp_faults(self) -> list[dict[str, Any]]:
+        return self._idps().faults()
+
+    def clear_idp_faults(self) -> int:
+        return self._idps().clear_faults()
+
     # -- reset and errors ------------------------------------------------------------------------
 
     def save_cluster_secrets(self, name: str) -> None:
@@ -454,6 +492,8 @@ class MockControl:
         parts.journal.clear()
         parts.faults.clear()
         parts.cluster_faults.clear()
+        if self.idp_admin is not None:
+            self.idp_admin.reset()
         if running is not None:
             for name, (keys, kid) in running.initial_keys.items():
                 self._restore_keys(running.clusters[name], keys, kid)

@@ -11,6 +11,7 @@ from mockserver.clock import CLOCK, Clock
 from mockserver.federation.authenticators.base import Setup
 from mockserver.federation.authenticators.registry import Authenticators
 from mockserver.federation.bookkeeping import Bookkeeping
+from mockserver.federation.idp_keys import IssuerKeys, Network
 from mockserver.federation.jwtparse import JWTError, ParsedToken, verify_signature
 from mockserver.federation.modes import Behaviour
 from mockserver.federation.upstream import KeyResolver
@@ -103,9 +104,12 @@ class FederationContext:
     home_cluster: str | None = None
     extra_audiences: tuple[str, ...] = ()
     max_body_bytes: int = MAX_BODY_BYTES
+    identity_providers: Network | None = None
+    """Where Okta and PingOne host names are answered (the mock's fake identity providers)."""
     books: InitVar[Bookkeeping | None] = None
     bookkeeping: Bookkeeping = field(init=False)
     resolver: KeyResolver = field(init=False)
+    issuer_keys: IssuerKeys = field(init=False)
     authenticator: Authenticators = field(init=False)
 
     def __post_init__(self, books: Bookkeeping | None) -> None:
@@ -113,8 +117,17 @@ class FederationContext:
         self.resolver = KeyResolver(
             self.registry.federation_urls, self.behaviour, self.clock, clusters=self.clusters
         )
+        self.issuer_keys = IssuerKeys(
+            self.registry, self.identity_providers, self.behaviour, self.clock
+        )
         self.authenticator = Authenticators(
-            Setup(self.resolver, self.behaviour, self.clock, self.extra_audiences)
+            Setup(
+                self.resolver,
+                self.behaviour,
+                self.clock,
+                self.extra_audiences,
+                issuer_keys=self.issuer_keys,
+            )
         )
 
     def cluster_for_issuer(self, issuer: str) -> Any | None:
@@ -148,6 +161,7 @@ class FederationContext:
         self.registry.reset()
         self.bookkeeping.reset()
         self.resolver.clear()
+        self.issuer_keys.clear()
 
 
 def _verify_non_rsa(token: ParsedToken, key: Any) -> None:

@@ -96,6 +96,20 @@ QUIRKS: dict[str, Quirk] = {
             "Several federations for one issuer are tried in a random order per request (Go map "
             "order); the first that answers supplies the keys.",
         ),
+        Quirk(
+            "okta-default-org-keys",
+            "protocol.md D15",
+            "An OktaFederation with authorizationServerId `default` reads the org server's "
+            "/oauth2/v1/keys, so tokens of the `default` custom server fail `key with kid ... "
+            "not found in JWKS`.",
+        ),
+        Quirk(
+            "idp-key-cache-hour",
+            "protocol.md D43",
+            "Okta and PingOne key sets are kept one hour with no refresh on an unknown kid "
+            "(PingOne's jwks_uri forever), so a rotation or key removal at the provider takes "
+            "up to an hour to show.",
+        ),
     )
 }
 

@@ -20,6 +20,7 @@ from .federation_kinds import (
     build_spiffe_federation,
 )
 from .generator_kinds import SUPPORTED_KINDS, build_cluster_generator, check_generator_spec
+from .idp_kinds import build_okta_federation, build_pingidentity_federation
 from .model import (
     GENERATORS_API_VERSION,
     Authorization,
@@ -29,6 +30,8 @@ from .model import (
     Generator,
     KubernetesFederation,
     ManifestSet,
+    OktaFederation,
+    PingIdentityFederation,
     Secret,
     SpiffeFederation,
     UnsupportedGenerator,
@@ -60,6 +63,8 @@ KINDS: dict[str, KindInfo] = {
     "FakeCluster": KindInfo(HARNESS_API_VERSION, False, label_name=True, spec_required=False),
     "KubernetesFederation": KindInfo(IDENTITY_API_VERSION, False),
     "SpiffeFederation": KindInfo(IDENTITY_API_VERSION, False),
+    "OktaFederation": KindInfo(IDENTITY_API_VERSION, False),
+    "PingIdentityFederation": KindInfo(IDENTITY_API_VERSION, False),
     "Authorization": KindInfo(FEDERATION_API_VERSION, False),
     "ClusterSecretStore": KindInfo(ESO_API_VERSION, False),
     "Secret": KindInfo("v1", True, spec_required=False),
@@ -200,6 +205,8 @@ def _build_spec(
             c, name, spec, resolved=resolved
         ),
         "SpiffeFederation": lambda: build_spiffe_federation(c, name, spec),
+        "OktaFederation": lambda: build_okta_federation(c, name, spec, resolved=resolved),
+        "PingIdentityFederation": lambda: build_pingidentity_federation(c, name, spec),
         "Authorization": lambda: build_authorization(c, name, spec),
         "ClusterSecretStore": lambda: build_cluster_secret_store(c, name, spec),
         "ClusterGenerator": lambda: build_cluster_generator(c, name, spec),
@@ -292,6 +299,8 @@ def build_model(docs: Iterable[Document], *, allow_unresolved: bool = False) -> 
     fake_clusters: dict[str, FakeClusterSpec] = {}
     kubernetes: dict[str, KubernetesFederation] = {}
     spiffe: dict[str, SpiffeFederation] = {}
+    okta: dict[str, OktaFederation] = {}
+    ping: dict[str, PingIdentityFederation] = {}
     authorizations: list[Authorization] = []
     stores: dict[str, ClusterSecretStore] = {}
     generators: dict[tuple[str, str, str], Generator | UnsupportedGenerator] = {}
@@ -304,6 +313,10 @@ def build_model(docs: Iterable[Document], *, allow_unresolved: bool = False) -> 
             kubernetes[name] = built
         elif isinstance(built, SpiffeFederation):
             spiffe[name] = built
+        elif isinstance(built, OktaFederation):
+            okta[name] = built
+        elif isinstance(built, PingIdentityFederation):
+            ping[name] = built
         elif isinstance(built, Authorization):
             authorizations.append(built)
         elif isinstance(built, ClusterSecretStore):
@@ -318,6 +331,8 @@ def build_model(docs: Iterable[Document], *, allow_unresolved: bool = False) -> 
         fake_clusters=fake_clusters,
         kubernetes_federations=kubernetes,
         spiffe_federations=spiffe,
+        okta_federations=okta,
+        pingidentity_federations=ping,
         authorizations=tuple(authorizations),
         cluster_secret_stores=stores,
         generators=generators,

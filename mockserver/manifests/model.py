@@ -68,6 +68,24 @@ class SpiffeFederation:
 
 
 @dataclass(frozen=True)
+class OktaFederation:
+    """An Okta org: ``domain`` with scheme, and the authorization server whose keys it serves."""
+
+    name: str
+    domain: str
+    authorization_server_id: str = "default"
+
+
+@dataclass(frozen=True)
+class PingIdentityFederation:
+    """A PingOne environment in one region (``com``, ``eu``, ``asia`` or ``ca``)."""
+
+    name: str
+    region: str
+    environment_id: str
+
+
+@dataclass(frozen=True)
 class FederationRef:
     """Which identity object an Authorization relies on."""
 
@@ -198,6 +216,8 @@ class ManifestSet:
     fake_clusters: dict[str, FakeClusterSpec] = field(default_factory=dict)
     kubernetes_federations: dict[str, KubernetesFederation] = field(default_factory=dict)
     spiffe_federations: dict[str, SpiffeFederation] = field(default_factory=dict)
+    okta_federations: dict[str, OktaFederation] = field(default_factory=dict)
+    pingidentity_federations: dict[str, PingIdentityFederation] = field(default_factory=dict)
     authorizations: tuple[Authorization, ...] = ()
     cluster_secret_stores: dict[str, ClusterSecretStore] = field(default_factory=dict)
     generators: dict[tuple[str, str, str], AnyGenerator] = field(default_factory=dict)
@@ -219,6 +239,11 @@ class ManifestSet:
                 **other.kubernetes_federations,
             },
             spiffe_federations={**self.spiffe_federations, **other.spiffe_federations},
+            okta_federations={**self.okta_federations, **other.okta_federations},
+            pingidentity_federations={
+                **self.pingidentity_federations,
+                **other.pingidentity_federations,
+            },
             authorizations=tuple(authorizations),
             cluster_secret_stores={**self.cluster_secret_stores, **other.cluster_secret_stores},
             generators={**self.generators, **other.generators},
@@ -236,6 +261,8 @@ class ManifestSet:
             "FakeCluster": "fake_clusters",
             "KubernetesFederation": "kubernetes_federations",
             "SpiffeFederation": "spiffe_federations",
+            "OktaFederation": "okta_federations",
+            "PingIdentityFederation": "pingidentity_federations",
             "ClusterSecretStore": "cluster_secret_stores",
             "ClusterGenerator": "cluster_generators",
         }

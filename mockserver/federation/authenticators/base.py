@@ -14,6 +14,7 @@ from mockserver.federation.jwtparse import ParsedToken
 from mockserver.federation.modes import Behaviour
 
 if TYPE_CHECKING:
+    from mockserver.federation.idp_keys import IssuerKeys
     from mockserver.federation.upstream import KeyResolver
 
 
@@ -85,6 +86,8 @@ class Setup:
     behaviour: Behaviour
     clock: Clock = CLOCK
     extra_audiences: tuple[str, ...] = ()
+    issuer_keys: IssuerKeys | None = None
+    """The JWKS step of the Okta and PingIdentity authenticators (`idp_keys.py`)."""
 
 
 class Authenticator(Protocol):

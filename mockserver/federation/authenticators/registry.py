@@ -1,8 +1,12 @@
 """The one list of authenticators, and the one step that runs them.
 
 Order is the mock's deterministic default (the real server iterates a Go map, so its order is
-random); the quirk `random-authenticator` shuffles the whole list, Okta and PingIdentity
-included, at this step and nowhere else. Adding an authenticator is a module and a line here.
+random); the quirk `random-authenticator` shuffles the whole list at this step and nowhere
+else. In the default order an authenticator with a `prefers` runs only for credentials it
+prefers (it can accept no others), first, and its refusal is the one answered: Okta and PingIdentity prefer tokens whose issuer an Authorization
+binds to their Federation kind, so an Okta issuer gives `okta` and a PingOne issuer
+`pingidentity` although either would accept both (§3.7). Adding an authenticator is a module
+and a line here.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from mockserver.federation.authenticators import issuer_jwt, oidc, spiffe
+from mockserver.federation.authenticators import oidc, okta, pingidentity, spiffe
 from mockserver.federation.authenticators.base import (
     Authenticator,
     Credentials,
@@ -32,8 +36,8 @@ class Registration:
 
 REGISTRY: tuple[Registration, ...] = (
     Registration(oidc.KubernetesOIDC),
-    Registration(issuer_jwt.okta, by_default=False),
-    Registration(issuer_jwt.pingidentity, by_default=False),
+    Registration(okta.Okta),
+    Registration(pingidentity.PingIdentity),
     Registration(spiffe.Spiffe),
 )
 
@@ -57,8 +61,12 @@ class Authenticators:
         """An identity, or raise Unauthenticated with the chosen authenticator's text."""
         shuffled = self.behaviour.enabled("random-authenticator")
         order = list(self.every if shuffled else self.default)
+        preferred: list[Authenticator] = []
         if shuffled:
             self._rng.shuffle(order)
+        else:
+            preferred = [a for a in order if _prefers(a, creds)]
+            order = preferred + [a for a in order if not hasattr(a, "prefers")]
         refusals: list[tuple[Authenticator, Refusal]] = []
         for authenticator in order:
             try:
@@ -66,9 +74,16 @@ class Authenticators:
             except Refusal as refusal:
                 refusals.append((authenticator, refusal))
         chosen = refusals[-1][1]
-        if not shuffled:
+        if preferred:
+            chosen = refusals[0][1]
+        elif not shuffled:
             presented = [r for a, r in refusals if a.presented(creds)]
             chosen = presented[-1] if presented else refusals[0][1]
         raise Unauthenticated(
             str(chosen), detail="; ".join(f"{a.name}: {r.detail}" for a, r in refusals)
         )
+
+
+def _prefers(authenticator: Authenticator, creds: Credentials) -> bool:
+    prefers = getattr(authenticator, "prefers", None)
+    return bool(prefers(creds)) if callable(prefers) else False
