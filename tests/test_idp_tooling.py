@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 from click.testing import CliRunner
 
 from mockserver.cli import main
+from mockserver.federation.jwtclaims import OKTA_CLAIMS, PING_CLAIMS
 from mockserver.federation.jwtparse import parse_unverified
 
 STORE = "/secretstore/app-store/secrets/db-password"
@@ -59,13 +60,13 @@ def test_esi_mock_token_idp_mints_with_the_kept_keys(mock):
     )
     assert run.exit_code == 0, run.output
     token = run.output.strip()
-    assert "sub" not in parse_unverified(token).claims
+    assert "sub" not in parse_unverified(token, PING_CLAIMS).claims
     assert federation(mock, token)[0] == 400  # authenticated and allowed: the key is absent
     user = CliRunner().invoke(
         main,
         ["token", "--state-dir", state, "--idp", "okta", "--subject", "me", "--scope", "a"],
     )
-    assert parse_unverified(user.output.strip()).claims["scp"] == ["a"]
+    assert parse_unverified(user.output.strip(), OKTA_CLAIMS).claims["scp"] == ["a"]
 
 
 def test_esi_mock_token_idp_refuses_bad_input_with_exit_2(mock):
@@ -139,7 +140,7 @@ def test_idp_faults_break_the_key_fetch_until_cleared(mock):
 
 def test_pytest_plugin_idp_token_fixture(idp_token, federation_mock):
     token = idp_token("pingone", client_id="ping-batch-client")
-    assert parse_unverified(token).claims["client_id"] == "ping-batch-client"
+    assert parse_unverified(token, PING_CLAIMS).claims["client_id"] == "ping-batch-client"
     assert parse_unverified(idp_token(subject="x")).issuer.endswith("/oauth2/default")
 
 

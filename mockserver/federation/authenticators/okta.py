@@ -16,6 +16,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from mockserver.federation.authenticators.base import Credentials, Identity, Refusal, Setup
 from mockserver.federation.idp_keys import JWK, IssuerKeys, SourceError
+from mockserver.federation.jwtclaims import OKTA_CLAIMS as GO_OKTA_CLAIMS
+from mockserver.federation.jwtclaims import ClaimsType
 from mockserver.federation.jwtparse import (
     JWTError,
     KeyFuncError,
@@ -102,6 +104,8 @@ class IssuerBearer:
     name = "okta"
     struct = "OktaClaims"
     claim_types: ClaimTypes = OKTA_CLAIMS
+    # The Go struct the claims decode into: members it lacks are dropped, as encoding/json does.
+    claims_struct: ClaimsType = GO_OKTA_CLAIMS
 
     def __init__(self, setup: Setup) -> None:
         self.clock = setup.clock
@@ -121,7 +125,7 @@ class IssuerBearer:
         if not token or self.keys is None:
             return False
         try:
-            parsed = parse_unverified(token)
+            parsed = parse_unverified(token, self.claims_struct)
         except JWTError:
             return False
         wanted = self.federation_kind
@@ -137,7 +141,7 @@ class IssuerBearer:
         if not token:
             raise Refusal("empty token in Authorization header")
         try:
-            parsed = parse_unverified(token)
+            parsed = parse_unverified(token, self.claims_struct)
             check_struct_claims(parsed, self.struct, self.claim_types)
         except JWTError as exc:
             raise Refusal(f"failed to parse token: {exc}") from exc

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from mockserver.federation.authenticators.base import Refusal
 from mockserver.federation.authenticators.okta import ClaimTypes, IssuerBearer
+from mockserver.federation.jwtclaims import PING_CLAIMS as GO_PING_CLAIMS
 from mockserver.federation.jwtparse import ParsedToken
 
 PING_CLAIMS: ClaimTypes = (
@@ -23,6 +24,7 @@ class PingIdentity(IssuerBearer):
     name = "pingidentity"
     struct = "PingIdentityClaims"
     claim_types = PING_CLAIMS
+    claims_struct = GO_PING_CLAIMS
     federation_kind = "PingIdentityFederation"
 
     def subject_of(self, parsed: ParsedToken) -> str:
