@@ -20,6 +20,7 @@ import yaml
 from cryptography import x509
 
 from tests.zoo.defects import DEFECTS
+from tests.zoo.points import Mutant, Points
 from tests.zoo.protocol import Answer, Request, Zoo
 from tests.zoo.world import World, read_manifests
 
@@ -205,6 +206,7 @@ class ZooServer:
         forward_bearer: bool = True,
         spiffe_bundle: str | Path | bytes | None = None,
         mtls_port: int = 0,
+        mutant: Mutant | None = None,
     ) -> None:
         unknown = set(defects) - set(DEFECTS)
         if unknown:
@@ -215,7 +217,8 @@ class ZooServer:
             self.initial = list(manifests)
         self.world = World()
         self.world.apply(self.initial)
-        self.zoo = Zoo(self.world, defects, forward_bearer)
+        self.points = Points(mutant)
+        self.zoo = Zoo(self.world, defects, forward_bearer, self.points)
         self.host, self.port, self.state_hooks = host, port, state_hooks
         if isinstance(spiffe_bundle, str | Path):
             spiffe_bundle = Path(spiffe_bundle).read_bytes()
@@ -280,7 +283,9 @@ class ZooServer:
         except (ValueError, x509.ExtensionNotFound):
             return False
         allowed = {a.subject for a in self.world.authorizations() if a.spiffe}
-        return len(uris) == 1 and uris[0] in allowed
+        return len(uris) == 1 and any(
+            self.points.compare("spiffe-id", spiffe_id, uris[0]) for spiffe_id in allowed
+        )
 
     def stop(self) -> None:
         """Stop every listener and join its thread."""
@@ -367,6 +372,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--port-file", help="write the federation URL here when ready")
     parser.add_argument("--defect", action="append", default=[], choices=sorted(DEFECTS))
+    parser.add_argument("--mutant", help="one mutant, POINT:OPERATOR (tests/zoo/points.py)")
     parser.add_argument("--state-hooks", action="store_true", help="serve the admin API too")
     parser.add_argument(
         "--no-forward-bearer",
@@ -387,6 +393,7 @@ def main(argv: list[str] | None = None) -> int:
         forward_bearer=not args.no_forward_bearer,
         spiffe_bundle=args.spiffe_bundle,
         mtls_port=args.mtls_port,
+        mutant=Mutant.parse(args.mutant) if args.mutant else None,
     ).start()
     if args.server_ca_out:
         Path(args.server_ca_out).write_bytes(server.server_ca_pem)
