@@ -67,7 +67,7 @@ def parse_token(raw: str, points: Points | None = None) -> Token:
     """Split and decode without verifying; ValueError names what is wrong."""
     points = points or Points()
     padded = points.variant("jwt-segments") == "lenient-padding"
-    parts = raw.split(".")
+    parts = [p.rstrip("=") for p in raw.split(".")] if padded else raw.split(".")
     if len(parts) != 3:
         raise ValueError("token contains an invalid number of segments")
     try:
@@ -84,15 +84,7 @@ def parse_token(raw: str, points: Points | None = None) -> Token:
         raise ValueError(f"could not base64 decode signature: {exc}") from None
     if not isinstance(header, dict) or not isinstance(claims, dict):
         raise ValueError("header and claims must be JSON objects")
-    claim_types = points.variant("claim-types")
     for name in ("exp", "nbf", "iat"):
-        if claim_types == "lenient-string-times" and isinstance(claims.get(name), str):
-            try:
-                claims[name] = float(claims[name])
-            except ValueError:
-                pass
-        if claim_types == "strict-integer-times" and isinstance(claims.get(name), float):
-            raise ValueError(f"could not JSON decode claim {name}")
         if name in claims and (
             isinstance(claims[name], bool) or not isinstance(claims[name], int | float)
         ):
@@ -152,7 +144,7 @@ def parse_ca(value: str, defects: Collection[str], points: Points | None = None)
     pem.Decode, text before the block is skipped and later blocks are ignored."""
     points = points or Points()
     if not value:
-        if "optional-body" in defects:
+        if "optional-body" in defects or points.variant("body-json") == "lenient-non-object":
             return TrustAnchor(None)
         raise AuthError("no ca.crt given")
     data = _ca_bytes(value, defects, points)
@@ -324,12 +316,11 @@ def check_times(claims: dict[str, Any], defects: Collection[str], points: Points
     """exp (if present) and nbf (if present), zero leeway."""
     now = time.time()
     variant = points.variant("times")
-    if variant == "strict-exp-required" and "exp" not in claims:
-        raise AuthError("token has invalid claims: token is missing required claim: exp claim")
     leeway = 60 if "exp-leeway" in defects or variant == "lenient-leeway" else 0
     if "exp" in claims and "ignore-exp" not in defects and not now < claims["exp"] + leeway:
         raise AuthError("token has invalid claims: token is expired")
-    if "nbf" in claims and "ignore-nbf" not in defects and now < claims["nbf"]:
+    ignore_nbf = "ignore-nbf" in defects or variant == "lenient-ignore-nbf"
+    if "nbf" in claims and not ignore_nbf and now < claims["nbf"]:
         raise AuthError("token has invalid claims: token is not valid yet")
 
 
