@@ -9,13 +9,14 @@ reach its point, stopping at the first one that FAILs a MUST or MUST-SEC require
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from conformance.bundle import Bundle, BundleClusters, create_bundle
 from conformance.requirements import select as select_requirements
 from conformance.runner.api import ServerSession
 from conformance.scenarios import Scenario
+from tests.mutation.equivalent import EQUIVALENT
 from tests.mutation.outcome import Kill, MutationRun
 from tests.zoo.points import Mutant, all_mutants
 from tests.zoo.server import ZooServer
@@ -60,14 +61,16 @@ class ServerMutation:
                 self.baseline_failures[scenario.id] = f"{result.status}: {result.message}"
             self.coverage[scenario.id] = self.zoo.points.take_hits()
 
-    def covering(self, mutant: Mutant) -> list[Scenario]:
-        return [s for s in self.scenarios if mutant.point in self.coverage.get(s.id, ())]
+    def covering(self, mutant: Mutant, first: str | None = None) -> list[Scenario]:
+        """The scenarios reaching the mutant's point; `first` (the last known killer) leads."""
+        found = [s for s in self.scenarios if mutant.point in self.coverage.get(s.id, ())]
+        return sorted(found, key=lambda s: s.id != first)
 
-    def judge(self, mutant: Mutant) -> Kill | None:
+    def judge(self, mutant: Mutant, first: str | None = None) -> Kill | None:
         """The first covering scenario that FAILs a MUST requirement with this mutant on."""
         self.zoo.points.mutant = mutant
         try:
-            for scenario in self.covering(mutant):
+            for scenario in self.covering(mutant, first):
                 musts = sorted(set(scenario.requirements) & self.musts)
                 if not musts:
                     continue
@@ -78,10 +81,10 @@ class ServerMutation:
             self.zoo.points.mutant = None
         return None
 
-    def run(self, mutants: Iterable[Mutant]) -> MutationRun:
+    def run(self, mutants: Iterable[Mutant], known: Mapping[str, str]) -> MutationRun:
         run = MutationRun("server")
         for mutant in mutants:
-            run.add(mutant.name, self.judge(mutant))
+            run.add(mutant.name, self.judge(mutant, known.get(mutant.name)))
         return run
 
     def stop(self) -> None:
@@ -89,8 +92,16 @@ class ServerMutation:
         self.zoo.stop()
 
 
-def run_server_mutation(mutants: Iterable[Mutant] | None = None) -> MutationRun:
-    """A whole server mutation run with its own bundle and clusters."""
+def counted_mutants() -> list[Mutant]:
+    """Every registered mutant but the equivalent ones."""
+    return [m for m in all_mutants() if m.name not in EQUIVALENT]
+
+
+def run_server_mutation(
+    mutants: Iterable[Mutant] | None = None, known: Mapping[str, str] | None = None
+) -> MutationRun:
+    """A whole server mutation run with its own bundle and clusters; `known` maps a mutant to
+    the scenario that killed it last time, tried first."""
     with tempfile.TemporaryDirectory(prefix="zoo-mutation-") as folder:
         tmp = Path(folder)
         bundle = create_bundle(tmp / "bundle")
@@ -99,7 +110,8 @@ def run_server_mutation(mutants: Iterable[Mutant] | None = None) -> MutationRun:
             mutation = ServerMutation(bundle, clusters, tmp)
             try:
                 mutation.measure_coverage()
-                run = mutation.run(all_mutants() if mutants is None else mutants)
+                chosen = counted_mutants() if mutants is None else mutants
+                run = mutation.run(chosen, known or {})
                 run.baseline_failures = dict(mutation.baseline_failures)
                 return run
             finally:
