@@ -20,3 +20,13 @@ def mock(tmp_path_factory):
     server.start()
     yield server
     server.stop()
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    """Print the mutation score recorded by tests/test_mutation_score.py (also under xdist)."""
+    for report in terminalreporter.stats.get("passed", []) + terminalreporter.stats.get(
+        "failed", []
+    ):
+        for name, value in getattr(report, "user_properties", ()):
+            if name == "mutation_score" and report.when == "call":
+                terminalreporter.write_line(str(value))
