@@ -9,12 +9,12 @@ SOURCE = "external-secrets-inc/federation-server@ed0c3e9"
 EQUIVALENT: dict[str, str] = {
     "body-member:case-fold": (
         "encoding/json matches a struct tag case-insensitively: readCaCrt unmarshals into "
-        "`json:\"ca.crt\"` (pkg/enterprise/federation/server/auth/oidc.go:206-208), and R4's "
-        "c.Bind into `json:\"owner\"` decodes the same way (server/server.go:397, 403)"
+        '`json:"ca.crt"` (pkg/enterprise/federation/server/auth/oidc.go:206-208), and R4\'s '
+        'c.Bind into `json:"owner"` decodes the same way (server/server.go:397, 403)'
     ),
     "bearer-scheme:trim": (
         "identical by construction: the compared scheme is the text before the first space, "
-        "which holds no space to trim; the real check is strings.TrimPrefix(token, \"Bearer \") "
+        'which holds no space to trim; the real check is strings.TrimPrefix(token, "Bearer ") '
         "(server/auth/oidc.go:77)"
     ),
     "spiffe-id:suffix": (

@@ -13,7 +13,6 @@ from typing import Any
 from cryptography import x509
 
 from tests.zoo import gojson
-from tests.zoo.points import Points
 from tests.zoo.auth import (
     AuthError,
     DropConnection,
@@ -24,6 +23,7 @@ from tests.zoo.auth import (
     parse_token,
     verify,
 )
+from tests.zoo.points import Points
 from tests.zoo.world import (
     GENERATOR_API,
     LABEL_PREFIX,
@@ -424,7 +424,9 @@ class Zoo:
         elif self.has("subject-case-insensitive"):
             specs = [s for s in specs if s.subject.lower() == identity.subject.lower()]
         else:
-            specs = [s for s in specs if self.points.compare("subject", s.subject, identity.subject)]
+            specs = [
+                s for s in specs if self.points.compare("subject", s.subject, identity.subject)
+            ]
         return specs[:1] if self.has("no-union") else specs
 
     def _granting(self, identity: Identity, allowed: Any) -> Authorization:
