@@ -32,7 +32,11 @@ KNOWN_ALGS = frozenset(
     f"{family}{bits}" for family in ("HS", "RS", "PS", "ES") for bits in (256, 384, 512)
 ) | {"EdDSA", "none"}
 RSA_JWK_ALGS = ("RS256", "RS384", "RS512")
-HASHES = {"256": hashes.SHA256, "384": hashes.SHA384, "512": hashes.SHA512}
+HASHES: dict[str, type[hashes.SHA256 | hashes.SHA384 | hashes.SHA512]] = {
+    "256": hashes.SHA256,
+    "384": hashes.SHA384,
+    "512": hashes.SHA512,
+}
 KEY_TTL = 60.0
 
 

@@ -232,7 +232,9 @@ class Zoo:
         if method == "HEAD":
             return Answer(405, b"", dict(allow))
         body = "Method Not Allowed" if strings else {"message": "Method Not Allowed"}
-        return self.json(405, body, **allow)
+        answer = self.json(405, body)
+        answer.headers.update(allow)
+        return answer
 
     # -- authentication ---------------------------------------------------------------------------
 
@@ -547,7 +549,7 @@ class Zoo:
             raise HandlerError(500 if self.has("generator-error-500") else 400, str(exc)) from None
         state_ref = None
         if not self.has("r2-no-state"):
-            state = {
+            state: dict[str, Any] = {
                 "apiVersion": GENERATOR_API,
                 "kind": "GeneratorState",
                 "metadata": {

@@ -55,7 +55,7 @@ class _TLSServer(_Server):
             return
         try:
             if self.peer_check(tls):
-                self.RequestHandlerClass(tls, client_address, self)
+                self.RequestHandlerClass(tls, client_address, self)  # type: ignore[arg-type]
         except (ssl.SSLError, OSError):
             pass
         finally:
@@ -73,7 +73,8 @@ class _FederationHandler(BaseHTTPRequestHandler):
     def _read_body(self) -> bytes | None:
         """The body, or None when it is over the limit (the rest is not read)."""
         if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
-            chunks, size = [], 0
+            chunks: list[bytes] = []
+            size = 0
             while True:
                 length = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
                 if length == 0:
@@ -304,6 +305,7 @@ class ZooServer:
     @property
     def url(self) -> str:
         host, port = self._federation.server_address[:2]
+        host = host.decode() if isinstance(host, bytes) else host
         return f"http://{host}:{port}"
 
     @property
@@ -311,6 +313,7 @@ class ZooServer:
         if self.spiffe_bundle is None:
             return None
         host, port = self._mtls.server_address[:2]
+        host = host.decode() if isinstance(host, bytes) else host
         return f"https://{host}:{port}"
 
     @property
@@ -323,6 +326,7 @@ class ZooServer:
         if not self.state_hooks:
             return None
         host, port = self._admin.server_address[:2]
+        host = host.decode() if isinstance(host, bytes) else host
         return f"http://{host}:{port}"
 
     # -- state hooks ----------------------------------------------------------------------------
