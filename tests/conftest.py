@@ -22,8 +22,15 @@ def mock(tmp_path_factory):
     server.stop()
 
 
-def pytest_terminal_summary(terminalreporter, config):
-    """Print the random order's seed even under -q, so a failing order can be replayed."""
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    """Print the random order's seed even under -q, so a failing order can be replayed, and the
+    mutation score recorded by tests/test_mutation_score.py (also under xdist)."""
     seed = getattr(config.option, "randomly_seed", None)
     if seed is not None:
         terminalreporter.write_line(f"test order: rerun with -p randomly --randomly-seed={seed}")
+    for report in terminalreporter.stats.get("passed", []) + terminalreporter.stats.get(
+        "failed", []
+    ):
+        for name, value in getattr(report, "user_properties", ()):
+            if name == "mutation_score" and report.when == "call":
+                terminalreporter.write_line(str(value))

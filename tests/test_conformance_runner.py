@@ -192,7 +192,7 @@ def test_hooks_file_runs_commands_with_manifests_on_stdin(tmp_path):
 def test_list_prints_what_a_run_would_execute(capsys):
     assert main(["server", "--list", "--profile", "smoke"]) == 0
     out = capsys.readouterr().out
-    assert out.splitlines()[0] == "profile smoke, level all: 6 requirements, 8 scenarios"
+    assert out.splitlines()[0] == "profile smoke, level all: 6 requirements, 9 scenarios"
     assert "SRV-HTTP-004     MUST     http-unauthenticated, http-unauthenticated-client" in out
 
 
@@ -224,7 +224,7 @@ def test_pytest_plugin_runs_scenarios_as_items(tmp_path):
         check=False,
     )
     assert done.returncode == 0, done.stdout[-2000:]
-    assert "7 passed, 1 deselected" in done.stdout
+    assert "8 passed, 1 deselected" in done.stdout
     assert "conformance summary" in done.stdout
     data = json.loads((tmp_path / "results.json").read_text())
     statuses = {r["id"]: (r["status"], r["reason"]) for r in data["requirements"]}

@@ -107,7 +107,7 @@ def test_unknown_field_missing_field_and_bad_choice_are_all_reported():
     where = 'scenarios/store/r1-basic.yaml: scenario "store-r1-ok"'
     assert errors_of(text) == [
         f"{where}: request.colour: unknown field (expected one of: operation, params, identity, "
-        "transport, auth, ca_crt, body, workload_token, headers, query)",
+        "transport, auth, ca_crt, body, workload_token, headers, query, ca_member)",
         f"{where}: request.operation: expected one of store.get, generator.generate, "
         'generator.revoke_self, generator.revoke_of, raw, got "store.fetch"',
         f'{where}: request.identity.serviceAccount: expected <namespace>/<name>, got "web"',

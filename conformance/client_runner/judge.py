@@ -8,6 +8,7 @@ must never leave a delivery behind.
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -55,8 +56,9 @@ def judge(
     problems += _sent(expect, seen, token, ca_pems)
     problems += _counts(expect, seen)
     problems += _report(expect, seen)
-    if "leak-secret" in expect.must_not:
-        problems += _leaks(expect, seen, token)
+    # Every step, not only those naming leak-secret: a secret printed on any failure path is a
+    # leak (the token, ca.crt and the store values the mock holds).
+    problems += _leaks(expect, seen, token, ca_pems)
     return problems
 
 
@@ -277,9 +279,13 @@ def planted_secrets(expect: ClientExpectation, seen: Observation, token: str) ->
     return [s[:SECRET_PREFIX] for s in out if s]
 
 
-def _leaks(expect: ClientExpectation, seen: Observation, token: str) -> list[str]:
+def _leaks(
+    expect: ClientExpectation, seen: Observation, token: str, ca_pems: Mapping[str, bytes]
+) -> list[str]:
     scanner = Redactor()
     scanner.add_many(planted_secrets(expect, seen, token))
+    # the ca.crt member as sent (standard base64 of the PEM), by its start
+    scanner.add_many([base64.b64encode(pem).decode()[:SECRET_PREFIX] for pem in ca_pems.values()])
     streams = {"stderr": seen.process.stderr}
     delivers_on_stdout = seen.output is not None and seen.output.source == "stdout"
     if not (delivers_on_stdout and expect.outcome == "success"):

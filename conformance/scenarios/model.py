@@ -110,6 +110,7 @@ class Request:
     workload_token: WorkloadToken | None = None
     headers: Mapping[str, str | None] = field(default_factory=dict)
     query: str | None = None
+    ca_member: str = "ca.crt"
 
     @property
     def method(self) -> str:

@@ -154,6 +154,7 @@ def parse_request(c: Checker, value: Any, path: str, ctx: ParseContext) -> Reque
             "workload_token",
             "headers",
             "query",
+            "ca_member",
         ),
     )
     if d is None:
@@ -213,9 +214,13 @@ def parse_request(c: Checker, value: Any, path: str, ctx: ParseContext) -> Reque
     if "query" in d:
         query = c.string(d["query"], join(path, "query"), what="a query string")
         ok = ok and query is not None
+    ca_member = c.string(d.get("ca_member", "ca.crt"), join(path, "ca_member"), what="a name")
+    ok = ok and ca_member is not None
     if transport == "mtls" and isinstance(identity, KubeIdentity | IdPIdentity):
         c.bad(join(path, "transport"), "http or https for a Kubernetes identity", transport)
         ok = False
     if not ok or op is None or transport is None or auth is None or body is None or not ca_ok:
         return None
-    return Request(op, dict(params), identity, transport, auth, ca, body, wlt, headers, query)
+    return Request(
+        op, dict(params), identity, transport, auth, ca, body, wlt, headers, query, str(ca_member)
+    )

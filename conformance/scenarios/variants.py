@@ -14,6 +14,10 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from conformance.scenarios.model import KubeIdentity, Request, WorkloadToken
+from conformance.scenarios.vocabulary import SCHEME_NEAR_MISSES
+
+# Text a CA file may carry before its PEM block (openssl x509 -text writes such a preamble).
+PREAMBLE = b"Certificate:\n    Subject: conformance test CA\n"
 
 
 def ca_crt_text(variant: str, cluster: str, pem_of: Callable[[str], bytes]) -> str | None:
@@ -37,7 +41,42 @@ def ca_crt_text(variant: str, cluster: str, pem_of: Callable[[str], bytes]) -> s
         der = ssl.PEM_cert_to_DER_cert(pem.decode("ascii"))
         text = ssl.DER_cert_to_PEM_cert(der).replace("CERTIFICATE", "PUBLIC KEY")
         return base64.b64encode(text.encode("ascii")).decode("ascii")
+    if variant in GO_READABLE_CA:
+        return GO_READABLE_CA[variant](pem, pem_of)
     return base64.b64encode(pem).decode("ascii")
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def _wrapped(data: bytes) -> str:
+    text = _b64(data)
+    return "\n".join(text[i : i + 64] for i in range(0, len(text), 64)) + "\n"
+
+
+def _other_pem(pem: bytes, pem_of: Callable[[str], bytes]) -> bytes:
+    """A second certificate after the first: another cluster's CA when there is one."""
+    for name in ("beta", "gamma", "alpha"):
+        try:
+            other = pem_of(name)
+        except (KeyError, ValueError):
+            continue
+        if other != pem:
+            return other
+    return pem
+
+
+GO_READABLE_CA: dict[str, Callable[[bytes, Callable[[str], bytes]], str]] = {
+    "leading-text": lambda pem, _of: _b64(PREAMBLE + pem),
+    "bundle": lambda pem, of: _b64(pem + _other_pem(pem, of)),
+    "crlf": lambda pem, _of: _b64(pem.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")),
+    "wrapped-base64": lambda pem, _of: _wrapped(pem),
+}
+
+
+def _padded(token: str) -> str:
+    return ".".join(s + "=" * (-len(s) % 4 or 4) for s in token.split("."))
 
 
 def _b64url(data: bytes) -> str:
@@ -92,9 +131,14 @@ def authorization(request: Request, token: str | None) -> str | None:
     """The Authorization header value for `token` in the request's form (None: omit it)."""
     if token is None or request.auth == "none":
         return None
-    return {"bearer": f"Bearer {token}", "bare": token, "lowercase": f"bearer {token}"}[
-        request.auth
-    ]
+    if request.auth in SCHEME_NEAR_MISSES:
+        return SCHEME_NEAR_MISSES[request.auth] + token
+    return {
+        "bearer": f"Bearer {token}",
+        "bare": token,
+        "lowercase": f"bearer {token}",
+        "padded-segments": f"Bearer {_padded(token)}",
+    }[request.auth]
 
 
 def _compact(members: Mapping[str, Any]) -> bytes:
@@ -118,7 +162,7 @@ def body_bytes(request: Request, ca_crt_value: str | None) -> bytes:
         return json.dumps(body.value, separators=(",", ":")).encode("utf-8")
     members: dict[str, Any] = {}
     if request.is_kube and ca_crt_value is not None:
-        members["ca.crt"] = ca_crt_value
+        members[request.ca_member] = ca_crt_value
     if request.operation == "generator.revoke_of":
         members.update(request.params.get("body") or {})
     data = _compact(members)

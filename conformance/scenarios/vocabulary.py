@@ -40,9 +40,25 @@ CA_VARIANTS = (
     "non-certificate-pem",
     "garbage",
     "missing",
+    # valid as Go reads them (base64.StdEncoding skips line breaks, pem.Decode takes the first
+    # block and skips text before it): each must authenticate
+    "leading-text",
+    "bundle",
+    "crlf",
+    "wrapped-base64",
 )
 BODY_VARIANTS = ("json", "empty", "non-json", "json-array", "json-null")
-AUTH_FORMS = ("bearer", "none", "bare", "lowercase")
+# near-miss schemes (each must be refused) and padded JWT segments (refused too)
+SCHEME_NEAR_MISSES = {
+    "scheme-prefix": "Bear ",
+    "scheme-extension": "BearerX ",
+    "scheme-suffix": "earer ",
+    "scheme-tab": "Bearer\t",
+    "scheme-compat": "Be\u00aarer ",
+    "scheme-encoded": "Be%61rer ",
+    "double-space": "Bearer  ",
+}
+AUTH_FORMS = ("bearer", "none", "bare", "lowercase", *SCHEME_NEAR_MISSES, "padded-segments")
 TRANSPORTS = ("http", "https", "mtls")
 SVID_VARIANTS = ("valid", "untrusted")
 MALFORMED_WLT = (

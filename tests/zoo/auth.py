@@ -26,11 +26,17 @@ from cryptography.hazmat.primitives import hashes, hmac, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
+from tests.zoo.points import Points
+
 KNOWN_ALGS = frozenset(
     f"{family}{bits}" for family in ("HS", "RS", "PS", "ES") for bits in (256, 384, 512)
 ) | {"EdDSA", "none"}
 RSA_JWK_ALGS = ("RS256", "RS384", "RS512")
-HASHES = {"256": hashes.SHA256, "384": hashes.SHA384, "512": hashes.SHA512}
+HASHES: dict[str, type[hashes.SHA256 | hashes.SHA384 | hashes.SHA512]] = {
+    "256": hashes.SHA256,
+    "384": hashes.SHA384,
+    "512": hashes.SHA512,
+}
 KEY_TTL = 60.0
 
 
@@ -53,27 +59,31 @@ class Token:
     signature: bytes
 
 
-def _b64url(segment: str) -> bytes:
+def _b64url(segment: str, padded: bool = False) -> bytes:
+    if padded:
+        segment = segment.rstrip("=")
     if "=" in segment or "+" in segment or "/" in segment:
         raise ValueError("illegal base64 data")
     return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
 
 
-def parse_token(raw: str) -> Token:
+def parse_token(raw: str, points: Points | None = None) -> Token:
     """Split and decode without verifying; ValueError names what is wrong."""
-    parts = raw.split(".")
+    points = points or Points()
+    padded = points.variant("jwt-segments") == "lenient-padding"
+    parts = [p.rstrip("=") for p in raw.split(".")] if padded else raw.split(".")
     if len(parts) != 3:
         raise ValueError("token contains an invalid number of segments")
     try:
-        header = json.loads(_b64url(parts[0]))
+        header = json.loads(_b64url(parts[0], padded))
     except (ValueError, binascii.Error) as exc:
         raise ValueError(f"could not base64 decode or JSON decode header: {exc}") from None
     try:
-        claims = json.loads(_b64url(parts[1]))
+        claims = json.loads(_b64url(parts[1], padded))
     except (ValueError, binascii.Error) as exc:
         raise ValueError(f"could not base64 decode or JSON decode claim: {exc}") from None
     try:
-        signature = _b64url(parts[2])
+        signature = _b64url(parts[2], padded)
     except (ValueError, binascii.Error) as exc:
         raise ValueError(f"could not base64 decode signature: {exc}") from None
     if not isinstance(header, dict) or not isinstance(claims, dict):
@@ -86,6 +96,8 @@ def parse_token(raw: str) -> Token:
     for name in ("iss", "sub"):
         if name in claims and not isinstance(claims[name], str):
             raise ValueError(f"could not JSON decode claim {name}")
+    if points.variant("jwt-segments") == "strict-typ" and header.get("typ") != "JWT":
+        raise ValueError("the header has no typ JWT")
     alg = header.get("alg")
     if not isinstance(alg, str) or not alg:
         raise ValueError("signing method (alg) is unspecified")
@@ -112,23 +124,45 @@ class TrustAnchor:
         return ssl.create_default_context(cadata=self.pem)
 
 
-def parse_ca(value: str, defects: Collection[str]) -> TrustAnchor:
-    """Standard padded base64 of a PEM whose first block is a CERTIFICATE."""
+def _ca_bytes(value: str, defects: Collection[str], points: Points) -> bytes:
+    """Go's base64.StdEncoding: padded, standard alphabet, CR and LF ignored."""
+    variant = points.variant("ca-base64")
+    text = value if variant == "strict-no-newlines" else value.replace("\r", "").replace("\n", "")
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        pass
+    if variant == "lenient-urlsafe":
+        try:
+            return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        except (binascii.Error, ValueError):
+            pass
+    raw_pem = "ca-raw-pem" in defects or variant == "lenient-raw-pem"
+    if raw_pem and value.lstrip().startswith("-----BEGIN"):
+        return value.encode()
+    raise AuthError("illegal base64 data in ca.crt")
+
+
+def parse_ca(value: str, defects: Collection[str], points: Points | None = None) -> TrustAnchor:
+    """Standard padded base64 of a PEM whose first block is a CERTIFICATE; like Go's
+    pem.Decode, text before the block is skipped and later blocks are ignored."""
+    points = points or Points()
     if not value:
-        if "optional-body" in defects:
+        if "optional-body" in defects or points.variant("body-json") == "lenient-non-object":
             return TrustAnchor(None)
         raise AuthError("no ca.crt given")
-    try:
-        data = base64.b64decode(value, validate=True)
-    except (binascii.Error, ValueError):
-        if "ca-raw-pem" in defects and value.lstrip().startswith("-----BEGIN"):
-            data = value.encode()
-        else:
-            raise AuthError("illegal base64 data in ca.crt") from None
+    data = _ca_bytes(value, defects, points)
     text = data.decode("latin-1")
     begin = text.find("-----BEGIN ")
+    pem_variant = points.variant("ca-pem")
+    if pem_variant == "strict-leading-text" and begin > 0:
+        raise AuthError("failed to decode PEM block: text before the block")
+    if pem_variant == "strict-single-block" and text.count("-----BEGIN ") > 1:
+        raise AuthError("failed to decode PEM block: more than one block")
+    if pem_variant == "strict-lf-only" and "\r" in text:
+        raise AuthError("failed to decode PEM block: CRLF line ends")
     if begin < 0:
-        if "ca-der" in defects:
+        if "ca-der" in defects or pem_variant == "lenient-der":
             try:
                 cert = x509.load_der_x509_certificate(data)
             except ValueError:
@@ -141,10 +175,10 @@ def parse_ca(value: str, defects: Collection[str]) -> TrustAnchor:
     if end < 0:
         raise AuthError("failed to decode PEM block")
     if block_type != "CERTIFICATE":
-        if "ca-any-block" in defects:
+        if "ca-any-block" in defects or pem_variant == "lenient-any-block":
             return TrustAnchor(None)
         raise AuthError("invalid PEM block type")
-    pem = text[begin : end + len(end_marker)] + "\n"
+    pem = text[begin : end + len(end_marker)].replace("\r\n", "\n") + "\n"
     try:
         x509.load_pem_x509_certificate(pem.encode())
     except ValueError as exc:
@@ -282,13 +316,15 @@ def verify_signature(token: Token, key: Any, defects: Collection[str]) -> None:
     raise AuthError("token signature is invalid: key is of invalid type")
 
 
-def check_times(claims: dict[str, Any], defects: Collection[str]) -> None:
+def check_times(claims: dict[str, Any], defects: Collection[str], points: Points) -> None:
     """exp (if present) and nbf (if present), zero leeway."""
     now = time.time()
-    leeway = 60 if "exp-leeway" in defects else 0
+    variant = points.variant("times")
+    leeway = 60 if "exp-leeway" in defects or variant == "lenient-leeway" else 0
     if "exp" in claims and "ignore-exp" not in defects and not now < claims["exp"] + leeway:
         raise AuthError("token has invalid claims: token is expired")
-    if "nbf" in claims and "ignore-nbf" not in defects and now < claims["nbf"]:
+    ignore_nbf = "ignore-nbf" in defects or variant == "lenient-ignore-nbf"
+    if "nbf" in claims and not ignore_nbf and now < claims["nbf"]:
         raise AuthError("token has invalid claims: token is not valid yet")
 
 
@@ -296,18 +332,21 @@ def verify(
     token: Token,
     keys_for: Callable[[bool], dict[str, dict[str, Any]]],
     defects: Collection[str],
+    points: Points | None = None,
 ) -> None:
     """Pick the key by kid (fetching once more for an unknown one), verify, check times."""
+    points = points or Points()
+    ignore_kid = "ignore-kid" in defects or points.variant("kid") == "lenient-first-key"
     kid = token.header.get("kid")
-    if not isinstance(kid, str) and "ignore-kid" not in defects:
+    if not isinstance(kid, str) and not ignore_kid:
         if "kidless-drop" in defects:
             raise DropConnection("token without a string kid")
         raise AuthError("token is unverifiable: token header has no string kid")
     if token.header["alg"] == "none" and "accept-alg-none" in defects:
-        check_times(token.claims, defects)
+        check_times(token.claims, defects, points)
         return
     keys = keys_for(False)
-    if "ignore-kid" in defects:
+    if ignore_kid:
         candidates = [k for k in keys.values() if k.get("kty") == "RSA"]
         jwk = candidates[0] if candidates else None
     else:
@@ -317,4 +356,4 @@ def verify(
     if jwk is None:
         raise AuthError("token is unverifiable: found right store, but kid not found in jwks")
     verify_signature(token, public_key(jwk, defects), defects)
-    check_times(token.claims, defects)
+    check_times(token.claims, defects, points)

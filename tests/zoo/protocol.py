@@ -23,6 +23,7 @@ from tests.zoo.auth import (
     parse_token,
     verify,
 )
+from tests.zoo.points import Points
 from tests.zoo.world import (
     GENERATOR_API,
     LABEL_PREFIX,
@@ -139,10 +140,15 @@ class Zoo:
     """The protocol over a `World`, with a set of defects switched on."""
 
     def __init__(
-        self, world: World, defects: Collection[str] = (), forward_bearer: bool = True
+        self,
+        world: World,
+        defects: Collection[str] = (),
+        forward_bearer: bool = True,
+        points: Points | None = None,
     ) -> None:
         self.world = world
         self.defects = frozenset(defects)
+        self.points = points or Points()
         self.keys = KeyCache(forward_bearer, self.defects)
         self._tombstones: list[Authorization] = []
 
@@ -200,14 +206,18 @@ class Zoo:
 
     def _route(self, path: str) -> tuple[tuple[str, tuple[str, ...]] | None, tuple[str, ...]]:
         parts = path[1:].split("/") if path.startswith("/") else [""]
-        if parts[0] == "secretstore" and len(parts) >= 4 and parts[2] == "secrets":
+
+        def literal(index: int, word: str) -> bool:
+            return self.points.compare("path-segment", word, parts[index])
+
+        if len(parts) >= 4 and literal(0, "secretstore") and literal(2, "secrets"):
             key = parts[3] if self.has("slash-truncates-key") else "/".join(parts[3:])
             if self.has("slash-truncates-key") and len(parts) > 4:
                 return None, ()
             return ("store_get", ("POST",)), (parts[1], key)
-        if parts[0] == "generators" and len(parts) == 3 and parts[2] == "revoke":
+        if len(parts) == 3 and literal(0, "generators") and literal(2, "revoke"):
             return ("revoke_of", ("POST",)), (parts[1],)
-        if parts[0] == "generators" and len(parts) >= 4:
+        if len(parts) >= 4 and literal(0, "generators"):
             methods = ("POST",) if self.has("revoke-self-unrouted") else ("DELETE", "POST")
             return ("generator", methods), (parts[1], parts[2], "/".join(parts[3:]))
         return None, ()
@@ -222,7 +232,9 @@ class Zoo:
         if method == "HEAD":
             return Answer(405, b"", dict(allow))
         body = "Method Not Allowed" if strings else {"message": "Method Not Allowed"}
-        return self.json(405, body, **allow)
+        answer = self.json(405, body)
+        answer.headers.update(allow)
+        return answer
 
     # -- authentication ---------------------------------------------------------------------------
 
@@ -234,20 +246,23 @@ class Zoo:
             found = re.search(r"URI=(spiffe://[^;,\s]+)", forwarded)
             if found:
                 return self._spiffe_id(found.group(1))
-        header = request.header("Authorization") or ""
-        raw = header.removeprefix("Bearer ")
+        raw = self._bearer(request.header("Authorization") or "")
         ca_value = self._ca_crt(request.body)
         try:
-            token = parse_token(raw)
+            token = parse_token(raw, self.points)
         except ValueError as exc:
             raise AuthError(f"token is malformed: {exc}") from None
         issuer = token.claims.get("iss", "")
-        specs = [a for a in self.world.authorizations() if not a.spiffe and a.issuer == issuer]
+        specs = [
+            a
+            for a in self.world.authorizations()
+            if not a.spiffe and self.points.compare("issuer", a.issuer, issuer)
+        ]
         if not specs:
             if self.has("unknown-issuer-404") and issuer:
                 return Identity("oidc", issuer, token.claims.get("sub", ""), None)
             raise AuthError("token is unverifiable: error while executing keyfunc: no jwks found")
-        anchor = parse_ca(ca_value, self.defects)
+        anchor = parse_ca(ca_value, self.defects, self.points)
         urls = []
         for spec in specs:
             url = self.world.federation_url(spec.federation_kind, spec.federation_name)
@@ -272,12 +287,26 @@ class Zoo:
                 keys.update(self.keys.keys(url, anchor, bearer, refresh))
             return keys
 
-        verify(token, keys_for, self.defects)
+        verify(token, keys_for, self.defects, self.points)
+
+    def _bearer(self, header: str) -> str:
+        """The token: the header without a leading `Bearer ` (a bare token counts as given,
+        as the real OIDC authenticator's strings.TrimPrefix has it)."""
+        scheme, space, rest = header.partition(" ")
+        if space and self.points.compare("bearer-scheme", "Bearer", scheme):
+            token = rest
+        else:
+            token = header
+        if self.points.variant("bearer-header") == "lenient-trim":
+            token = token.strip()
+        return token
 
     def _ca_crt(self, body: bytes) -> str:
-        """The body's `ca.crt`: the body must be a JSON object (or null)."""
+        """The body's `ca.crt`: the body must be a JSON object (or null). Member names match
+        as Go's json.Unmarshal matches a struct tag: case-insensitively, the last one wins."""
+        lenient = self.points.variant("body-json") == "lenient-non-object"
         if not body.strip():
-            if self.has("optional-body"):
+            if self.has("optional-body") or lenient:
                 return ""
             raise AuthError("unexpected end of JSON input")
         try:
@@ -285,16 +314,19 @@ class Zoo:
         except ValueError as exc:
             if self.has("malformed-body-500"):
                 raise ValueError(f"cannot parse the body: {exc}") from None
-            if self.has("optional-body"):
+            if self.has("optional-body") or lenient:
                 return ""
             raise AuthError(f"invalid JSON body: {exc}") from None
         if value is None:
             return ""
         if not isinstance(value, dict):
-            if self.has("optional-body"):
+            if self.has("optional-body") or lenient:
                 return ""
             raise AuthError("json: cannot unmarshal the body into an object")
-        ca = value.get("ca.crt")
+        ca = None
+        for member, member_value in value.items():
+            if self.points.compare("body-member", "ca.crt", member.casefold()):
+                ca = member_value
         if ca is None:
             return ""
         if not isinstance(ca, str):
@@ -334,7 +366,7 @@ class Zoo:
         if not header or self.has("wlt-ignored"):
             return identity.workload
         try:
-            token = parse_token(header)
+            token = parse_token(header, self.points)
         except ValueError as exc:
             raise HandlerError(
                 400, f"invalid x-workload-token: failed to parse x-workload-token: {exc}"
@@ -360,7 +392,7 @@ class Zoo:
         issuer = token.claims.get("iss", "")
         urls: list[str] = []
         for spec in self.world.authorizations():
-            if not spec.spiffe and spec.issuer == issuer:
+            if not spec.spiffe and self.points.compare("issuer", spec.issuer, issuer):
                 url = self.world.federation_url(spec.federation_kind, spec.federation_name)
                 if url and url not in urls:
                     urls.append(url)
@@ -386,7 +418,7 @@ class Zoo:
         if self.has("sticky-authorizations"):
             specs = specs + [t for t in self._tombstones if t not in specs]
             self._tombstones = specs
-        specs = [s for s in specs if s.issuer == identity.provider]
+        specs = [s for s in specs if self.points.compare("issuer", s.issuer, identity.provider)]
         if self.has("ignore-subject"):
             return specs
         if self.has("subject-prefix"):
@@ -394,7 +426,9 @@ class Zoo:
         elif self.has("subject-case-insensitive"):
             specs = [s for s in specs if s.subject.lower() == identity.subject.lower()]
         else:
-            specs = [s for s in specs if s.subject == identity.subject]
+            specs = [
+                s for s in specs if self.points.compare("subject", s.subject, identity.subject)
+            ]
         return specs[:1] if self.has("no-union") else specs
 
     def _granting(self, identity: Identity, allowed: Any) -> Authorization:
@@ -402,6 +436,11 @@ class Zoo:
             if allowed(spec):
                 return spec
         raise HandlerError(404, "Not Found")
+
+    def _same_store(self, allowed: str, store: str) -> bool:
+        if self.has("store-case-insensitive"):
+            return allowed.lower() == store.lower()
+        return self.points.compare("store-name", allowed, store)
 
     def _same(self, a: str, b: str, defect: str) -> bool:
         return a.lower() == b.lower() if self.has(defect) else a == b
@@ -414,10 +453,15 @@ class Zoo:
                     and entry.get("apiVersion", GENERATOR_API) != GENERATOR_API
                 ):
                     continue
+                compare = self.points.compare
                 if (
-                    entry.get("name") == name
-                    and entry.get("namespace") == ns
-                    and self._same(entry.get("kind", ""), kind, "kind-case-insensitive")
+                    compare("generator-name", entry.get("name", ""), name)
+                    and compare("generator-namespace", entry.get("namespace", ""), ns)
+                    and (
+                        self._same(entry.get("kind", ""), kind, "kind-case-insensitive")
+                        if self.has("kind-case-insensitive")
+                        else compare("generator-kind", entry.get("kind", ""), kind)
+                    )
                 ):
                     return True
             return False
@@ -432,7 +476,7 @@ class Zoo:
         try:
             spec = self._granting(
                 identity,
-                lambda s: any(self._same(x, store, "store-case-insensitive") for x in s.stores),
+                lambda s: any(self._same_store(x, store) for x in s.stores),
             )
         except HandlerError:
             if self.has("secret-in-denial"):
@@ -443,7 +487,7 @@ class Zoo:
                 raise HandlerError(404, f"Not Found: {value}") from None
             raise
         try:
-            value = self.world.secret_value(store, key)
+            value = self.world.secret_value(store, key, self.points)
         except BackendError as exc:
             if self.has("missing-key-404") and str(exc) == "Secret does not exist":
                 raise HandlerError(404, "Not Found") from None
@@ -505,7 +549,7 @@ class Zoo:
             raise HandlerError(500 if self.has("generator-error-500") else 400, str(exc)) from None
         state_ref = None
         if not self.has("r2-no-state"):
-            state = {
+            state: dict[str, Any] = {
                 "apiVersion": GENERATOR_API,
                 "kind": "GeneratorState",
                 "metadata": {
@@ -570,7 +614,8 @@ class Zoo:
                 except ValueError as exc:
                     raise HandlerError(400, f"code=400, message=Syntax error: {exc}") from None
                 if isinstance(body, dict):
-                    owner_value, ns_value = body.get("owner", ""), body.get("namespace", "")
+                    owner_value = self._member(body, "owner")
+                    ns_value = self._member(body, "namespace")
                     if not isinstance(owner_value, str) or not isinstance(ns_value, str):
                         raise HandlerError(400, "code=400, message=Unmarshal type error")
                     owner, body_ns = owner_value, ns_value
@@ -583,20 +628,38 @@ class Zoo:
             with self.world.lock:
                 namespaces = {k[0] for k in self.world.states} if not body_ns else {body_ns}
         else:
-            if body_ns and body_ns != ns:
+            if body_ns and not self.points.compare("r4-namespace", ns, body_ns):
                 raise HandlerError(400, "the body namespace must be empty or the URL namespace")
             namespaces = {ns}
         if not self.has("r4-deletes-nothing"):
-            self._delete_states({LABEL_PREFIX + "owner": owner}, namespaces)
+            self._delete_states({LABEL_PREFIX + "owner": owner}, namespaces, "r4-owner")
         return "GeneratorStates deleted" if self.has("r4-other-text") else "GeneratorState deleted"
+
+    def _member(self, body: dict[str, Any], name: str) -> Any:
+        """A member as echo's JSON binder reads it: names match case-insensitively, the last
+        matching member wins; absent is the empty string."""
+        found: Any = ""
+        for member, value in body.items():
+            if self.points.compare("body-member", name, member.casefold()):
+                found = value
+        return found
 
     # -- bookkeeping ------------------------------------------------------------------------------
 
-    def _delete_states(self, labels: dict[str, str], namespaces: set[str]) -> None:
+    def _delete_states(
+        self, labels: dict[str, str], namespaces: set[str], owner_point: str | None = None
+    ) -> None:
+        def same(name: str, have: str, wanted: str) -> bool:
+            if owner_point and name == LABEL_PREFIX + "owner":
+                return self.points.compare(owner_point, have, wanted)
+            return have == wanted
+
         with self.world.lock:
             for key, state in list(self.world.states.items()):
                 have = state["metadata"]["labels"]
-                if key[0] in namespaces and all(have.get(k) == v for k, v in labels.items()):
+                if key[0] in namespaces and all(
+                    same(k, have.get(k, ""), v) for k, v in labels.items()
+                ):
                     del self.world.states[key]
 
     def _record(

@@ -20,6 +20,7 @@ import yaml
 from cryptography import x509
 
 from tests.zoo.defects import DEFECTS
+from tests.zoo.points import Mutant, Points
 from tests.zoo.protocol import Answer, Request, Zoo
 from tests.zoo.world import World, read_manifests
 
@@ -54,7 +55,7 @@ class _TLSServer(_Server):
             return
         try:
             if self.peer_check(tls):
-                self.RequestHandlerClass(tls, client_address, self)
+                self.RequestHandlerClass(tls, client_address, self)  # type: ignore[arg-type]
         except (ssl.SSLError, OSError):
             pass
         finally:
@@ -72,7 +73,8 @@ class _FederationHandler(BaseHTTPRequestHandler):
     def _read_body(self) -> bytes | None:
         """The body, or None when it is over the limit (the rest is not read)."""
         if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
-            chunks, size = [], 0
+            chunks: list[bytes] = []
+            size = 0
             while True:
                 length = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
                 if length == 0:
@@ -205,6 +207,7 @@ class ZooServer:
         forward_bearer: bool = True,
         spiffe_bundle: str | Path | bytes | None = None,
         mtls_port: int = 0,
+        mutant: Mutant | None = None,
     ) -> None:
         unknown = set(defects) - set(DEFECTS)
         if unknown:
@@ -215,7 +218,8 @@ class ZooServer:
             self.initial = list(manifests)
         self.world = World()
         self.world.apply(self.initial)
-        self.zoo = Zoo(self.world, defects, forward_bearer)
+        self.points = Points(mutant)
+        self.zoo = Zoo(self.world, defects, forward_bearer, self.points)
         self.host, self.port, self.state_hooks = host, port, state_hooks
         if isinstance(spiffe_bundle, str | Path):
             spiffe_bundle = Path(spiffe_bundle).read_bytes()
@@ -280,7 +284,9 @@ class ZooServer:
         except (ValueError, x509.ExtensionNotFound):
             return False
         allowed = {a.subject for a in self.world.authorizations() if a.spiffe}
-        return len(uris) == 1 and uris[0] in allowed
+        return len(uris) == 1 and any(
+            self.points.compare("spiffe-id", spiffe_id, uris[0]) for spiffe_id in allowed
+        )
 
     def stop(self) -> None:
         """Stop every listener and join its thread."""
@@ -299,6 +305,7 @@ class ZooServer:
     @property
     def url(self) -> str:
         host, port = self._federation.server_address[:2]
+        host = host.decode() if isinstance(host, bytes) else host
         return f"http://{host}:{port}"
 
     @property
@@ -306,6 +313,7 @@ class ZooServer:
         if self.spiffe_bundle is None:
             return None
         host, port = self._mtls.server_address[:2]
+        host = host.decode() if isinstance(host, bytes) else host
         return f"https://{host}:{port}"
 
     @property
@@ -318,6 +326,7 @@ class ZooServer:
         if not self.state_hooks:
             return None
         host, port = self._admin.server_address[:2]
+        host = host.decode() if isinstance(host, bytes) else host
         return f"http://{host}:{port}"
 
     # -- state hooks ----------------------------------------------------------------------------
@@ -367,6 +376,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--port-file", help="write the federation URL here when ready")
     parser.add_argument("--defect", action="append", default=[], choices=sorted(DEFECTS))
+    parser.add_argument("--mutant", help="one mutant, POINT:OPERATOR (tests/zoo/points.py)")
     parser.add_argument("--state-hooks", action="store_true", help="serve the admin API too")
     parser.add_argument(
         "--no-forward-bearer",
@@ -387,6 +397,7 @@ def main(argv: list[str] | None = None) -> int:
         forward_bearer=not args.no_forward_bearer,
         spiffe_bundle=args.spiffe_bundle,
         mtls_port=args.mtls_port,
+        mutant=Mutant.parse(args.mutant) if args.mutant else None,
     ).start()
     if args.server_ca_out:
         Path(args.server_ca_out).write_bytes(server.server_ca_pem)

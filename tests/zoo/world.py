@@ -24,6 +24,8 @@ import yaml
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
+from tests.zoo.points import Points
+
 GENERATOR_API = "generators.external-secrets.io/v1alpha1"
 LABEL_PREFIX = "federation.externalsecrets.com/"
 RUNNABLE_KINDS = ("Fake", "Password", "UUID", "SSHKey", "MFA")
@@ -148,8 +150,9 @@ class World:
 
     # -- R1: the fake secret provider ------------------------------------------------------------
 
-    def secret_value(self, store: str, key: str, decode_json: bool = False) -> Any:
+    def secret_value(self, store: str, key: str, points: Points | None = None) -> Any:
         """The whole value of `key` (no version) in ClusterSecretStore `store`."""
+        points = points or Points()
         doc = self.get("ClusterSecretStore", store)
         if doc is None:
             raise BackendError(f'ClusterSecretStore.external-secrets.io "{store}" not found')
@@ -157,7 +160,9 @@ class World:
         if "fake" not in provider:
             raise BackendError("unsupported provider")
         for entry in (provider.get("fake") or {}).get("data") or []:
-            if str(entry.get("key")) == key and not entry.get("version"):
+            if points.compare("secret-key", str(entry.get("key")), key) and not entry.get(
+                "version"
+            ):
                 return str(entry.get("value", ""))
         raise BackendError("Secret does not exist")
 
