@@ -220,7 +220,7 @@ def test_list_into_a_closed_pipe_ends_quietly():
         timeout=60,
         check=False,
     )
-    assert done.stdout == "profile full, level all: 70 requirements, 79 scenarios\n"
+    assert done.stdout == "profile full, level all: 70 requirements, 93 scenarios\n"
     assert done.stderr == ""
 
 
@@ -258,7 +258,7 @@ def test_environment_variables_feed_the_options(capsys, monkeypatch):
     monkeypatch.setenv("ESI_CONFORMANCE_LEVEL", "must")
     code, out, _ = run(capsys, "server", "--list")
     assert code == 0
-    assert out.splitlines()[0] == "profile full, level must: 2 requirements, 4 scenarios"
+    assert out.splitlines()[0] == "profile full, level must: 2 requirements, 6 scenarios"
 
 
 def test_list_json_is_one_object(capsys):

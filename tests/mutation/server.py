@@ -47,7 +47,10 @@ class ServerMutation:
             level="must",
         ).start()
         self.musts = _must_ids()
-        self.scenarios: list[Scenario] = list(self.session.plan.scenarios)
+        # The zoo has no fake Okta or PingOne: their scenarios SKIP there and judge nothing.
+        self.scenarios: list[Scenario] = [
+            s for s in self.session.plan.scenarios if not set(s.needs) & {"okta", "pingone"}
+        ]
         self.coverage: dict[str, set[str]] = {}
         self.baseline_failures: dict[str, str] = {}
 
