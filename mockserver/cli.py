@@ -18,6 +18,7 @@ import click
 
 from mockserver import __version__
 from mockserver.admin.commands import COMMANDS as ADMIN_COMMANDS
+from mockserver.bundlefolder import CLUSTERS_FILE, is_bundle, prepare_state
 from mockserver.federation.modes import QUIRKS, UnknownQuirk
 from mockserver.manifests import ManifestError
 from mockserver.render.cli import render
@@ -97,6 +98,12 @@ PORT_HELP = "Fixed port of the {what} (0: a free port, printed at start)."
     "--fixtures",
     type=click.Path(exists=True, path_type=Path),
     help="Manifest file or folder (default: the shipped fixtures).",
+)
+@serve_option(
+    "--bundle",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Serve a conformance bundle as a vendor's server loads it: its manifests.yaml as "
+    "written (federation URLs at the harness's clusters) and its clusters' workloads and keys.",
 )
 @serve_option(
     "--state-dir",
@@ -187,7 +194,12 @@ def serve(**options: Any) -> None:
         scratch = tempfile.TemporaryDirectory(prefix="esi-mock-")
         state_dir = scratch.name
     try:
-        server = MockServer(**settings.server_kwargs(state_dir))
+        kwargs = settings.server_kwargs(state_dir)
+        if settings.bundle is not None:
+            if settings.fixtures is not None:
+                raise ValueError("--bundle and --fixtures exclude each other; choose one")
+            kwargs["fixtures"] = prepare_state(settings.bundle, Path(state_dir))
+        server = MockServer(**kwargs)
         server.start()
     except (ManifestError, UnknownQuirk, ValueError) as exc:
         _cleanup(scratch)
@@ -293,11 +305,14 @@ def _offline_cluster(state: StateDir, name: str) -> FakeCluster:
     from mockserver.manifests import fake_cluster_specs, read_documents
     from mockserver.runtime import build_clusters
 
-    try:
-        connection = state.read_connection()
-    except (FileNotFoundError, ValueError) as exc:
-        _fail(str(exc))
-    documents = read_documents(connection["fixtures"])
+    if is_bundle(state.root):  # a conformance bundle mints with its clusters' kept keys
+        documents = read_documents(state.root / CLUSTERS_FILE)
+    else:
+        try:
+            connection = state.read_connection()
+        except (FileNotFoundError, ValueError) as exc:
+            _fail(str(exc))
+        documents = read_documents(connection["fixtures"])
     try:
         clusters = build_clusters(fake_cluster_specs(documents), state, clock=_clock())
     except ValueError as exc:  # a damaged state folder, named with the fix
