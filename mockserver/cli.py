@@ -399,7 +399,9 @@ def token(
     "--id",
     "spiffe_id",
     required=True,
-    help="SPIFFE ID, e.g. spiffe://mock/app/ns/NS/sa/UID/NAME/pod/UID/NAME.",
+    help="SPIFFE ID an Authorization names, e.g. the fixtures' spiffe://example.org/frontend/ns/"
+    "web/sa/6f1c2a4e-1b0d-4c52-9a1e-2f3b4c5d6e07/frontend/pod/0c8e7d6a-2f3b-4a1c-8d9e-"
+    "7a6b5c4d3e03/frontend-5c7d9 (others are refused at the handshake, and logged).",
 )
 @click.option(
     "--out",
