@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conformance.bundle import create_bundle
+from conformance.bundle import BundleClusters, create_bundle
 from mockserver.bundlefolder import BundleFolderError, prepare_state
 
 MUSTS = ("MUST", "MUST-SEC")
@@ -53,8 +53,10 @@ def served(bundle_dir, tmp_path_factory):
         proc.communicate(timeout=30)
 
 
-def test_served_bundle_passes_every_must(bundle_dir, served, tmp_path):
-    reports = tmp_path / "reports"
+@pytest.fixture(scope="module")
+def suite(bundle_dir, served, tmp_path_factory) -> tuple[subprocess.CompletedProcess, Path]:
+    """One `esi-conformance server --bundle` run against the served bundle."""
+    reports = tmp_path_factory.mktemp("reports")
     done = subprocess.run(
         command(
             "conformance.cli",
@@ -68,6 +70,11 @@ def test_served_bundle_passes_every_must(bundle_dir, served, tmp_path):
         timeout=180,
         check=False,
     )
+    return done, reports
+
+
+def test_served_bundle_passes_every_must(suite):
+    done, reports = suite
     assert done.returncode == 0, done.stdout[-3000:]
     results = json.loads((reports / "results.json").read_text())
     musts = [r for r in results["requirements"] if r["level"] in MUSTS]
@@ -76,6 +83,37 @@ def test_served_bundle_passes_every_must(bundle_dir, served, tmp_path):
     assert all(reason.startswith("needs ") and "hooks" in reason for reason in skipped.values())
     assert {r["id"]: r["status"] for r in musts}["SRV-GEN-001"] == "PASS"  # owner Pod found
     assert {r["id"]: r["status"] for r in musts}["SRV-MTLS-001"] == "PASS"
+
+
+def test_each_step_carries_a_curl_line_that_repeats_it(bundle_dir, suite, tmp_path):
+    """The curl of a passing R1 step, run as printed (esi-mock on PATH), gets the same answer;
+    it carries no token and no CA, only the commands that make them from the bundle."""
+    _, reports = suite
+    results = json.loads((reports / "results.json").read_text())
+    [step] = [
+        e
+        for r in results["requirements"]
+        if r["id"] == "SRV-STORE-001"
+        for s in r["scenarios"]
+        for e in s["evidence"]
+        if e["request"]["path"] == "/secretstore/app-store/secrets/plain"
+    ][:1]
+    curl = step["request"]["curl"]
+    assert f"$(esi-mock token --state-dir {bundle_dir} --cluster alpha --sa team-a/web" in curl
+    assert f"$(base64 -w0 {bundle_dir}/clusters/alpha/ca.crt)" in curl
+    assert "eyJ" not in curl and "LS0t" not in curl  # neither a JWT nor a base64 PEM
+    shim = tmp_path / "bin" / "esi-mock"
+    shim.parent.mkdir()
+    shim.write_text(f'#!/bin/sh\nexec {sys.executable} -m mockserver.cli "$@"\n')
+    shim.chmod(0o755)
+    env = {**os.environ, "PATH": f"{shim.parent}{os.pathsep}{os.environ['PATH']}"}
+    with BundleClusters(bundle_dir):  # the harness's clusters, as during a run
+        done = subprocess.run(
+            ["bash", "-c", curl], capture_output=True, timeout=60, env=env, check=False
+        )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(b"HTTP/1.1 200 OK\r\n")
+    assert done.stdout.endswith(b'\r\n\r\n"hello"\n')
 
 
 def test_served_bundle_loads_the_manifests_as_written(bundle_dir, served):
