@@ -64,9 +64,32 @@ def group() -> None:
 )
 @option(
     "--bind",
-    default="127.0.0.1",
     envvar=_env("bind", "ESI_CONFORMANCE_BUNDLE"),
-    help="Address the fake clusters listen on.",
+    help="Address the fake clusters listen on (default: 127.0.0.1; 0.0.0.0 with "
+    "--advertise-host or --cluster-url, with a warning).",
+)
+@option(
+    "--advertise-host",
+    metavar="HOST",
+    envvar=_env("advertise-host", "ESI_CONFORMANCE_BUNDLE"),
+    help="Host the server under test reaches this machine by (e.g. host.docker.internal or a "
+    "kind network gateway); every cluster URL names it.",
+)
+@option(
+    "--cluster-url",
+    "cluster_urls",
+    multiple=True,
+    metavar="NAME=URL",
+    envvar=_env("cluster-url", "ESI_CONFORMANCE_BUNDLE"),
+    help="The exact URL of one fake cluster, https://HOST[:PORT] (repeatable); the cluster "
+    "listens on its port (443 without one).",
+)
+@option(
+    "--force",
+    is_flag=True,
+    envvar=_env("force", "ESI_CONFORMANCE_BUNDLE"),
+    help="Replace a bundle (or other files) already in --out: new keys and ports, so the server "
+    "must load the new manifests.",
 )
 @option(
     "--anonymous-discovery",
@@ -81,11 +104,31 @@ def group() -> None:
     help="Manifests folder (default: the shipped fixtures).",
 )
 def bundle(
-    out: Path, issuer_url: str | None, bind: str, anonymous_discovery: bool, fixtures: Path | None
+    out: Path,
+    issuer_url: str | None,
+    bind: str | None,
+    advertise_host: str | None,
+    cluster_urls: tuple[str, ...],
+    force: bool,
+    anonymous_discovery: bool,
+    fixtures: Path | None,
 ) -> int:
     """Write what a server under test must load: manifests, CAs and the fake clusters' places."""
-    from conformance.bundle import BundleError, create_bundle
+    from conformance.bundle import BundleError, create_bundle, default_bind
+    from mockserver.runtime import is_loopback
 
+    urls: dict[str, str] = {}
+    for item in (p for v in cluster_urls for p in v.split()):
+        name, sep, url = item.partition("=")
+        if not sep or not name:
+            click.echo(
+                f"{PROG} bundle: --cluster-url expects NAME=URL (e.g. alpha=https://host:9443), "
+                f"got {item!r}",
+                err=True,
+            )
+            return EXIT_USAGE
+        urls[name] = url
+    bind = default_bind(bind, advertise_host, urls)
     try:
         made = create_bundle(
             out,
@@ -93,16 +136,25 @@ def bundle(
             bind=bind,
             anonymous_discovery=anonymous_discovery,
             fixtures=fixtures,
+            force=force,
+            advertise_host=advertise_host,
+            cluster_urls=urls,
         )
     except BundleError as exc:
         click.echo(f"{PROG} bundle: {exc}", err=True)
         return EXIT_USAGE
+    if not is_loopback(bind):
+        click.echo(
+            f"{PROG} bundle: warning: the fake clusters will listen on {bind}, beyond this "
+            "machine; use it only on a network you trust",
+            err=True,
+        )
     click.echo(f"bundle written to {made.root.resolve()}")
     for name, p in made.placements.items():
         click.echo(f"  {name:<8} {p.url}  (listens on {p.bind_host}:{p.bind_port})")
     click.echo(
-        f"load {made.root / 'manifests.yaml'} into the server under test; "
-        f"see {made.root / 'README.md'}"
+        f"apply {made.root / 'kubernetes.yaml'}, then load {made.root / 'manifests.yaml'} into "
+        f"the server under test; see {made.root / 'README.md'}"
     )
     return 0
 

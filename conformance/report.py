@@ -52,9 +52,11 @@ def _evidence_text(result: RequirementResult) -> str:
             for p in ev.problems:
                 lines.append(f"    problem: {p}")
             if ev.request:
-                lines.append(
-                    "    request: " + json.dumps(ev.request, ensure_ascii=False, default=str)
-                )
+                shown = {k: v for k, v in ev.request.items() if k != "curl"}
+                lines.append("    request: " + json.dumps(shown, ensure_ascii=False, default=str))
+                if ev.request.get("curl"):
+                    lines.append("    repeat it:")
+                    lines += [f"      {line}" for line in str(ev.request["curl"]).splitlines()]
             if ev.response:
                 lines.append(
                     "    response: " + json.dumps(ev.response, ensure_ascii=False, default=str)

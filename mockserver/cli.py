@@ -18,6 +18,7 @@ import click
 
 from mockserver import __version__
 from mockserver.admin.commands import COMMANDS as ADMIN_COMMANDS
+from mockserver.bundlefolder import CLUSTERS_FILE, is_bundle, prepare_state
 from mockserver.federation.modes import QUIRKS, UnknownQuirk
 from mockserver.idp.group import mint_offline
 from mockserver.idp.minting import BROKEN_KINDS as IDP_BROKEN_KINDS
@@ -100,6 +101,12 @@ PORT_HELP = "Fixed port of the {what} (0: a free port, printed at start)."
     "--fixtures",
     type=click.Path(exists=True, path_type=Path),
     help="Manifest file or folder (default: the shipped fixtures).",
+)
+@serve_option(
+    "--bundle",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Serve a conformance bundle as a vendor's server loads it: its manifests.yaml as "
+    "written (federation URLs at the harness's clusters) and its clusters' workloads and keys.",
 )
 @serve_option(
     "--state-dir",
@@ -195,7 +202,12 @@ def serve(**options: Any) -> None:
         scratch = tempfile.TemporaryDirectory(prefix="esi-mock-")
         state_dir = scratch.name
     try:
-        server = MockServer(**settings.server_kwargs(state_dir))
+        kwargs = settings.server_kwargs(state_dir)
+        if settings.bundle is not None:
+            if settings.fixtures is not None:
+                raise ValueError("--bundle and --fixtures exclude each other; choose one")
+            kwargs["fixtures"] = prepare_state(settings.bundle, Path(state_dir))
+        server = MockServer(**kwargs)
         server.start()
     except (ManifestError, UnknownQuirk, ValueError) as exc:
         _cleanup(scratch)
@@ -302,11 +314,14 @@ def _offline_cluster(state: StateDir, name: str) -> FakeCluster:
     from mockserver.manifests import fake_cluster_specs, read_documents
     from mockserver.runtime import build_clusters
 
-    try:
-        connection = state.read_connection()
-    except (FileNotFoundError, ValueError) as exc:
-        _fail(str(exc))
-    documents = read_documents(connection["fixtures"])
+    if is_bundle(state.root):  # a conformance bundle mints with its clusters' kept keys
+        documents = read_documents(state.root / CLUSTERS_FILE)
+    else:
+        try:
+            connection = state.read_connection()
+        except (FileNotFoundError, ValueError) as exc:
+            _fail(str(exc))
+        documents = read_documents(connection["fixtures"])
     try:
         clusters = build_clusters(fake_cluster_specs(documents), state, clock=_clock())
     except ValueError as exc:  # a damaged state folder, named with the fix
@@ -433,7 +448,9 @@ def token(
     "--id",
     "spiffe_id",
     required=True,
-    help="SPIFFE ID, e.g. spiffe://mock/app/ns/NS/sa/UID/NAME/pod/UID/NAME.",
+    help="SPIFFE ID an Authorization names, e.g. the fixtures' spiffe://example.org/frontend/ns/"
+    "web/sa/6f1c2a4e-1b0d-4c52-9a1e-2f3b4c5d6e07/frontend/pod/0c8e7d6a-2f3b-4a1c-8d9e-"
+    "7a6b5c4d3e03/frontend-5c7d9 (others are refused at the handshake, and logged).",
 )
 @click.option(
     "--out",

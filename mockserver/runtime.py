@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import ipaddress
+import logging
 import ssl
 import sys
 import threading
@@ -55,6 +56,9 @@ UNREDACTED_WARNING = (
     "WARNING: esi-mock runs UNREDACTED: tokens, ca.crt bodies, private keys and secret values "
     "appear in clear in the journal and the logs. Use this for local debugging only."
 )
+
+spiffe_log = logging.getLogger("mockserver.spiffe")
+"""Refused mTLS clients: the connection closes without an answer, so the reason is logged."""
 
 
 def is_loopback(host: str) -> bool:
@@ -405,9 +409,16 @@ class MockServer:
             return False
         try:
             spiffe_id = spiffe_id_of(ssl.DER_cert_to_PEM_cert(der))
-        except Exception:
+        except Exception as exc:
+            spiffe_log.warning("mTLS: refused a client certificate without a SPIFFE ID: %s", exc)
             return False
-        return self.context.registry.tls_allowed(spiffe_id)
+        if self.context.registry.tls_allowed(spiffe_id):
+            return True
+        spiffe_log.warning(
+            "mTLS: refused SVID %s: no Authorization names it (spec.subject.spiffe.spiffeID)",
+            spiffe_id,
+        )
+        return False
 
     def stop(self) -> None:
         self._stop.set()

@@ -13,6 +13,7 @@ class ServeSettings:
     """What `esi-mock serve` was asked for (click passes every option by name)."""
 
     fixtures: Path | None = None
+    bundle: Path | None = None
     state_dir: Path | None = None
     host: str = "127.0.0.1"
     port: int = 0

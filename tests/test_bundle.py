@@ -94,13 +94,162 @@ def test_bundle_private_files_are_0600_and_public_ones_readable(bundle):
     assert (bundle.root / "spiffe" / "svids" / "spiffe-frontend.crt").exists()
 
 
-def test_bundle_readme_names_the_hooks_anonymous_discovery_and_the_port_limit(bundle):
+def test_bundle_readme_is_self_contained(bundle):
     text = (bundle.root / "README.md").read_text()
     assert "--anonymous-discovery" in text
-    assert "§6 D18" in text and "--issuer-url https://HOST" in text
-    assert "hooks" in text
+    assert "D18 `sni-with-port`" in text and "--issuer-url https://HOST" in text
+    assert "backend_fault: {url:" in text  # the hooks format itself, not a pointer to it
+    assert "kubectl apply -f kubernetes.yaml\n    kubectl apply -f manifests.yaml" in text
+    assert "--advertise-host HOST" in text and "--cluster-url NAME=URL" in text
+    assert "$(esi-mock token --state-dir <this folder> --cluster alpha" in text
     for p in bundle.placements.values():
         assert p.url in text
+    # Nothing the vendor does not have: no project document, no reference file.
+    for absent in ("docs/", "server-protocol", "clients.md", "design note", "§"):
+        assert absent not in text
+
+
+def test_bundle_carries_namespaces_service_accounts_and_pods(bundle):
+    objects = list(yaml.safe_load_all((bundle.root / "kubernetes.yaml").read_text()))
+    kinds = [o["kind"] for o in objects]
+    namespaces = [o["metadata"]["name"] for o in objects if o["kind"] == "Namespace"]
+    assert kinds[: len(namespaces)] == ["Namespace"] * len(namespaces)  # namespaces first
+    assert namespaces == ["apps", "ops", "payments", "team-a", "team-b", "tools", "web"]
+    manifests = [d for d in yaml.safe_load_all((bundle.root / "manifests.yaml").read_text()) if d]
+    used = {d["metadata"].get("namespace") for d in manifests} - {None}
+    assert used <= set(namespaces)
+    pods = {
+        (o["metadata"]["namespace"], o["metadata"]["name"]): o
+        for o in objects
+        if o["kind"] == "Pod"
+    }
+    web = pods[("team-a", "web-7d9f8b6c5-x2x4q")]
+    assert web["spec"]["serviceAccountName"] == "web"
+    assert web["metadata"]["annotations"] == {
+        "conformance.esi-federation.dev/fake-cluster": "alpha",
+        "conformance.esi-federation.dev/token-uid": "0c8e7d6a-2f3b-4a1c-8d9e-7a6b5c4d3e01",
+    }
+    accounts = [
+        (o["metadata"]["namespace"], o["metadata"]["name"])
+        for o in objects
+        if o["kind"] == "ServiceAccount"
+    ]
+    assert len(accounts) == len(set(accounts))  # beta's team-a/web is alpha's name: listed once
+    assert ("payments", "api") in accounts and ("team-a", "web") in accounts
+    gamma_pod = bundle.info["workloads"]["gamma"]["pods"][0]
+    assert gamma_pod["name"] == "ci-runner-1" and gamma_pod["uid"]  # the UID its tokens carry
+    assert bundle.info["upstreams"] == [
+        {"name": n, "kind": "FakeCluster"} for n in ("alpha", "beta", "gamma", "delta")
+    ]
+
+
+def test_a_bundle_folder_is_never_replaced_silently(bundle, tmp_path):
+    before = (bundle.root / "bundle.json").read_text()
+    with pytest.raises(BundleError) as refused:
+        create_bundle(bundle.root)
+    assert str(refused.value) == (
+        f"{bundle.root} already holds a bundle; keep it and run `esi-conformance server "
+        f"--bundle {bundle.root}`, choose an empty folder, or pass --force to replace it "
+        "(new keys and ports: load its manifests into the server again)"
+    )
+    assert (bundle.root / "bundle.json").read_text() == before
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "notes.txt").write_text("mine")
+    with pytest.raises(BundleError, match=r"already holds files; .*--force"):
+        create_bundle(other)
+    create_bundle(other, force=True)
+    assert (other / "notes.txt").read_text() == "mine"  # only the bundle's own files go
+    first_ca = (other / "clusters" / "alpha" / "ca.crt").read_bytes()
+    create_bundle(other, force=True)
+    assert (other / "clusters" / "alpha" / "ca.crt").read_bytes() != first_ca  # new keys
+
+
+def test_cli_refuses_a_second_bundle_in_the_same_folder(bundle):
+    done = subprocess.run(
+        [sys.executable, "-m", "conformance.cli", "bundle", "--out", str(bundle.root)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr.startswith(f"esi-conformance bundle: {bundle.root} already holds a bundle")
+
+
+def test_advertise_host_and_cluster_url_make_clusters_reachable_from_elsewhere(tmp_path):
+    made = create_bundle(
+        tmp_path / "b",
+        advertise_host="host.docker.internal",
+        cluster_urls={"beta": "https://beta.kind.test:9443"},
+    )
+    placements = made.placements
+    alpha = placements["alpha"]
+    assert alpha.url == f"https://host.docker.internal:{alpha.bind_port}"
+    assert (alpha.bind_host, alpha.server_name) == ("0.0.0.0", "host.docker.internal")
+    beta = placements["beta"]
+    assert (beta.url, beta.bind_host, beta.bind_port, beta.server_name) == (
+        "https://beta.kind.test:9443",
+        "0.0.0.0",
+        9443,
+        "beta.kind.test",
+    )
+    urls = {
+        d["metadata"]["name"]: d["spec"]["url"]
+        for d in yaml.safe_load_all((made.root / "manifests.yaml").read_text())
+        if d and d["kind"] == "KubernetesFederation"
+    }
+    assert urls["alpha"] == alpha.url and urls["beta"] == "https://beta.kind.test:9443"
+    with pytest.raises(BundleError, match=r"--cluster-url names no fake cluster: omega; "):
+        create_bundle(tmp_path / "c", cluster_urls={"omega": "https://x.test"})
+    with pytest.raises(BundleError, match=r"--cluster-url alpha=URL must be https://"):
+        create_bundle(tmp_path / "d", cluster_urls={"alpha": "http://x.test"})
+
+
+def test_cli_advertise_host_warns_that_the_clusters_listen_beyond_loopback(tmp_path):
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "conformance.cli",
+            "bundle",
+            "--out",
+            str(tmp_path / "b"),
+            "--advertise-host",
+            "10.0.0.5",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == (
+        "esi-conformance bundle: warning: the fake clusters will listen on 0.0.0.0, beyond this "
+        "machine; use it only on a network you trust\n"
+    )
+    assert "  alpha    https://10.0.0.5:" in done.stdout
+    bad = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "conformance.cli",
+            "bundle",
+            "--out",
+            str(tmp_path / "c"),
+            "--cluster-url",
+            "alpha",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert (bad.returncode, bad.stderr) == (
+        2,
+        "esi-conformance bundle: --cluster-url expects NAME=URL (e.g. "
+        "alpha=https://host:9443), got 'alpha'\n",
+    )
 
 
 def test_placements_for_issuer_urls():

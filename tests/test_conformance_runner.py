@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import socket
 import subprocess
@@ -15,6 +16,7 @@ from conformance.runner.api import EmbeddedMock, run_server_suite
 from conformance.runner.hooks import NoHooks
 from conformance.runner.hooksfile import HooksFileError, load_hooks
 from conformance.runner.target import Target
+from mockserver.admin.redaction import fingerprint
 from mockserver.federation.modes import QUIRKS
 
 KNOWN_MOCK_BUGS: set[str] = set()
@@ -231,23 +233,42 @@ def test_pytest_plugin_runs_scenarios_as_items(tmp_path):
     assert statuses["SRV-GEN-001"] == (SKIP, "its scenarios were not selected in this run")
 
 
-def test_failure_evidence_shows_no_secret_value_however_short(target, tmp_path):
-    """SHOULD failures of the default mock carry R1 answers as evidence: the values in them
-    (even `hello`, too short to search for in free text) appear only as fingerprints."""
-    from mockserver.manifests import build_model, read_documents, substitute
-    from mockserver.paths import default_fixtures_dir
-
+def test_failure_evidence_shows_fixture_values_in_clear_and_no_credential(target, tmp_path):
+    """SHOULD failures of the default mock carry R1 answers as evidence: the harness's own
+    fixture values (`hello`) appear in clear, as the redaction policy says; the token and the
+    ca.crt appear only as fingerprints, and each step carries a curl line without either."""
     run = run_server_suite(
         target, requirement_ids=["SRV-STORE-004", "SRV-AUTH-014"], report_dir=tmp_path
     )
     assert {r.status for r in run.requirements} == {FAIL}
-    docs = read_documents(default_fixtures_dir())
-    names = {d.data["metadata"]["name"] for d in docs if d.data["kind"] == "FakeCluster"}
-    model = build_model(substitute(docs, {f"clusters.{n}.url": "https://x" for n in names}))
-    values = [e.value for s in model.cluster_secret_stores.values() for e in s.data if e.value]
+    results = json.loads((tmp_path / "results.json").read_text())
+    steps = [e for r in results["requirements"] for s in r["scenarios"] for e in s["evidence"]]
+    answers = [e["response"].get("body") for e in steps]
+    assert '"hello"\n' in answers
+    for step in steps:
+        assert step["request"]["headers"]["Authorization"].startswith("Bearer sha256:")
+        body = json.loads(step["request"]["body"])
+        assert body["ca.crt"].startswith("sha256:")
+        curl = step["request"]["curl"]
+        assert "Bearer $(esi-mock token --state-dir STATE --cluster alpha --sa team-a/" in curl
+        assert "$(base64 -w0 STATE/clusters/alpha/ca.crt)" in curl or '"ca.crt"' not in curl
+    alpha = target.clusters.clusters["alpha"]
+    secrets = [alpha.ca.private_key_pem.decode(), *(k.private_pem() for k in alpha.keys)]
     for report in tmp_path.iterdir():
         text = report.read_text()
-        for value in values:
-            assert json.dumps(value) not in text, (report.name, value)
-            assert json.dumps(json.dumps(value)) not in text, (report.name, value)
-    assert "sha256:2cf24dba" in (tmp_path / "results.json").read_text()  # fingerprint of hello
+        assert "eyJ" not in text  # no JWT anywhere
+        assert base64.b64encode(alpha.ca.cert_pem).decode()[:40] not in text
+        for secret in secrets:
+            assert str(secret)[40:80] not in text
+
+
+def test_a_value_the_target_answers_with_is_fingerprinted_unless_a_fixture_planted_it():
+    from conformance.runner.redact import EvidenceRedactor
+
+    r = EvidenceRedactor(clear={"hello"})
+    assert r.answer("store.get", 200, b'"hello"\n') == '"hello"\n'
+    vendor = fingerprint("vendor-secret")
+    assert r.answer("store.get", 200, b'"vendor-secret"\n') == f'"{vendor}"\n'
+    assert r.text("expected hello, got 'vendor-secret'") == f"expected hello, got '{vendor}'"
+    shown = r.answer("generator.generate", 200, b'{"password":"x9!Q","username":"hello"}')
+    assert json.loads(shown) == {"password": fingerprint("x9!Q"), "username": "hello"}

@@ -57,10 +57,19 @@ def load(text: str, file: str = "m.yaml") -> ManifestSet:
     return build_model(parse_documents(yaml_text(text), file))
 
 
+FIELD_LINE = re.compile(r"(: document \d+(?: \([^)]*\))?), line \d+(?=: \S+: )")
+
+
+def without_field_line(message: str) -> str:
+    """The text without the line of a field error (asserted on its own in the line tests);
+    YAML syntax errors keep theirs."""
+    return FIELD_LINE.sub(r"\1", message)
+
+
 def messages(text: str, file: str = "m.yaml") -> list[str]:
     with pytest.raises(ManifestError) as info:
         load(text, file)
-    return [str(e) for e in info.value.errors]
+    return [without_field_line(str(e)) for e in info.value.errors]
 
 
 def authorization(spec: str, name: str = "web") -> str:
@@ -135,7 +144,7 @@ def test_several_paths_and_a_missing_one_are_all_reported(tmp_path: Path) -> Non
     missing = tmp_path / "nope"
     with pytest.raises(ManifestError) as info:
         read_documents([good, bad, missing])
-    assert [str(e) for e in info.value.errors] == [
+    assert [without_field_line(str(e)) for e in info.value.errors] == [
         f"{bad}: document 2, line 4: expected valid YAML: expected '<document start>', but found "
         "'<block mapping start>' (column 1)",
         f"{missing}: expected an existing file or folder",
@@ -147,7 +156,7 @@ def test_several_paths_and_a_missing_one_are_all_reported(tmp_path: Path) -> Non
 def test_yaml_syntax_error_names_file_document_and_line() -> None:
     with pytest.raises(ManifestError) as info:
         parse_documents("a: 1\n---\nb: c: d\n", "x.yaml")
-    assert str(info.value) == (
+    assert without_field_line(str(info.value)) == (
         "x.yaml: document 2, line 3: expected valid YAML: mapping values are not allowed here "
         "(column 5)"
     )
@@ -156,7 +165,7 @@ def test_yaml_syntax_error_names_file_document_and_line() -> None:
 def test_duplicate_mapping_keys_are_an_error() -> None:
     with pytest.raises(ManifestError) as info:
         parse_documents("kind: A\nkind: B\n", "x.yaml")
-    assert str(info.value) == (
+    assert without_field_line(str(info.value)) == (
         "x.yaml: document 1, line 2: expected valid YAML: duplicate key 'kind' (column 1)"
     )
 
@@ -164,7 +173,7 @@ def test_duplicate_mapping_keys_are_an_error() -> None:
 def test_a_document_that_is_not_a_mapping_is_an_error() -> None:
     with pytest.raises(ManifestError) as info:
         parse_documents("- a\n- b\n", "x.yaml")
-    assert str(info.value) == (
+    assert without_field_line(str(info.value)) == (
         "x.yaml: document 1: expected a mapping with apiVersion, kind, metadata, got a list"
     )
 
@@ -836,7 +845,7 @@ def test_fake_cluster_full_spec() -> None:
 def test_fake_cluster_errors(spec: str, field: str, expected: str) -> None:
     with pytest.raises(ManifestError) as info:
         fake_cluster_specs(parse_documents(cluster(spec + "\n"), "c.yaml"))
-    assert [str(e) for e in info.value.errors] == [
+    assert [without_field_line(str(e)) for e in info.value.errors] == [
         f'c.yaml: document 1 (FakeCluster "alpha"): {field}: {expected}'
     ]
 
@@ -847,7 +856,7 @@ def test_ca_from_cycles_are_refused_and_sharing_is_allowed() -> None:
     cycle = cluster("caFrom: b\n", "a") + "---\n" + cluster("caFrom: a\n", "b")
     with pytest.raises(ManifestError) as info:
         fake_cluster_specs(parse_documents(cycle, "c.yaml"))
-    assert [str(e) for e in info.value.errors] == [
+    assert [without_field_line(str(e)) for e in info.value.errors] == [
         'c.yaml: document 1 (FakeCluster "a"): spec.caFrom: expected no cycle of caFrom, '
         "got a -> b -> a",
         'c.yaml: document 2 (FakeCluster "b"): spec.caFrom: expected no cycle of caFrom, '
@@ -894,7 +903,7 @@ def test_unknown_variable_names_file_document_field_and_known_variables() -> Non
         substitute(
             parse_documents(text, "f.yaml"), {"clusters.beta.url": "u", "clusters.gamma.url": "v"}
         )
-    assert [str(e) for e in info.value.errors] == [
+    assert [without_field_line(str(e)) for e in info.value.errors] == [
         'f.yaml: document 1 (KubernetesFederation "alpha"): spec.url: expected a known variable, '
         'got "${clusters.alpha.url}" (known: clusters.beta.url, clusters.gamma.url; write '
         "$${...} for a literal ${...})",
@@ -915,7 +924,7 @@ def test_unsubstituted_references_are_refused_unless_allowed() -> None:
     docs = parse_documents(yaml_text(FEDERATION), "f.yaml")
     with pytest.raises(ManifestError) as info:
         build_model(docs)
-    assert str(info.value) == (
+    assert without_field_line(str(info.value)) == (
         'f.yaml: document 1 (KubernetesFederation "alpha"): spec.url: expected no unresolved '
         'variable, got "${clusters.alpha.url}"; pass the documents through substitute() first '
         "(or build_model(..., allow_unresolved=True))"

@@ -192,14 +192,15 @@ metadata: {name: x}
     with pytest.raises(ManifestError) as caught:
         _load(text)
     assert [str(e) for e in caught.value.errors] == [
-        'client.yaml: document 1 (SecretStore "team-a/s"): spec.provider: expected exactly one '
+        'client.yaml: document 1 (SecretStore "team-a/s"), line 6: spec.provider: expected exactly one '
         "provider, externalsecrets (the External Secrets Enterprise provider render emulates), "
         "got fake",
-        'client.yaml: document 2 (ExternalSecret "team-a/e"): spec.data[0].remoteRef.'
+        'client.yaml: document 2 (ExternalSecret "team-a/e"), line 15: '
+        "spec.data[0].remoteRef."
         'decodingStrategy: expected one of None, Base64, Base64URL, Auto, got "Hex"',
-        'client.yaml: document 2 (ExternalSecret "team-a/e"): spec.data: duplicate secretKey '
+        'client.yaml: document 2 (ExternalSecret "team-a/e"), line 14: spec.data: duplicate secretKey '
         "found: a",
-        'client.yaml: document 3 (Authorization "x"): kind: expected a client-side kind; '
+        'client.yaml: document 3 (Authorization "x"), line 19: kind: expected a client-side kind; '
         "Authorization belongs to the server's manifests (esi-mock serve --fixtures)",
     ]
 

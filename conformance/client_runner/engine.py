@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from conformance.adapters import Adapter, AdapterError, Operation, read_delivery
-from conformance.client_runner.judge import Observation, judge, planted_secrets, request_target
+from conformance.client_runner.judge import Observation, judge, request_target
 from conformance.client_runner.mock import ClientMock, SetupError
 from conformance.client_runner.process import ProcessResult, client_environment, run
 from conformance.client_runner.workspace import Workspace, prepare
@@ -133,10 +133,11 @@ class ClientScenarioRunner:
         )
 
     def _evidence(self, step: Step, seen: Observation, problems: list[str], token: str) -> Evidence:
-        """The step as a report shows it: every secret, the token and ca.crt fingerprinted."""
+        """The step as a report shows it: the token and ca.crt fingerprinted; the values the
+        harness's mock served (its own fixtures) in clear, so a vendor sees what was expected."""
         assert step.client is not None
         scrub = Redactor()
-        scrub.add_many(planted_secrets(step.client, seen, token))
+        scrub.add(token, "token", pinned=True)
         scrub.add_many(p.decode() for p in self.mock.ca_pems().values())
         sent = [_exchange_view(e, scrub) for e in seen.exchanges]
         proc = seen.process
@@ -148,7 +149,7 @@ class ClientScenarioRunner:
             "stdout": scrub.scrub(proc.stdout[-2000:].decode("utf-8", "backslashreplace")),
             "stderr": scrub.scrub(proc.stderr[-2000:].decode("utf-8", "backslashreplace")),
             "delivered": {
-                k: fingerprint(v)
+                k: scrub.scrub(v.decode("utf-8", "backslashreplace"))
                 for k, v in (seen.delivered.values if seen.delivered else {}).items()
             },
             "program_ran": seen.record is not None,

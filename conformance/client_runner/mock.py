@@ -13,6 +13,7 @@ import contextlib
 import io
 import json
 import tempfile
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -24,10 +25,13 @@ from conformance.scenarios.actions import ACTIONS
 from conformance.scenarios.load import default_scenarios_dir
 from conformance.scenarios.model import KubeIdentity, SetupAction
 from mockserver.admin.control import AdminError, MockControl
+from mockserver.clock import Clock
 from mockserver.gojson import go_json
 from mockserver.runtime import MockServer
 
 SETTLE_SECONDS = 2.0
+_STDERR = threading.Lock()
+"""Held while a mock starts: redirecting stderr is process-wide, so concurrent starts take turns."""
 
 
 class SetupError(RuntimeError):
@@ -45,6 +49,7 @@ class ClientMock:
             refresh_volumes=False,
             unredacted=True,
             ephemeral=True,
+            clock=Clock(),  # its own: a scenario shifting time never moves another mock's
         )
         self.admin: MockControl = self.server.admin
         self._hangs_before = 0
@@ -52,7 +57,7 @@ class ClientMock:
     def start(self) -> ClientMock:
         # The unredacted warning is for people running esi-mock by hand; this mock is private to
         # the run and its evidence is redacted by the runner.
-        with contextlib.redirect_stderr(io.StringIO()):
+        with _STDERR, contextlib.redirect_stderr(io.StringIO()):
             self.server.start()
         return self
 

@@ -14,6 +14,7 @@ from conformance import planning
 from conformance.adapters import Adapter, resolve_adapter
 from conformance.client_runner.engine import ClientScenarioRunner
 from conformance.client_runner.mock import ClientMock
+from conformance.client_runner.schedule import DEFAULT_JOBS, run_concurrently, run_sequentially
 from conformance.results import RunResult, ScenarioResult
 from conformance.scenarios import Scenario
 
@@ -46,30 +47,24 @@ def run_client_suite(
     expected: Mapping[str, str] | None = None,
     mock: ClientMock | None = None,
     progress: Progress | None = None,
+    jobs: int = DEFAULT_JOBS,
 ) -> RunResult:
     """Judge one client, given its adapter (a file, a shipped adapter's name, or loaded).
 
     `mock`: a running `ClientMock` to share between runs (it is reset after every scenario);
-    without one, a mock is started and stopped here.
+    the scenarios then run one after the other on it. Without one, `jobs` workers each start and
+    stop a mock of their own and run the scenarios concurrently (`schedule.py`).
     """
     if not isinstance(adapter, Adapter):
         adapter = resolve_adapter(str(adapter))
     chosen = plan(profile, level, requirement_ids, scenario_ids)
     started = _now()
-    own = mock is None
-    active = ClientMock().start() if mock is None else mock
-    results: dict[str, ScenarioResult] = {}
-    try:
-        with tempfile.TemporaryDirectory(prefix="esi-client-runs-") as work:
-            runner = ClientScenarioRunner(adapter, active, Path(work))
-            for scenario in chosen.scenarios:
-                result = runner.run(scenario)
-                results[scenario.id] = result
-                if progress is not None:
-                    progress(scenario, result)
-    finally:
-        if own:
-            active.stop()
+    with tempfile.TemporaryDirectory(prefix="esi-client-runs-") as work:
+        if mock is not None:
+            runner = ClientScenarioRunner(adapter, mock, Path(work))
+            results = run_sequentially(runner, chosen.scenarios, progress)
+        else:
+            results = run_concurrently(adapter, chosen.scenarios, Path(work), jobs, progress)
     settings = {
         "adapter": adapter.name,
         "adapter_file": str(adapter.path),

@@ -18,11 +18,12 @@ from conformance.runner.clusters import ClusterSet
 from conformance.runner.embedded import EmbeddedHooks
 from conformance.runner.engine import ScenarioRunner
 from conformance.runner.hooks import Hooks, NoHooks
-from conformance.runner.redact import EvidenceRedactor
+from conformance.runner.redact import EvidenceRedactor, fixture_values
 from conformance.runner.suite import Progress, _now, fold, plan
 from conformance.runner.target import Target
 from conformance.scenarios import Scenario
 from conformance.settings import ServerSettings
+from mockserver.manifests import read_documents
 from mockserver.runtime import MockServer
 
 
@@ -75,22 +76,14 @@ class EmbeddedMock:
 
 
 def runner_for(target: Target) -> ScenarioRunner:
-    """A ScenarioRunner with the target's secrets known to the redactor."""
-    redactor = EvidenceRedactor()
+    """A ScenarioRunner whose redactor knows the fixture values it may show in clear."""
     if isinstance(target.hooks, EmbeddedHooks):
-        model = target.hooks.ctx.registry.model
-        for store in model.cluster_secret_stores.values():
-            for entry in store.data:
-                redactor.learn(entry.value, pinned=True)
+        documents = [d.data for d in read_documents(target.hooks.server.fixtures)]
+        redactor = EvidenceRedactor(clear=fixture_values(documents))
         return ScenarioRunner(
             target, variables=target.variables, redactor=redactor, self_resetting_hooks=True
         )
-    for doc in target.baseline:
-        for entry in (((doc.get("spec") or {}).get("provider") or {}).get("fake") or {}).get(
-            "data"
-        ) or ():
-            if isinstance(entry, dict):
-                redactor.learn(str(entry.get("value", "")), pinned=True)
+    redactor = EvidenceRedactor(clear=fixture_values(target.baseline))
     return ScenarioRunner(
         target, baseline=target.baseline, variables=target.variables, redactor=redactor
     )
@@ -312,5 +305,7 @@ def _resolve_target(
         spiffe=loaded.spiffe,
         baseline=tuple(loaded.documents),
         variables=dict(loaded.variables),
+        token_state=str(loaded.root),
+        target_ca_file=str(target_ca) if target_ca is not None else None,
     )
     return resolved

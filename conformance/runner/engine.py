@@ -19,6 +19,7 @@ from conformance.runner.hooks import HookError, Hooks, Manifest
 from conformance.runner.judge import check_response, check_state, check_upstream
 from conformance.runner.prepare import Broken, PreparedRequest, prepare
 from conformance.runner.redact import EvidenceRedactor
+from conformance.runner.reproduce import curl_command
 from conformance.runner.target import Target
 from conformance.runner.wire import Answer, Unreachable, send
 from conformance.scenarios.actions import ACTIONS
@@ -270,6 +271,14 @@ class ScenarioRunner:
             response["detail"] = r.text(answer.detail)
         if retries:
             response["retries"] = retries
+        request["curl"] = curl_command(
+            step.request,
+            prepared,
+            prepared.ca_text,
+            self.target.token_state,
+            self.target.target_ca_file,
+            r.text,
+        )
         return Evidence(step.name, request, response, tuple(r.text(p) for p in problems))
 
 

@@ -37,6 +37,8 @@ class PreparedRequest:
     base_url: str
     context: ssl.SSLContext | None
     mtls: bool
+    ca_text: str | None = None
+    """The body's `ca.crt` value (a credential: kept out of reports, rebuilt in `curl` lines)."""
 
 
 def prepare(
@@ -67,14 +69,14 @@ def prepare(
         spiffe_id = identity.spiffe_id if isinstance(identity, SpiffeIdentity) else None
         untrusted = isinstance(identity, SpiffeIdentity) and identity.svid == "untrusted"
         svid = target.svid_context(spiffe_id, untrusted)
-        return PreparedRequest(method, path, headers, body, target.mtls_url, svid, True)
+        return PreparedRequest(method, path, headers, body, target.mtls_url, svid, True, ca)
     if request.transport == "https":
         assert target.https_url is not None
         return PreparedRequest(
-            method, path, headers, body, target.https_url, target.https_context, False
+            method, path, headers, body, target.https_url, target.https_context, False, ca
         )
     context = target.https_context if target.http_url.startswith("https:") else None
-    return PreparedRequest(method, path, headers, body, target.http_url, context, False)
+    return PreparedRequest(method, path, headers, body, target.http_url, context, False, ca)
 
 
 def _idp_token(identity: IdPIdentity, target: Target) -> str:

@@ -1,4 +1,6 @@
-"""Evidence without secrets: tokens, ca.crt values and secret values become fingerprints."""
+"""Evidence without secrets, as the redaction policy says: tokens, `ca.crt` values and private
+keys always become fingerprints; values from the harness's own fixtures (synthetic, published)
+are shown in clear; any other value a target answered with (the vendor's) is fingerprinted."""
 
 from __future__ import annotations
 
@@ -15,9 +17,10 @@ BODY_LIMIT = 2000
 class EvidenceRedactor:
     """Knows the run's secrets and scrubs request and response views before they are kept."""
 
-    def __init__(self, secrets: Iterable[str] = ()) -> None:
+    def __init__(self, secrets: Iterable[str] = (), clear: Iterable[str] = ()) -> None:
         self._redactor = Redactor()
         self._short: set[str] = set()
+        self.clear = frozenset(clear)
         for secret in secrets:
             self.learn(secret, pinned=True)
 
@@ -43,11 +46,18 @@ class EvidenceRedactor:
             except ValueError:
                 value = None
             if isinstance(value, str):
-                return json.dumps(fingerprint(value)) + "\n" * body.endswith(b"\n")
+                return json.dumps(self._shown(value)) + "\n" * body.endswith(b"\n")
             if isinstance(value, dict):
-                shown = {k: fingerprint(v) if isinstance(v, str) else v for k, v in value.items()}
+                shown = {k: self._shown(v) if isinstance(v, str) else v for k, v in value.items()}
                 return json.dumps(shown, ensure_ascii=False) + "\n" * body.endswith(b"\n")
         return self.body(body)
+
+    def _shown(self, value: str) -> str:
+        """A fixture value in clear; anything else fingerprinted, here and in later texts."""
+        if value in self.clear:
+            return value
+        self.learn(value, pinned=True)
+        return fingerprint(value)
 
     def headers(self, headers: Mapping[str, str]) -> dict[str, str]:
         out = {}
@@ -76,3 +86,24 @@ class EvidenceRedactor:
 
     def value(self, value: Any) -> Any:
         return self._redactor.scrub_value(value)
+
+
+def fixture_values(documents: Iterable[Mapping[str, Any]]) -> set[str]:
+    """The values the harness's fixtures plant: fake-provider store data and Fake generators'
+    data (what a conforming server answers with, shown in clear in reports)."""
+    found: set[str] = set()
+    for doc in documents:
+        spec = doc.get("spec") or {}
+        if not isinstance(spec, Mapping):
+            continue
+        if doc.get("kind") == "Fake" and isinstance(spec.get("data"), Mapping):
+            found.update(str(v) for v in spec["data"].values())
+        fake = (
+            (spec.get("provider") or {}).get("fake")
+            if isinstance(spec.get("provider"), Mapping)
+            else None
+        )
+        for entry in (fake or {}).get("data") or ():
+            if isinstance(entry, Mapping) and "value" in entry:
+                found.add(str(entry["value"]))
+    return {v for v in found if v}

@@ -22,7 +22,7 @@ class Target:
 
     `http_url` is the plain port; `https_url` the TLS port for bearer callers (trusting
     `server_ca_pem`); `mtls_url` the SPIFFE port, usable only with `spiffe` (the authority whose
-    SVIDs the target trusts). `baseline` is the manifests the target loaded (what set-up changes
+    SVIDs the target trusts). `token_state` and `target_ca_file` go into reproduce commands. `baseline` is the manifests the target loaded (what set-up changes
     are undone to) and `variables` the `${clusters.<name>.url}` values.
     """
 
@@ -40,6 +40,9 @@ class Target:
     """The fake Okta and PingOne whose tokens Okta/Ping scenarios present."""
     idps_reached: frozenset[str] = frozenset()
     """Which of `okta`, `pingone` the target reaches (name mapping and trust in place)."""
+    token_state: str = "STATE"
+    """The folder `esi-mock token --state-dir` mints this target's tokens from (the bundle)."""
+    target_ca_file: str | None = None
 
     @property
     def capabilities(self) -> frozenset[str]:

@@ -103,10 +103,19 @@ class MockControl:
     def connection(self) -> dict[str, Any]:
         return self.parts.connection()
 
-    def ca_body(self, cluster: str | None = None, **extra: Any) -> bytes:
-        """The JSON body a Kubernetes-token client sends: `{"ca.crt": base64(cluster CA PEM)}`."""
+    def ca_crt(self, cluster: str | None = None) -> str:
+        """The `ca.crt` value a Kubernetes-token client sends: standard padded base64 of the
+        cluster's CA PEM (the first cluster by default), for `json={"ca.crt": mock.ca_crt()}`."""
         fake = self._cluster(cluster or next(iter(self._running.clusters)))
-        return json.dumps({"ca.crt": base64.b64encode(fake.ca.cert_pem).decode(), **extra}).encode()
+        return base64.b64encode(fake.ca.cert_pem).decode()
+
+    def ca_body(self, cluster: str | None = None, **extra: Any) -> bytes:
+        """The whole JSON body as bytes: `{"ca.crt": ca_crt(cluster), **extra}`.
+
+        Deprecated: kept working as documented; new code passes `ca_crt()` to its client
+        (`json={"ca.crt": mock.ca_crt()}`), which is what a client builds itself.
+        """
+        return json.dumps({"ca.crt": self.ca_crt(cluster), **extra}).encode()
 
     # -- journal ---------------------------------------------------------------------------------
 

@@ -51,6 +51,17 @@ class UpstreamError(Exception):
     """One discovery or JWKS fetch failed; the reason is kept for the journal only."""
 
 
+def _expiry_hint(exp: float | None, now: float) -> str:
+    """The mock's own hint (journal only; the text before it is the real server's): a cluster
+    refuses discovery to an expired forwarded token, which is the usual cause after a clock shift."""
+    if exp is None or now < exp:
+        return ""
+    return (
+        f" (mock hint: the forwarded token expired {int(now - exp)} s ago on the mock's clock, "
+        "so the cluster refused discovery; after `esi-mock clock --shift` mint a new token)"
+    )
+
+
 @functools.lru_cache(maxsize=256)
 def decode_ca_crt(ca_crt: str) -> bytes:
     """`ca.crt` → PEM of its first block, which must be a CERTIFICATE (Go's provider rules:
@@ -347,7 +358,9 @@ class KeyResolver:
         )
         jwks_uri = document.get("jwks_uri") if isinstance(document, dict) else None
         if not isinstance(jwks_uri, str):
-            raise UpstreamError("discovery document has no string jwks_uri")
+            raise UpstreamError(
+                "discovery document has no string jwks_uri" + _expiry_hint(exp, now)
+            )
         if owner is not None and self._behaviour.strict:
             refusal = owner.honours(token)
             if refusal is not None:

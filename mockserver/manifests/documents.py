@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ from typing import Any
 import yaml
 
 from .errors import ManifestError, raise_if_any
+from .paths import child
 
 YAML_SUFFIXES = (".yaml", ".yml")
 
@@ -29,6 +31,8 @@ class Document:
     index: int
     data: dict[str, Any]
     substituted: bool = field(default=False, compare=False)
+    lines: Mapping[str, int] = field(default_factory=dict, compare=False, repr=False)
+    """Field path → the 1-based line it is written on ("" is the document's first line)."""
 
     @property
     def kind(self) -> str | None:
@@ -48,10 +52,26 @@ class Document:
         return meta["name"]
 
     def error(self, field_path: str, expected: str) -> ManifestError:
-        """A ManifestError located at a field of this document."""
+        """A ManifestError located at a field of this document, with the field's line (or the
+        nearest enclosing field's, for one that is missing)."""
         return ManifestError(
-            self.file, self.index, field_path, expected, kind=self.kind, name=self.name
+            self.file,
+            self.index,
+            field_path,
+            expected,
+            kind=self.kind,
+            name=self.name,
+            line=self.line_of(field_path),
         )
+
+    def line_of(self, field_path: str) -> int | None:
+        path = field_path
+        while True:
+            if path in self.lines:
+                return self.lines[path]
+            if not path:
+                return None
+            path = _parent(path)
 
 
 class _Loader(yaml.SafeLoader):
@@ -86,6 +106,36 @@ def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> dict[Any, Any
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
+_LAST_SEGMENT = re.compile(r'(\.[A-Za-z_][A-Za-z0-9_-]*|\[(?:\d+|"(?:[^"\\]|\\.)*")\])$')
+
+
+def _parent(path: str) -> str:
+    """`spec.a[2].b` → `spec.a[2]` → `spec.a` → `spec` → ``."""
+    match = _LAST_SEGMENT.search(path)
+    return path[: match.start()] if match else ""
+
+
+def _field_lines(node: yaml.Node) -> dict[str, int]:
+    """Every field path of a composed document → the line its key (or item) starts on."""
+    lines: dict[str, int] = {"": node.start_mark.line + 1}
+    pending: list[tuple[str, yaml.Node]] = [("", node)]
+    while pending:
+        path, current = pending.pop()
+        if isinstance(current, yaml.MappingNode):
+            for key_node, value_node in current.value:
+                if not isinstance(key_node, yaml.ScalarNode):
+                    continue
+                below = child(path, key_node.value)
+                lines.setdefault(below, key_node.start_mark.line + 1)
+                pending.append((below, value_node))
+        elif isinstance(current, yaml.SequenceNode):
+            for i, item in enumerate(current.value):
+                below = child(path, i)
+                lines.setdefault(below, item.start_mark.line + 1)
+                pending.append((below, item))
+    return lines
+
+
 def _describe(value: Any) -> str:
     if isinstance(value, list):
         return "a list"
@@ -117,8 +167,14 @@ def parse_documents(text: str, file: Path | str = "<string>") -> list[Document]:
     documents: list[Document] = []
     errors: list[ManifestError] = []
     index = 0
+    loader = _Loader(text)
     try:
-        for index, data in enumerate(yaml.load_all(text, Loader=_Loader), start=1):
+        while loader.check_node():
+            node = loader.get_node()
+            index += 1
+            if node is None:
+                continue
+            data = loader.construct_document(node)
             if data is None:
                 continue
             if not isinstance(data, dict):
@@ -132,7 +188,7 @@ def parse_documents(text: str, file: Path | str = "<string>") -> list[Document]:
                     )
                 )
                 continue
-            documents.append(Document(file, index, data))
+            documents.append(Document(file, index, data, lines=_field_lines(node)))
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or exc.context or "cannot parse"
@@ -148,6 +204,8 @@ def parse_documents(text: str, file: Path | str = "<string>") -> list[Document]:
         )
     except yaml.YAMLError as exc:
         errors.append(ManifestError(file, index + 1, "", f"expected valid YAML: {exc}"))
+    finally:
+        loader.dispose()
     raise_if_any(errors)
     return documents
 
