@@ -80,7 +80,12 @@ def test_served_bundle_passes_every_must(suite):
     musts = [r for r in results["requirements"] if r["level"] in MUSTS]
     assert musts and not [r["id"] for r in musts if r["status"] in ("FAIL", "ERROR")]
     skipped = {r["id"]: r["reason"] for r in musts if r["status"] == "SKIP"}
-    assert all(reason.startswith("needs ") and "hooks" in reason for reason in skipped.values())
+    # What a bundle cannot judge without state hooks or the fake Okta/PingOne reachable.
+    assert all(
+        reason.startswith("needs ")
+        and ("hooks" in reason or "Okta" in reason or "PingOne" in reason)
+        for reason in skipped.values()
+    ), skipped
     assert {r["id"]: r["status"] for r in musts}["SRV-GEN-001"] == "PASS"  # owner Pod found
     assert {r["id"]: r["status"] for r in musts}["SRV-MTLS-001"] == "PASS"
 
