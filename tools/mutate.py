@@ -65,6 +65,7 @@ BINOP_SWAPS: dict[type[ast.operator], type[ast.operator]] = {
 # Beyond the module's own test file, the fastest covering tests whose traced run times add up
 # to this many seconds (at least MIN_OTHER_TESTS of them): a cap can only lower the score.
 OTHER_TESTS_SECONDS = 12.0
+CONFIRM_SECONDS = 120.0  # a survivor runs again with this budget before it is reported
 MIN_OTHER_TESTS = 25
 KEY_AND_REASON = re.compile(r"^(?P<key>.*?#\d+) \| (?P<reason>.*)$")
 SWAP_FAILED = 71  # a fast child found no function to swap: the mutant is reported, not killed
@@ -85,6 +86,9 @@ class Mutant:
     qualname: str
     occurrence: int = 0
     function: str = ""  # the function whose body holds the mutant ("" when none): fast path
+    # for a mutant outside any function body: the lines that read a name its top-level
+    # statement binds, so the tests that use a constant or class are the ones chosen
+    users: tuple[int, ...] = ()
 
     @property
     def key(self) -> str:
@@ -129,6 +133,9 @@ def _skipped_nodes(tree: ast.Module) -> set[int]:
                 skip(body[0])
         if isinstance(node, ast.Import | ast.ImportFrom):
             skip(node)
+        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
+            if isinstance(node.value.value, str):
+                skip(node)  # an attribute docstring: a string statement after an assignment
         if isinstance(node, ast.arg):
             skip(node.annotation)
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
@@ -157,6 +164,25 @@ def _qualnames(tree: ast.Module) -> dict[int, str]:
 
     visit(tree, "")
     return names
+
+
+def _users_of_top_level(tree: ast.Module) -> dict[int, tuple[int, ...]]:
+    """id(node) -> the lines that load a name bound by the node's top-level statement."""
+    loads: dict[str, set[int]] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+            loads.setdefault(node.id, set()).add(node.lineno)
+    users: dict[int, tuple[int, ...]] = {}
+    for statement in tree.body:
+        bound: set[str] = set()
+        if isinstance(statement, ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
+            bound.add(statement.name)
+        for target in getattr(statement, "targets", [getattr(statement, "target", None)]):
+            if target is not None:
+                bound.update(n.id for n in ast.walk(target) if isinstance(n, ast.Name))
+        lines = tuple(sorted({line for name in bound for line in loads.get(name, ())}))
+        users.update((id(node), lines) for node in ast.walk(statement))
+    return users
 
 
 def _constant_replacement(value: object) -> object:
@@ -209,6 +235,7 @@ def generate(module: str) -> list[Mutant]:
     skipped = _skipped_nodes(tree)
     qualnames = _qualnames(tree)
     owners = body_owners(tree)
+    users = _users_of_top_level(tree)
     mutants: list[Mutant] = []
     seen: Counter[tuple[str, str, str, str]] = Counter()
     for index, node in enumerate(ast.walk(tree)):
@@ -229,6 +256,7 @@ def generate(module: str) -> list[Mutant]:
                     qualname,
                     seen[slot],
                     owners.get(id(node), ""),
+                    () if owners.get(id(node)) else users.get(id(node), ()),
                 )
             )
             seen[slot] += 1
@@ -417,11 +445,16 @@ def trace_tests(test_files: Sequence[str], modules: Sequence[str]) -> dict[str, 
     return data
 
 
-def covering_tests(mutant: Mutant, trace: dict[str, Any], primary: Sequence[str] = ()) -> list[str]:
+def covering_tests(
+    mutant: Mutant,
+    trace: dict[str, Any],
+    primary: Sequence[str] = (),
+    budget: float = OTHER_TESTS_SECONDS,
+) -> list[str]:
     """The tests that ran a line of the mutant: all of the module's own (primary) test files,
     then the fastest others; every test of the module when the lines run only at import time,
     and the whole primary file for those too (a test of a constant may call nothing)."""
-    span = set(range(mutant.line, mutant.end_line + 1))
+    span = set(range(mutant.line, mutant.end_line + 1)) | set(mutant.users)
     tests = [
         test
         for test, per in trace["hits"].items()
@@ -450,7 +483,7 @@ def covering_tests(mutant: Mutant, trace: dict[str, Any], primary: Sequence[str]
     spent = 0.0
     for count, test in enumerate(others):
         spent += durations.get(test, 0.0)
-        if count >= MIN_OTHER_TESTS and spent > OTHER_TESTS_SECONDS:
+        if count >= MIN_OTHER_TESTS and spent > budget:
             break
         chosen.append(test)
     kept = set(chosen)
@@ -471,6 +504,7 @@ def run_mutants(
     timeout: float,
     primary: dict[str, tuple[str, ...]],
     fast: bool = False,
+    budget: float = OTHER_TESTS_SECONDS,
 ) -> list[Outcome]:
     """Fork one child per mutant, `jobs` at a time. `fast`: this process has imported the
     project and each child swaps one function's code; otherwise each child imports the mutant."""
@@ -480,7 +514,7 @@ def run_mutants(
     while pending or running:
         while pending and len(running) < jobs:
             mutant = pending.pop(0)
-            tests = covering_tests(mutant, trace, primary.get(mutant.module, ()))
+            tests = covering_tests(mutant, trace, primary.get(mutant.module, ()), budget)
             if not tests:
                 outcomes.append(Outcome(mutant, "uncovered", 0.0))
                 continue
@@ -520,6 +554,31 @@ def run_mutants(
         if len(outcomes) % 50 == 0:
             print(f"{len(outcomes)}/{len(mutants)} mutants run", file=sys.stderr, flush=True)
     return outcomes
+
+
+def confirm(
+    outcomes: list[Outcome],
+    trace: dict[str, Any],
+    args: argparse.Namespace,
+    primary: dict[str, tuple[str, ...]],
+    fast: bool,
+) -> list[Outcome]:
+    """Run each survivor again with every covering test up to CONFIRM_SECONDS (when that
+    selects more tests than the first run), so the quick first budget never lowers the score."""
+    again = [
+        o.mutant
+        for o in outcomes
+        if o.status == "survived"
+        and covering_tests(o.mutant, trace, primary.get(o.mutant.module, ()), CONFIRM_SECONDS)
+        != covering_tests(o.mutant, trace, primary.get(o.mutant.module, ()))
+    ]
+    if not again:
+        return outcomes
+    print(f"confirming {len(again)} survivors with more tests", file=sys.stderr, flush=True)
+    timeout = max(args.timeout, 3 * CONFIRM_SECONDS)
+    second = run_mutants(again, trace, args.jobs, timeout, primary, fast, CONFIRM_SECONDS)
+    replaced = {o.mutant: o for o in second}
+    return [replaced.get(o.mutant, o) for o in outcomes]
 
 
 def split_fast(mutants: Sequence[Mutant]) -> set[Mutant]:
@@ -627,10 +686,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"{len(mutants)} mutants: {len(fast)} swap a function, {len(slow)} import the module")
     phase = time.monotonic()
     outcomes = run_mutants(slow, trace, args.jobs, args.timeout, primary)
+    outcomes = confirm(outcomes, trace, args, primary, fast=False)
     print(f"module-level mutants: {time.monotonic() - phase:.0f} s", flush=True)
     phase = time.monotonic()
     preload_project()
-    outcomes += run_mutants(fast, trace, args.jobs, args.timeout, primary, fast=True)
+    swapped = run_mutants(fast, trace, args.jobs, args.timeout, primary, fast=True)
+    outcomes += confirm(swapped, trace, args, primary, fast=True)
     print(f"function-body mutants: {time.monotonic() - phase:.0f} s", flush=True)
     ok = report(outcomes, load_equivalent())
     print(f"\n{len(mutants)} mutants in {time.monotonic() - started:.0f} s")
