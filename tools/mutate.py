@@ -65,6 +65,7 @@ BINOP_SWAPS: dict[type[ast.operator], type[ast.operator]] = {
 # Beyond the module's own test file, the fastest covering tests whose traced run times add up
 # to this many seconds (at least MIN_OTHER_TESTS of them): a cap can only lower the score.
 OTHER_TESTS_SECONDS = 12.0
+SETUP = "@setup"  # suffix of a test's key in the trace for the lines its fixtures ran
 CONFIRM_SECONDS = 120.0  # a survivor runs again with this budget before it is reported
 MIN_OTHER_TESTS = 25
 KEY_AND_REASON = re.compile(r"^(?P<key>.*?#\d+) \| (?P<reason>.*)$")
@@ -412,8 +413,11 @@ class _Tracer:
         return local
 
     def pytest_runtest_setup(self, item: Any) -> None:
-        self.current = item.nodeid
+        self.current = item.nodeid + SETUP
         self._started = time.monotonic()
+
+    def pytest_runtest_call(self, item: Any) -> None:
+        self.current = item.nodeid
 
     def pytest_runtest_teardown(self, item: Any) -> None:
         self.durations[item.nodeid] = time.monotonic() - self._started
@@ -455,15 +459,22 @@ def covering_tests(
     then the fastest others; every test of the module when the lines run only at import time,
     and the whole primary file for those too (a test of a constant may call nothing)."""
     span = set(range(mutant.line, mutant.end_line + 1)) | set(mutant.users)
-    tests = [
+    hit = [
         test
         for test, per in trace["hits"].items()
         if test != "<import>" and span & set(per.get(mutant.module, ()))
     ]
+    tests = sorted({t.removesuffix(SETUP) for t in hit})
+    # A shared fixture's set-up is traced under the first test that asks for it; the tests of
+    # that file after it use what it built, so they are candidates too.
+    fixture_files = {t.split("::")[0] for t in hit if t.endswith(SETUP)}
+    tests += [t for t in trace["durations"] if t.split("::")[0] in fixture_files]
+    tests = list(dict.fromkeys(tests))
     imported = set(trace["hits"].get("<import>", {}).get(mutant.module, ()))
     if not tests and (mutant.qualname == "<module>" or span & imported):
         # module-level code runs at import; a multi-line literal traces only its first line
-        tests = [t for t, per in trace["hits"].items() if t != "<import>" and mutant.module in per]
+        users = {t.removesuffix(SETUP) for t, per in trace["hits"].items() if mutant.module in per}
+        tests = [t for t in trace["durations"] if t in users]
         tests += [t for t in trace["durations"] if t.split("::")[0] in primary and t not in tests]
     durations: dict[str, float] = trace["durations"]
     fastest: dict[str, float] = {}
