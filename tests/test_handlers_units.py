@@ -117,3 +117,30 @@ def test_r4_refuses_a_body_namespace_other_than_the_url_s(mock):
         b"\"namespace 'other' in the body differs from the authorized namespace 'team-a' of "
         b'the URL"\n',
     )
+
+
+@pytest.mark.parametrize(
+    ("body", "text"),
+    [
+        (
+            b'{"owner": x}',
+            "code=400, message=Syntax error: offset=11, error=invalid character 'x' looking for "
+            "beginning of value, internal=invalid character 'x' looking for beginning of value",
+        ),
+        (b'{"owner": "o"', "code=400, message=unexpected EOF, internal=unexpected EOF"),
+        (b" \n", "code=400, message=EOF, internal=EOF"),
+    ],
+)
+def test_r4_json_errors_are_echo_s_bind_texts(body, text):
+    with pytest.raises(BadRequest) as refused:
+        bind_revoke_body(body, "application/json")
+    assert refused.value.body == text
+
+
+def test_r2_of_an_allowed_but_missing_generator_is_400_naming_its_kind(mock):
+    web = Caller(mock, "team-a/web", pod=POD)
+    reply = web("POST", "/generators/team-a/Password/missing")
+    assert (reply.status, reply.body) == (
+        400,
+        b'"unable to get generator: Password.generators.external-secrets.io \\"missing\\" not found"\n',
+    )

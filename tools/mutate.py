@@ -135,8 +135,7 @@ def _skipped_nodes(tree: ast.Module) -> set[int]:
         if isinstance(node, ast.Import | ast.ImportFrom):
             skip(node)
         if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
-            if isinstance(node.value.value, str):
-                skip(node)  # an attribute docstring: a string statement after an assignment
+            skip(node)  # an attribute docstring, or a Protocol method's `...`
         if isinstance(node, ast.arg):
             skip(node.annotation)
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):

@@ -27,7 +27,12 @@ TARGETS: dict[str, tuple[str, ...]] = {
     "mockserver.federation.routing": ("tests/test_routing_units.py", *FEDERATION_TESTS),
     "mockserver.federation.authz": ("tests/test_authz_units.py", *FEDERATION_TESTS),
     "mockserver.federation.jwtparse": ("tests/test_jwtparse_units.py", *FEDERATION_TESTS),
-    "mockserver.federation.handlers": ("tests/test_handlers_units.py", *FEDERATION_TESTS),
+    "mockserver.federation.handlers": (
+        "tests/test_handlers_units.py",
+        *FEDERATION_TESTS,
+        "tests/test_backend_faults.py",
+        "tests/test_generators.py",
+    ),
     "mockserver.federation.authn": ("tests/test_authenticators_units.py", *AUTHENTICATION_TESTS),
     "mockserver.federation.authenticators.base": (
         "tests/test_authenticators_units.py",
