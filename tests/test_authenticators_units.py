@@ -23,9 +23,10 @@ from mockserver.federation.authenticators.base import (
     Setup,
 )
 from mockserver.federation.authenticators.oidc import KubernetesOIDC, bearer_token, read_ca_crt
+from mockserver.federation.authenticators.registry import Authenticators, Registration
 from mockserver.federation.authenticators.spiffe import Spiffe, spiffe_id_of
 from mockserver.federation.authn import workload_context
-from mockserver.federation.errors import BadRequest
+from mockserver.federation.errors import BadRequest, Unauthenticated
 from mockserver.federation.modes import Behaviour
 from mockserver.serving import DropConnection
 
@@ -297,3 +298,30 @@ def test_spiffe_identity_comes_from_the_svid_path():
     with pytest.raises(Refusal) as refused:
         spiffe.authenticate(Credentials(None, b""))
     assert str(refused.value) == "no certificates in request"
+
+
+class Refuses:
+    """An authenticator that refuses everything, presented only to one Authorization value."""
+
+    def __init__(self, name: str, presented_to: str | None) -> None:
+        self.name, self.presented_to = name, presented_to
+
+    def presented(self, creds: Credentials) -> bool:
+        return creds.authorization == self.presented_to
+
+    def authenticate(self, creds: Credentials) -> Identity:
+        raise Refusal(f"{self.name} refused")
+
+
+def _run(creds: Credentials, *authenticators: Refuses) -> str:
+    setup = Setup(resolver=None, behaviour=Behaviour())  # type: ignore[arg-type]
+    registry = tuple(Registration(lambda _s, a=a: a) for a in authenticators)
+    with pytest.raises(Unauthenticated) as refused:
+        Authenticators(setup, registry).authenticate(creds)
+    return refused.value.message
+
+
+def test_the_last_presented_refusal_wins_and_the_first_when_none_was_presented():
+    chain = (Refuses("a", "x"), Refuses("b", "x"), Refuses("c", None))
+    assert _run(Credentials("x", b""), *chain) == "b refused"
+    assert _run(Credentials("other", b""), *chain) == "a refused"
