@@ -75,7 +75,10 @@ def swap(module_name: str, mutated: CodeType, qualname: str) -> bool:
     """Give the live function `qualname` of the imported module its mutated code; clear the
     module's caches so no answer computed before the swap is served. False if not found."""
     module: ModuleType = sys.modules[module_name]
-    (new_code,) = find_code(mutated, qualname)
+    found = find_code(mutated, qualname)
+    if len(found) != 1:
+        return False
+    new_code = found[0]
     swapped = False
     for candidate in _functions(dict(vars(module)), module_name, set()):
         clear = getattr(candidate, "cache_clear", None)
