@@ -7,9 +7,16 @@ import json
 
 import pytest
 
+from mockserver.federation.authn import Identity, KubeAttributes
 from mockserver.federation.bookkeeping import LABEL_GENERATOR, LABEL_OWNER
 from mockserver.federation.errors import BadRequest
-from mockserver.federation.handlers import GENERATORS_API_VERSION, bind_revoke_body
+from mockserver.federation.handlers import (
+    GENERATORS_API_VERSION,
+    Call,
+    bind_revoke_body,
+    revoke_self,
+)
+from mockserver.federation.outcome import Outcome
 from tests.wire import ca_body, send
 
 POD = "web-7d9f8b6c5-x2x4q"
@@ -144,3 +151,20 @@ def test_r2_of_an_allowed_but_missing_generator_is_400_naming_its_kind(mock):
         400,
         b'"unable to get generator: Password.generators.external-secrets.io \\"missing\\" not found"\n',
     )
+
+
+def _direct_call(params: dict[str, str], workload: KubeAttributes | None) -> Call:
+    """A call as the app builds it, for an identity without a Kubernetes workload (an Okta or
+    PingIdentity token without x-workload-token)."""
+    identity = Identity("oidc", ISSUER, "system:serviceaccount:team-a:web", workload)
+    return Call(identity, workload, params, b"", "application/json", Outcome("http"))
+
+
+ISSUER = "https://kubernetes.default.svc.cluster.local"
+
+
+def test_r3_without_a_workload_is_400_before_authorization(mock):
+    params = {"generatorNamespace": "team-a", "generatorKind": "UUID", "generatorName": "uuid"}
+    with pytest.raises(BadRequest) as refused:
+        revoke_self(mock.context, _direct_call(params, None))
+    assert refused.value.body == "missing workload context"
