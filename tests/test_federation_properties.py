@@ -1,5 +1,6 @@
-"""Property-based checks: authorization matching (server-protocol.md §4.1) and malformed input
-(never a 5xx, never a dropped connection); and concurrent generator calls losing nothing."""
+"""Property-based checks: authorization matching (server-protocol.md §4.1), malformed input
+with and without valid credentials (one exact status, body and Allow header per case, every case
+reached), and concurrent generator calls losing nothing."""
 
 from __future__ import annotations
 
