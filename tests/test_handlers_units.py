@@ -85,12 +85,48 @@ def test_r2_records_the_generator_manifest_and_the_pod_owner(mock):
         "metadata": {"name": "uuid", "namespace": "team-a"},
         "spec": {},
     }
-    pod = mock.clusters["alpha"].pod("team-a", POD)
+    alpha = mock.clusters["alpha"]
+    pod, account = alpha.pod("team-a", POD), alpha.service_account("team-a", "web")
     attributes = json.loads(state["metadata"]["annotations"][OWNER_ATTRIBUTES])
-    assert attributes["pod-uid"] == pod.uid
+    assert attributes == {
+        "issuer": ISSUER,
+        "namespace": "team-a",
+        "pod-uid": pod.uid,
+        "service-account-name": "web",
+        "serviceaccount-uid": account.uid,
+    }
     assert state["metadata"]["ownerReferences"] == [
         {"apiVersion": "v1", "kind": "Pod", "name": POD, "uid": pod.uid}
     ]
+    name = state["metadata"]["name"]
+    entry = mock.journal.entries()[-1]["outcome"]
+    assert (entry["route"], entry["authorization"], entry["generator_state"]) == (
+        "generate",
+        "alpha-web",
+        f"team-a/{name}",
+    )
+    (identity,) = [
+        i
+        for i in mock.context.bookkeeping.authorized_identities()
+        if i["metadata"]["name"] == "oidc-system-serviceaccount-team-a-web"
+    ]
+    issued = [c for c in identity["spec"]["issuedCredentials"] if "stateRef" in c]
+    credential = next(c for c in issued if c["stateRef"]["name"] == name)
+    assert {k: v for k, v in credential.items() if k != "lastIssuedAt"} == {
+        "sourceRef": {
+            "kind": "UUID",
+            "apiVersion": GENERATORS_API_VERSION,
+            "name": "uuid",
+            "namespace": "team-a",
+        },
+        "stateRef": {
+            "kind": "GeneratorState",
+            "apiVersion": GENERATORS_API_VERSION,
+            "name": name,
+            "namespace": "team-a",
+        },
+        "workloadBinding": {"kind": "Pod", "name": POD, "uid": pod.uid, "namespace": "team-a"},
+    }
     assert web("DELETE", "/generators/team-a/UUID/uuid").body == b"null\n"
 
 
@@ -168,3 +204,19 @@ def test_r3_without_a_workload_is_400_before_authorization(mock):
     with pytest.raises(BadRequest) as refused:
         revoke_self(mock.context, _direct_call(params, None))
     assert refused.value.body == "missing workload context"
+
+
+def test_r2_without_a_pod_is_owned_by_the_service_account(mock):
+    web = Caller(mock, "team-a/web")
+    assert web("POST", "/generators/team-a/UUID/uuid").status == 200
+    account = mock.clusters["alpha"].service_account("team-a", "web")
+    (state,) = [
+        s
+        for s in mock.context.bookkeeping.generator_states("team-a")
+        if s["metadata"]["labels"][LABEL_OWNER] == "web"
+    ]
+    assert "pod-uid" not in json.loads(state["metadata"]["annotations"][OWNER_ATTRIBUTES])
+    assert state["metadata"]["ownerReferences"] == [
+        {"apiVersion": "v1", "kind": "ServiceAccount", "name": "web", "uid": account.uid}
+    ]
+    assert web("DELETE", "/generators/team-a/UUID/uuid").body == b"null\n"
