@@ -208,13 +208,12 @@ def test_r3_without_a_workload_is_400_before_authorization(mock):
 
 def test_r2_without_a_pod_is_owned_by_the_service_account(mock):
     web = Caller(mock, "team-a/web")
+    books = mock.context.bookkeeping
+    before = {s["metadata"]["name"] for s in books.generator_states("team-a")}
     assert web("POST", "/generators/team-a/UUID/uuid").status == 200
     account = mock.clusters["alpha"].service_account("team-a", "web")
-    (state,) = [
-        s
-        for s in mock.context.bookkeeping.generator_states("team-a")
-        if s["metadata"]["labels"][LABEL_OWNER] == "web"
-    ]
+    (state,) = [s for s in books.generator_states("team-a") if s["metadata"]["name"] not in before]
+    assert state["metadata"]["labels"][LABEL_OWNER] == "web"
     assert "pod-uid" not in json.loads(state["metadata"]["annotations"][OWNER_ATTRIBUTES])
     assert state["metadata"]["ownerReferences"] == [
         {"apiVersion": "v1", "kind": "ServiceAccount", "name": "web", "uid": account.uid}
