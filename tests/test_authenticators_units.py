@@ -325,3 +325,19 @@ def test_the_last_presented_refusal_wins_and_the_first_when_none_was_presented()
     chain = (Refuses("a", "x"), Refuses("b", "x"), Refuses("c", None))
     assert _run(Credentials("x", b""), *chain) == "b refused"
     assert _run(Credentials("other", b""), *chain) == "a refused"
+
+
+def test_a_refusal_with_a_positional_detail_is_still_its_message():
+    assert (str(Refusal("a", "b")), Refusal("a", "b").args) == ("a", ("a",))
+
+
+@pytest.mark.parametrize("alg", ["RS256", "RS384", "RS512"])
+def test_every_rsa_jwk_algorithm_is_accepted(alg):
+    claims = {
+        "iss": "https://issuer",
+        "sub": "s",
+        "aud": ["https://issuer"],
+        "exp": CLOCK.now() + 60,
+    }
+    token = jwt.encode(claims, SIGNER, algorithm=alg, headers={"kid": "k"})
+    assert _authenticate(token, keys={"k": {**JWK, "alg": alg}}).subject == "s"
