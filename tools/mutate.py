@@ -672,12 +672,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds per mutant")
     parser.add_argument("--list", action="store_true", help="list the mutants and stop")
+    parser.add_argument(
+        "--only", type=Path, help="a file of mutant keys, one a line: run only those (a rerun)"
+    )
     args = parser.parse_args(argv)
     modules = args.module or list(TARGETS)
     unknown = [m for m in modules if m not in TARGETS]
     if unknown:
         parser.error(f"not in tools/mutation_targets.py: {', '.join(unknown)}")
     mutants = [m for module in modules for m in generate(module)]
+    if args.only is not None:
+        wanted = {line.strip() for line in args.only.read_text().splitlines() if line.strip()}
+        mutants = [m for m in mutants if m.key in wanted]
     if args.list:
         for m in mutants:
             print(f"{module_path(m.module).relative_to(ROOT)}:{m.line} {m.key}")
