@@ -341,3 +341,16 @@ def test_every_rsa_jwk_algorithm_is_accepted(alg):
     }
     token = jwt.encode(claims, SIGNER, algorithm=alg, headers={"kid": "k"})
     assert _authenticate(token, keys={"k": {**JWK, "alg": alg}}).subject == "s"
+
+
+def test_a_jwk_without_alg_names_an_empty_algorithm():
+    jwk = {k: v for k, v in JWK.items() if k != "alg"}
+    with pytest.raises(Refusal) as refused:
+        _authenticate(_oidc_token(CLOCK), keys={"k": jwk})
+    assert str(refused.value) == KEYFUNC + "algorithm  not supported"
+
+
+def test_strict_mode_treats_only_json_whitespace_as_an_empty_body():
+    with pytest.raises(Refusal) as refused:
+        read_ca_crt(b"X", strict=True)
+    assert str(refused.value) == "invalid character 'X' looking for beginning of value"
