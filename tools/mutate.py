@@ -475,6 +475,10 @@ def covering_tests(
         users = {t.removesuffix(SETUP) for t, per in trace["hits"].items() if mutant.module in per}
         tests = [t for t in trace["durations"] if t in users]
         tests += [t for t in trace["durations"] if t.split("::")[0] in primary and t not in tests]
+    if not mutant.function:
+        # a class attribute or a default runs at import: the module's own tests may read it
+        # without tracing its line, so they always run
+        tests += [t for t in trace["durations"] if t.split("::")[0] in primary and t not in tests]
     durations: dict[str, float] = trace["durations"]
     fastest: dict[str, float] = {}
     for test in tests:
