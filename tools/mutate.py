@@ -661,8 +661,8 @@ def report(outcomes: Sequence[Outcome], equivalent: dict[str, str]) -> bool:
         path = module_path(o.mutant.module).relative_to(ROOT)
         reason = equivalent.get(o.mutant.key, STATUS_TEXT.get(o.status, o.status))
         print(f" {mark} {path}:{o.mutant.line} {o.mutant.key}\n      {reason}")
-    run = {o.mutant.module for o in outcomes}
-    stale = {k for k in equivalent if k.split(":")[0] in run} - {o.mutant.key for o in survivors}
+    run = {o.mutant.key for o in outcomes}
+    stale = {k for k in equivalent if k in run} - {o.mutant.key for o in survivors}
     for key in sorted(stale):
         print(f"note: listed as equivalent but not a survivor (remove it): {key}")
     return ok
