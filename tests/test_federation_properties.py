@@ -1,5 +1,6 @@
-"""Property-based checks: authorization matching (server-protocol.md §4.1) and malformed input
-(never a 5xx, never a dropped connection); and concurrent generator calls losing nothing."""
+"""Property-based checks: authorization matching (server-protocol.md §4.1), malformed input
+with and without valid credentials (one exact status, body and Allow header per case, every case
+reached), and concurrent generator calls losing nothing."""
 
 from __future__ import annotations
 
@@ -229,30 +230,119 @@ def test_unauthenticated_requests_get_exactly_the_authentication_failure(
     assert (reply.status, reply.body) == _unauthenticated_answer(method, target, text)
 
 
-@settings(
-    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+WORKLOAD_FAILURES = {
+    "e30.e30.": "token is unverifiable: signing method (alg) is unspecified",
+    "abc": "token is malformed: token contains an invalid number of segments",
+    "a.b.c": "token is malformed: could not base64 decode header: illegal base64 data at input byte 0",
+}
+"""x-workload-token values and golang-jwt's text for each: parsed before routing, so every
+path and method gets the same 400."""
+AUTHENTICATED_ROUTES = {
+    "/secretstore/app-store/secrets/plain": ("OPTIONS, POST", {"POST": (200, b'"hello"\n')}),
+    "/generators/team-a/UUID/uuid": ("OPTIONS, DELETE, POST", {"DELETE": (200, b"null\n")}),
+    "/generators/team-a/revoke": ("OPTIONS, POST", {}),
+}
+UUID_BODY = re.compile(
+    rb'\{"uuid":"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}"\}\n'
 )
-@given(
-    path=st.sampled_from(
-        [
-            "/secretstore/app-store/secrets/plain",
-            "/generators/team-a/UUID/uuid",
-            "/generators/team-a/revoke",
-            "/x",
-        ]
-    ),
-    method=METHODS,
-    workload=st.one_of(st.none(), HEADER_VALUES, st.just("e30.e30.")),
-    extra=st.dictionaries(
-        st.sampled_from(["owner", "namespace", "ca.crt"]), st.integers() | st.text(max_size=5)
-    ),
-)
-def test_authenticated_malformed_requests_never_get_a_5xx(mock, path, method, workload, extra):
+
+
+def _json_string(text: str) -> bytes:
+    return json.dumps(text, ensure_ascii=False).encode() + b"\n"
+
+
+def _revoke_answer(body: bytes, extra: dict[str, object]) -> tuple[int, bytes]:
+    """R4 binds the body before authorization: the first non-string member (in body order) is
+    echo's Unmarshal type error, its offset just past the value; then team-a/web, which holds
+    no allowedGeneratorStates, is denied."""
+    for name, value in extra.items():
+        if isinstance(value, int):
+            member = json.dumps({name: value})[1:-1].encode()
+            offset = body.index(member) + len(member)
+            return 400, _json_string(
+                f"code=400, message=Unmarshal type error: expected=string, got=number, "
+                f"field={name}, offset={offset}, internal=json: cannot unmarshal number into "
+                f"Go struct field revokeRequest.{name} of type string"
+            )
+    return 404, b'"Not Found"\n'
+
+
+def _authenticated_answer(
+    method: str, path: str, workload: str | None, body: bytes, extra: dict[str, object]
+) -> tuple[int, bytes | re.Pattern[bytes], str | None]:
+    """(status, body or body pattern, Allow header) for a request with a valid bearer token."""
+    if workload is not None:
+        text = f"invalid x-workload-token: failed to parse x-workload-token: {WORKLOAD_FAILURES[workload]}"
+        return 400, _json_string(text), None
+    if path not in AUTHENTICATED_ROUTES:
+        return 404, b'{"message":"Not Found"}\n', None
+    allow, answers = AUTHENTICATED_ROUTES[path]
+    if method == "OPTIONS":
+        return 204, b"", allow
+    if method in answers:
+        return (*answers[method], None)
+    if method != "POST":
+        return 405, b'{"message":"Method Not Allowed"}\n', allow
+    if path.endswith("/uuid"):
+        return 200, UUID_BODY, None
+    return (*_revoke_answer(body, extra), None)
+
+
+def _case(status: int, path: str, workload: str | None) -> str:
+    if workload is not None:
+        return "400 workload"
+    return f"{status} {path}"
+
+
+EVERY_AUTHENTICATED_CASE = {
+    "400 workload",
+    "404 /x",
+    "204 /secretstore/app-store/secrets/plain",
+    "200 /secretstore/app-store/secrets/plain",
+    "405 /secretstore/app-store/secrets/plain",
+    "200 /generators/team-a/UUID/uuid",
+    "405 /generators/team-a/UUID/uuid",
+    "400 /generators/team-a/revoke",
+    "404 /generators/team-a/revoke",
+}
+
+
+def test_authenticated_malformed_requests_get_exactly_one_answer(mock):
+    """One expected status, body and Allow header per case, and every case occurs. The revoke
+    owners ("xyz" letters) match no GeneratorState and team-a/web may revoke none, so the
+    property deletes nothing."""
     alpha = mock.clusters["alpha"]
-    body = ca_body(alpha.ca.cert_pem, **{k: v for k, v in extra.items() if k != "ca.crt"})
-    headers = {"x-workload-token": workload} if workload else {}
-    reply = send(mock.federation_url, method, path, alpha.mint("team-a/web"), body, headers=headers)
-    assert reply.status in (200, 204, 400, 401, 404, 405)
+    token = alpha.mint("team-a/web")
+    seen: Counter[str] = Counter()
+
+    @settings(max_examples=30, deadline=None)
+    @given(
+        other_method=METHODS,
+        workload=st.sampled_from([None, None, *sorted(WORKLOAD_FAILURES)]),
+        extra=st.dictionaries(
+            st.sampled_from(["owner", "namespace"]),
+            st.integers() | st.text(alphabet="xyz", max_size=5),
+        ),
+    )
+    def check(other_method, workload, extra):
+        body = ca_body(alpha.ca.cert_pem, **extra)
+        headers = {"x-workload-token": workload} if workload else {}
+        for path in [*AUTHENTICATED_ROUTES, "/x"]:
+            for method in {"POST", "OPTIONS", other_method}:
+                reply = send(mock.federation_url, method, path, token, body, headers=headers)
+                status, expected, allow = _authenticated_answer(method, path, workload, body, extra)
+                seen[_case(status, path, workload)] += 1
+                event(_case(status, path, workload))
+                assert (reply.status, reply.headers.get("allow")) == (status, allow), (method, path)
+                if method == "HEAD":
+                    assert reply.body == b""
+                elif isinstance(expected, re.Pattern):
+                    assert expected.fullmatch(reply.body), reply.body
+                else:
+                    assert reply.body == expected
+
+    check()
+    assert EVERY_AUTHENTICATED_CASE <= set(seen), EVERY_AUTHENTICATED_CASE - set(seen)
 
 
 def test_eight_threads_of_five_hundred_generator_calls_lose_nothing(mock):

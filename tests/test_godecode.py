@@ -177,3 +177,40 @@ def test_every_error_is_one_value_error_type():
     for data in (b"[" * 20000, b"{", b'{"a":1e999}'):
         with pytest.raises(GoJSONError):
             godecode.unmarshal(data)
+
+
+@pytest.mark.parametrize(
+    ("byte", "quoted"),
+    [(7, "\\a"), (8, "\\b"), (9, "\\t"), (10, "\\n"), (11, "\\v"), (12, "\\f"), (13, "\\r")],
+)
+def test_control_bytes_in_strings_are_quoted_as_go_quotes_runes(byte, quoted):
+    with pytest.raises(GoSyntaxError) as refused:
+        godecode.unmarshal(b'"' + bytes([byte]) + b'"')
+    assert str(refused.value) == f"invalid character '{quoted}' in string literal"
+
+
+def test_a_number_beyond_float64_is_a_type_error_even_when_the_stdlib_could_read_it():
+    digits = "9" * 309
+    with pytest.raises(GoTypeError) as refused:
+        godecode.unmarshal(digits.encode())
+    assert (
+        str(refused.value)
+        == f"json: cannot unmarshal number {digits} into Go value of type float64"
+    )
+    assert godecode.unmarshal(b"1" + b"0" * 307) == 10**307
+
+
+def test_lone_surrogate_escapes_become_the_replacement_character():
+    assert godecode.unmarshal(b'"\\ud800"') == "\ufffd"
+    assert godecode.unmarshal(b'"a\\uDBFFb"') == "a\ufffdb"
+    assert godecode.unmarshal(b'"\\ud83d\\ude00"') == "\U0001f600"
+
+
+def test_error_defaults_offset_zero_and_a_plain_go_value():
+    assert GoJSONError("m").offset == 0
+    error = GoTypeError("number", "string", 3)
+    assert (str(error), error.field, error.offset) == (
+        "json: cannot unmarshal number into Go value of type string",
+        "",
+        3,
+    )

@@ -166,3 +166,17 @@ def test_plain_path_for_known_float_free_values_matches_too(value, sort_keys):
     careful = bytearray()
     _encode(value, careful, "", 0, sort_keys)
     assert go_marshal_plain(value, sort_keys=sort_keys) == bytes(careful)
+
+
+def test_maps_are_written_with_sorted_keys_by_default_at_every_depth():
+    from mockserver.gojson import go_marshal, go_marshal_plain
+
+    value = {"b": {"d": 1, "c": [2, {"f": 3, "e": 4}]}, "a": None}
+    expected = b'{"a":null,"b":{"c":[2,{"e":4,"f":3}],"d":1}}'
+    assert go_marshal_plain(value) == expected
+    assert go_marshal(value) == expected
+    # a lone surrogate is three bytes Go reads as invalid UTF-8, one U+FFFD each
+    assert go_marshal_plain({"\ud800": 1, "b": 0}) == b'{"b":0,"\\ufffd\\ufffd\\ufffd":1}'
+    assert (
+        go_marshal_plain(value, sort_keys=False) == b'{"b":{"d":1,"c":[2,{"f":3,"e":4}]},"a":null}'
+    )

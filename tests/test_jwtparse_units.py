@@ -364,3 +364,22 @@ def test_exp_is_optional_unless_asked_for():
     validate_time_claims(parse_unverified(token(claims={})), now=0)
     no_exp = _signed(sub="v")
     assert parse_and_verify(no_exp, lambda parsed: KEY.public_key(), now=100).subject == "v"
+
+
+GOLANG_JWT_ALGS = (
+    "RS256", "RS384", "RS512", "PS256", "PS384", "PS512",
+    "ES256", "ES384", "ES512", "HS256", "HS384", "HS512", "EdDSA", "none",
+)  # fmt: skip
+
+
+@pytest.mark.parametrize("alg", GOLANG_JWT_ALGS)
+def test_every_signing_method_golang_jwt_registers_parses(alg):
+    assert parse_unverified(token(header={"alg": alg})).alg == alg
+
+
+def test_a_remembered_signature_still_verifies_and_a_wrong_key_still_fails():
+    raw = _signed("RS256", sub="memo")
+    for _ in range(3):
+        assert verify_signature(parse_unverified(raw), KEY.public_key()) is None
+    with pytest.raises(JWTError):
+        verify_signature(parse_unverified(raw), OTHER.public_key())

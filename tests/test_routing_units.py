@@ -17,6 +17,7 @@ from mockserver.federation.routing import (
     find_route,
     go_path_escape,
     go_path_unescape,
+    route_target,
     routing_path,
     split_target,
 )
@@ -191,3 +192,20 @@ def test_anything_else_is_echos_404(path):
     with pytest.raises(RouteNotFound) as caught:
         find_route("POST", path)
     assert (caught.value.status, caught.value.body) == (404, {"message": "Not Found"})
+
+
+@pytest.mark.parametrize(
+    ("method", "target", "name"),
+    [
+        ("POST", "/secretstore/app-store/secrets/plain", "secretstore"),
+        ("POST", "/generators/team-a/UUID/uuid?x=1", "generate"),
+        ("DELETE", "/generators/team-a/UUID/uuid", "revoke-self"),
+        ("POST", "/generators/team-a/revoke", "revoke-of"),
+        ("OPTIONS", "/generators/team-a/revoke", "options"),
+        ("GET", "/generators/team-a/revoke", None),
+        ("POST", "/nope", None),
+        ("POST", "/secretstore/a%zz/secrets/b", None),
+    ],
+)
+def test_route_target_names_the_route_faults_can_target(method, target, name):
+    assert route_target(method, target).name == name

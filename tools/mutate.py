@@ -20,6 +20,8 @@ import importlib.abc
 import importlib.util
 import json
 import os
+import pkgutil
+import re
 import signal
 import sys
 import tempfile
@@ -32,7 +34,10 @@ from pathlib import Path
 from types import CodeType, FrameType, ModuleType
 from typing import Any
 
+from tools.mutation_swap import body_owners, swap, swappable
+
 ROOT = Path(__file__).resolve().parent.parent
+PROJECT_PACKAGES = ("mockserver", "conformance")
 EQUIVALENT_FILE = ROOT / "tools" / "mutation_equivalent.txt"
 PRELOAD = ("pytest", "hypothesis", "flask", "werkzeug", "jwt", "cryptography", "trustme", "yaml")
 
@@ -57,9 +62,16 @@ BINOP_SWAPS: dict[type[ast.operator], type[ast.operator]] = {
     ast.BitOr: ast.BitAnd,
     ast.BitAnd: ast.BitOr,
 }
-MAX_TESTS_PER_MUTANT = (
-    12  # the fastest covering tests beyond the primary file; a cap only lowers the score
-)
+# Beyond the module's own test file, the fastest covering tests whose traced run times add up
+# to this many seconds (at least MIN_OTHER_TESTS of them): a cap can only lower the score.
+OTHER_TESTS_SECONDS = 12.0
+SETUP = "@setup"  # suffix of a test's key in the trace for the lines its fixtures ran
+CONFIRM_SECONDS = 120.0  # a survivor runs again with this budget before it is reported
+MIN_OTHER_TESTS = 25
+KEY_AND_REASON = re.compile(r"^(?P<key>.*?#\d+) \| (?P<reason>.*)$")
+SWAP_FAILED = 71  # a fast child found no function to swap: the mutant is reported, not killed
+STATUS_TEXT = {"uncovered": "not covered: no traced test runs this line", "error": "not run"}
+ALIVE = ("survived", "uncovered", "error")
 REMOVABLE = (ast.Expr, ast.Assign, ast.AugAssign, ast.Return, ast.Raise, ast.Continue, ast.Break)
 
 
@@ -74,6 +86,10 @@ class Mutant:
     end_line: int
     qualname: str
     occurrence: int = 0
+    function: str = ""  # the function whose body holds the mutant ("" when none): fast path
+    # for a mutant outside any function body: the lines that read a name its top-level
+    # statement binds, so the tests that use a constant or class are the ones chosen
+    users: tuple[int, ...] = ()
 
     @property
     def key(self) -> str:
@@ -118,6 +134,8 @@ def _skipped_nodes(tree: ast.Module) -> set[int]:
                 skip(body[0])
         if isinstance(node, ast.Import | ast.ImportFrom):
             skip(node)
+        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
+            skip(node)  # an attribute docstring, or a Protocol method's `...`
         if isinstance(node, ast.arg):
             skip(node.annotation)
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
@@ -146,6 +164,25 @@ def _qualnames(tree: ast.Module) -> dict[int, str]:
 
     visit(tree, "")
     return names
+
+
+def _users_of_top_level(tree: ast.Module) -> dict[int, tuple[int, ...]]:
+    """id(node) -> the lines that load a name bound by the node's top-level statement."""
+    loads: dict[str, set[int]] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+            loads.setdefault(node.id, set()).add(node.lineno)
+    users: dict[int, tuple[int, ...]] = {}
+    for statement in tree.body:
+        bound: set[str] = set()
+        if isinstance(statement, ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
+            bound.add(statement.name)
+        for target in getattr(statement, "targets", [getattr(statement, "target", None)]):
+            if target is not None:
+                bound.update(n.id for n in ast.walk(target) if isinstance(n, ast.Name))
+        lines = tuple(sorted({line for name in bound for line in loads.get(name, ())}))
+        users.update((id(node), lines) for node in ast.walk(statement))
+    return users
 
 
 def _constant_replacement(value: object) -> object:
@@ -197,6 +234,8 @@ def generate(module: str) -> list[Mutant]:
     tree = ast.parse(module_path(module).read_text())
     skipped = _skipped_nodes(tree)
     qualnames = _qualnames(tree)
+    owners = body_owners(tree)
+    users = _users_of_top_level(tree)
     mutants: list[Mutant] = []
     seen: Counter[tuple[str, str, str, str]] = Counter()
     for index, node in enumerate(ast.walk(tree)):
@@ -216,6 +255,8 @@ def generate(module: str) -> list[Mutant]:
                     getattr(node, "end_lineno", None) or node.lineno,
                     qualname,
                     seen[slot],
+                    owners.get(id(node), ""),
+                    () if owners.get(id(node)) else users.get(id(node), ()),
                 )
             )
             seen[slot] += 1
@@ -316,6 +357,7 @@ def _pytest_args(nodeids: Sequence[str]) -> list[str]:
         "-o",
         "addopts=",
         "--no-header",
+        "--assert=plain",  # rewriting every imported project module costs seconds per mutant
     ]
 
 
@@ -370,8 +412,11 @@ class _Tracer:
         return local
 
     def pytest_runtest_setup(self, item: Any) -> None:
-        self.current = item.nodeid
+        self.current = item.nodeid + SETUP
         self._started = time.monotonic()
+
+    def pytest_runtest_call(self, item: Any) -> None:
+        self.current = item.nodeid
 
     def pytest_runtest_teardown(self, item: Any) -> None:
         self.durations[item.nodeid] = time.monotonic() - self._started
@@ -403,20 +448,36 @@ def trace_tests(test_files: Sequence[str], modules: Sequence[str]) -> dict[str, 
     return data
 
 
-def covering_tests(mutant: Mutant, trace: dict[str, Any], primary: Sequence[str] = ()) -> list[str]:
+def covering_tests(
+    mutant: Mutant,
+    trace: dict[str, Any],
+    primary: Sequence[str] = (),
+    budget: float = OTHER_TESTS_SECONDS,
+) -> list[str]:
     """The tests that ran a line of the mutant: all of the module's own (primary) test files,
     then the fastest others; every test of the module when the lines run only at import time,
     and the whole primary file for those too (a test of a constant may call nothing)."""
-    span = set(range(mutant.line, mutant.end_line + 1))
-    tests = [
+    span = set(range(mutant.line, mutant.end_line + 1)) | set(mutant.users)
+    hit = [
         test
         for test, per in trace["hits"].items()
         if test != "<import>" and span & set(per.get(mutant.module, ()))
     ]
+    tests = sorted({t.removesuffix(SETUP) for t in hit})
+    # A shared fixture's set-up is traced under the first test that asks for it; the tests of
+    # that file after it use what it built, so they are candidates too.
+    fixture_files = {t.split("::")[0] for t in hit if t.endswith(SETUP)}
+    tests += [t for t in trace["durations"] if t.split("::")[0] in fixture_files]
+    tests = list(dict.fromkeys(tests))
     imported = set(trace["hits"].get("<import>", {}).get(mutant.module, ()))
     if not tests and (mutant.qualname == "<module>" or span & imported):
         # module-level code runs at import; a multi-line literal traces only its first line
-        tests = [t for t, per in trace["hits"].items() if t != "<import>" and mutant.module in per]
+        users = {t.removesuffix(SETUP) for t, per in trace["hits"].items() if mutant.module in per}
+        tests = [t for t in trace["durations"] if t in users]
+        tests += [t for t in trace["durations"] if t.split("::")[0] in primary and t not in tests]
+    if not mutant.function:
+        # a class attribute or a default runs at import: the module's own tests may read it
+        # without tracing its line, so they always run
         tests += [t for t in trace["durations"] if t.split("::")[0] in primary and t not in tests]
     durations: dict[str, float] = trace["durations"]
     fastest: dict[str, float] = {}
@@ -430,16 +491,23 @@ def covering_tests(mutant: Mutant, trace: dict[str, Any], primary: Sequence[str]
         return (file not in primary, fastest[file], file, durations.get(test, 0.0))
 
     ordered = sorted(tests, key=order)
-    first = [t for t in ordered if t.split("::")[0] in primary]
-    return (
-        first + [t for t in ordered if t not in first][: max(0, MAX_TESTS_PER_MUTANT - len(first))]
-    )
+    chosen = [t for t in ordered if t.split("::")[0] in primary]
+    others = [t for t in ordered if t not in chosen]
+    others.sort(key=lambda t: durations.get(t, 0.0))
+    spent = 0.0
+    for count, test in enumerate(others):
+        spent += durations.get(test, 0.0)
+        if count >= MIN_OTHER_TESTS and spent > budget:
+            break
+        chosen.append(test)
+    kept = set(chosen)
+    return [t for t in ordered if t in kept]  # grouped by file again
 
 
 @dataclass
 class Outcome:
     mutant: Mutant
-    status: str  # killed | survived | timeout | uncovered
+    status: str  # killed | survived | timeout | uncovered | error (counted as alive)
     seconds: float
 
 
@@ -449,14 +517,18 @@ def run_mutants(
     jobs: int,
     timeout: float,
     primary: dict[str, tuple[str, ...]],
+    fast: bool = False,
+    budget: float = OTHER_TESTS_SECONDS,
 ) -> list[Outcome]:
+    """Fork one child per mutant, `jobs` at a time. `fast`: this process has imported the
+    project and each child swaps one function's code; otherwise each child imports the mutant."""
     outcomes: list[Outcome] = []
     pending = list(mutants)
     running: dict[int, tuple[Mutant, float]] = {}
     while pending or running:
         while pending and len(running) < jobs:
             mutant = pending.pop(0)
-            tests = covering_tests(mutant, trace, primary.get(mutant.module, ()))
+            tests = covering_tests(mutant, trace, primary.get(mutant.module, ()), budget)
             if not tests:
                 outcomes.append(Outcome(mutant, "uncovered", 0.0))
                 continue
@@ -465,7 +537,10 @@ def run_mutants(
             def work(
                 mutant: Mutant = mutant, code: CodeType = code, tests: list[str] = tests
             ) -> int:
-                install(mutant.module, code)
+                if not fast:
+                    install(mutant.module, code)
+                elif not swap(mutant.module, code, mutant.function):
+                    return SWAP_FAILED
                 return _child_pytest(tests)
 
             running[_fork(work)] = (mutant, time.monotonic())
@@ -484,14 +559,65 @@ def run_mutants(
             continue
         mutant, started = running.pop(pid)
         exit_code = os.waitstatus_to_exitcode(wait_status)
-        outcomes.append(
-            Outcome(mutant, "survived" if exit_code == 0 else "killed", time.monotonic() - started)
-        )
+        status = {0: "survived", SWAP_FAILED: "error"}.get(exit_code, "killed")
+        outcomes.append(Outcome(mutant, status, time.monotonic() - started))
+        if status == "error":
+            print(f"error: could not swap {mutant.function} for {mutant.key}", file=sys.stderr)
         if outcomes[-1].status == "survived":
             print(f"survived: {mutant.key} (line {mutant.line})", file=sys.stderr, flush=True)
         if len(outcomes) % 50 == 0:
             print(f"{len(outcomes)}/{len(mutants)} mutants run", file=sys.stderr, flush=True)
     return outcomes
+
+
+def confirm(
+    outcomes: list[Outcome],
+    trace: dict[str, Any],
+    args: argparse.Namespace,
+    primary: dict[str, tuple[str, ...]],
+    fast: bool,
+) -> list[Outcome]:
+    """Run each survivor again with every covering test up to CONFIRM_SECONDS (when that
+    selects more tests than the first run), so the quick first budget never lowers the score."""
+    again = [
+        o.mutant
+        for o in outcomes
+        if o.status == "survived"
+        and covering_tests(o.mutant, trace, primary.get(o.mutant.module, ()), CONFIRM_SECONDS)
+        != covering_tests(o.mutant, trace, primary.get(o.mutant.module, ()))
+    ]
+    if not again:
+        return outcomes
+    print(f"confirming {len(again)} survivors with more tests", file=sys.stderr, flush=True)
+    timeout = max(args.timeout, 3 * CONFIRM_SECONDS)
+    second = run_mutants(again, trace, args.jobs, timeout, primary, fast, CONFIRM_SECONDS)
+    replaced = {o.mutant: o for o in second}
+    return [replaced.get(o.mutant, o) for o in outcomes]
+
+
+def split_fast(mutants: Sequence[Mutant]) -> set[Mutant]:
+    """The mutants a child can apply by swapping one function's code (see mutation_swap)."""
+    originals: dict[str, CodeType] = {}
+    fast: set[Mutant] = set()
+    for mutant in mutants:
+        if not mutant.function:
+            continue
+        if mutant.module not in originals:
+            path = module_path(mutant.module)
+            originals[mutant.module] = compile(path.read_text(), str(path), "exec")
+        if swappable(originals[mutant.module], mutated_code(mutant), mutant.function):
+            fast.add(mutant)
+    return fast
+
+
+def preload_project() -> None:
+    """Import every module of the project once, before the fast children fork from here."""
+    for package in PROJECT_PACKAGES:
+        root = importlib.import_module(package)
+        for info in pkgutil.walk_packages(root.__path__, f"{package}."):
+            importlib.import_module(info.name)
+    if threading.active_count() > 1:
+        raise SystemExit("mutate: importing the project started a thread; cannot fork safely")
 
 
 def load_equivalent(path: Path = EQUIVALENT_FILE) -> dict[str, str]:
@@ -503,10 +629,11 @@ def load_equivalent(path: Path = EQUIVALENT_FILE) -> dict[str, str]:
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
-        key, sep, reason = line.partition(" | ")
-        if not sep or not reason.strip():
-            raise SystemExit(f"mutate: {path}:{number}: expected 'KEY | reason'")
-        equivalent[key.strip()] = reason.strip()
+        # a key may itself hold " | " (a type union): it ends at its "#occurrence"
+        match = KEY_AND_REASON.match(line)
+        if match is None or not match["reason"].strip():
+            raise SystemExit(f"mutate: {path}:{number}: expected 'KEY#N | reason'")
+        equivalent[match["key"].strip()] = match["reason"].strip()
     return equivalent
 
 
@@ -519,22 +646,23 @@ def report(outcomes: Sequence[Outcome], equivalent: dict[str, str]) -> bool:
     print(f"{'module':40} {'mutants':>7} {'killed':>6} {'equiv':>5} {'alive':>5} {'score':>7}")
     for module, results in sorted(by_module.items()):
         killed = sum(o.status in ("killed", "timeout") for o in results)
-        alive = [o for o in results if o.status in ("survived", "uncovered")]
+        alive = [o for o in results if o.status in ALIVE]
         equiv = [o for o in alive if o.mutant.key in equivalent]
         real = [o for o in alive if o.mutant.key not in equivalent]
         counted = len(results) - len(equiv)
         score = 100.0 * killed / counted if counted else 100.0
         ok = ok and score >= 95.0
         print(f"{module:40} {len(results):7} {killed:6} {len(equiv):5} {len(real):5} {score:6.1f}%")
-    survivors = [o for o in outcomes if o.status in ("survived", "uncovered")]
+    survivors = [o for o in outcomes if o.status in ALIVE]
     if survivors:
         print("\nsurvivors (E = listed equivalent):")
     for o in sorted(survivors, key=lambda o: (o.mutant.module, o.mutant.line)):
         mark = "E" if o.mutant.key in equivalent else " "
         path = module_path(o.mutant.module).relative_to(ROOT)
-        reason = equivalent.get(o.mutant.key, o.status)
+        reason = equivalent.get(o.mutant.key, STATUS_TEXT.get(o.status, o.status))
         print(f" {mark} {path}:{o.mutant.line} {o.mutant.key}\n      {reason}")
-    stale = set(equivalent) - {o.mutant.key for o in survivors}
+    run = {o.mutant.key for o in outcomes}
+    stale = {k for k in equivalent if k in run} - {o.mutant.key for o in survivors}
     for key in sorted(stale):
         print(f"note: listed as equivalent but not a survivor (remove it): {key}")
     return ok
@@ -548,12 +676,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds per mutant")
     parser.add_argument("--list", action="store_true", help="list the mutants and stop")
+    parser.add_argument(
+        "--only", type=Path, help="a file of mutant keys, one a line: run only those (a rerun)"
+    )
     args = parser.parse_args(argv)
     modules = args.module or list(TARGETS)
     unknown = [m for m in modules if m not in TARGETS]
     if unknown:
         parser.error(f"not in tools/mutation_targets.py: {', '.join(unknown)}")
     mutants = [m for module in modules for m in generate(module)]
+    if args.only is not None:
+        wanted = {line.strip() for line in args.only.read_text().splitlines() if line.strip()}
+        mutants = [m for m in mutants if m.key in wanted]
     if args.list:
         for m in mutants:
             print(f"{module_path(m.module).relative_to(ROOT)}:{m.line} {m.key}")
@@ -564,8 +698,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         __import__(name)
     test_files = sorted({f for module in modules for f in TARGETS[module] if f})
     trace = trace_tests(test_files, modules)
+    print(f"traced {len(trace['durations'])} tests in {time.monotonic() - started:.0f} s")
     primary = {module: files[:1] for module, files in TARGETS.items()}
-    outcomes = run_mutants(mutants, trace, args.jobs, args.timeout, primary)
+    swaps = split_fast(mutants)
+    fast = [m for m in mutants if m in swaps]
+    slow = [m for m in mutants if m not in swaps]
+    print(f"{len(mutants)} mutants: {len(fast)} swap a function, {len(slow)} import the module")
+    phase = time.monotonic()
+    outcomes = run_mutants(slow, trace, args.jobs, args.timeout, primary)
+    outcomes = confirm(outcomes, trace, args, primary, fast=False)
+    print(f"module-level mutants: {time.monotonic() - phase:.0f} s", flush=True)
+    phase = time.monotonic()
+    preload_project()
+    swapped = run_mutants(fast, trace, args.jobs, args.timeout, primary, fast=True)
+    outcomes += confirm(swapped, trace, args, primary, fast=True)
+    print(f"function-body mutants: {time.monotonic() - phase:.0f} s", flush=True)
     ok = report(outcomes, load_equivalent())
     print(f"\n{len(mutants)} mutants in {time.monotonic() - started:.0f} s")
     return 0 if ok else 1
