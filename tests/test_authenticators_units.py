@@ -212,13 +212,6 @@ def test_oidc_key_function_refusals_keep_the_real_texts(kid, keys, reason):
     assert refused.value.detail == f"{KEYFUNC}{reason}: {reason}"
 
 
-def test_first_request_401_refuses_each_new_ca_crt_once():
-    with pytest.raises(Refusal) as refused:
-        _authenticate(_oidc_token(CLOCK), behaviour=Behaviour(["first-request-401"]))
-    assert str(refused.value) == KEYFUNC + "no jwks found"
-    assert refused.value.detail == KEYFUNC + "no jwks found: first request for this ca.crt"
-
-
 def test_kidless_panic_drops_the_connection():
     with pytest.raises(DropConnection) as dropped:
         _authenticate(_oidc_token(CLOCK, kid=None), behaviour=Behaviour(["kidless-panic"]))

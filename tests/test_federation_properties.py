@@ -262,7 +262,7 @@ def _revoke_answer(body: bytes, extra: dict[str, object]) -> tuple[int, bytes]:
             return 400, _json_string(
                 f"code=400, message=Unmarshal type error: expected=string, got=number, "
                 f"field={name}, offset={offset}, internal=json: cannot unmarshal number into "
-                f"Go struct field revokeRequest.{name} of type string"
+                f"Go struct field deleteRequest.{name} of type string"
             )
     return 404, b'"Not Found"\n'
 

@@ -9,11 +9,11 @@ import pytest
 
 from mockserver.federation.authn import Identity, KubeAttributes
 from mockserver.federation.bookkeeping import LABEL_GENERATOR, LABEL_OWNER
+from mockserver.federation.echobind import bind_delete_request
 from mockserver.federation.errors import BadRequest
 from mockserver.federation.handlers import (
     GENERATORS_API_VERSION,
     Call,
-    bind_revoke_body,
     revoke_self,
 )
 from mockserver.federation.outcome import Outcome
@@ -21,6 +21,10 @@ from tests.wire import ca_body, send
 
 POD = "web-7d9f8b6c5-x2x4q"
 OWNER_ATTRIBUTES = "federation.externalsecrets.com/owner-attributes"
+
+
+def bind_revoke_body(body: bytes, content_type: str) -> tuple[str, str]:
+    return bind_delete_request(body, content_type, zero_length=not body)
 
 
 def test_r4_binds_json_owner_and_namespace_with_a_decoder():
@@ -35,7 +39,8 @@ def test_r4_binds_json_owner_and_namespace_with_a_decoder():
     ["application/xml", "text/xml", "application/x-www-form-urlencoded", "multipart/form-data"],
 )
 def test_r4_accepts_every_bindable_media_type(media_type):
-    body = b"<r/>" if "xml" in media_type else b"x=1"
+    # A well-formed body of each kind (a multipart body needs its closing boundary).
+    body = b"<r/>" if "xml" in media_type else b"--b--\r\n" if "multipart" in media_type else b"x=1"
     assert bind_revoke_body(body, f"{media_type};boundary=b") == ("", "")
 
 
@@ -49,9 +54,9 @@ def test_r4_type_errors_name_the_go_struct():
     with pytest.raises(BadRequest) as refused:
         bind_revoke_body(b"[]", "application/json")
     assert refused.value.body == (
-        "code=400, message=Unmarshal type error: expected=server.revokeRequest, got=array, "
+        "code=400, message=Unmarshal type error: expected=server.deleteRequest, got=array, "
         "field=, offset=1, internal=json: cannot unmarshal array into Go value of type "
-        "server.revokeRequest"
+        "server.deleteRequest"
     )
 
 
