@@ -17,14 +17,16 @@ from conformance import __version__
 from conformance.clicommon import CONTEXT, invoke, option
 from conformance.client_runner.cli import client
 from conformance.listing import print_listing
-from conformance.requirements import PROFILES
 from conformance.settings import (
-    LEVEL_CHOICES,
-    LEVEL_HELP,
-    PROFILE_HELP,
     SERVER_REPORT_DIR,
     ServerSettings,
     SettingsError,
+)
+from conformance.suiteoptions import (
+    expected_failures_option,
+    output_options,
+    report_dir_option,
+    selection_options,
 )
 
 PROG = "esi-conformance"
@@ -188,34 +190,10 @@ def bundle(
     envvar=_env("hooks"),
     help="Vendor state hooks file (docs/vendor-bundle.md).",
 )
-@option(
-    "--profile",
-    type=click.Choice(PROFILES),
-    default="full",
-    envvar=_env("profile"),
-    help=PROFILE_HELP,
-)
-@option("--level", type=click.Choice(LEVEL_CHOICES), envvar=_env("level"), help=LEVEL_HELP)
-@option(
-    "--requirement",
-    "requirements",
-    multiple=True,
-    metavar="ID",
-    envvar=_env("requirement"),
-    help="Only this SRV-… requirement, any case (repeatable; space-separated in the variable).",
-)
-@option(
-    "--expected-failures",
-    type=click.Path(path_type=Path),
-    envvar=_env("expected-failures"),
-    help="YAML list of {id, reason}: FAIL becomes XFAIL, PASS becomes XPASS.",
-)
-@option(
-    "--report-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=SERVER_REPORT_DIR,
-    envvar=_env("report-dir"),
-    help="Where results.json, junit.xml, report.html and pytest.log go.",
+@selection_options(_env, ids="requirements", prefix="SRV")
+@expected_failures_option(_env)
+@report_dir_option(
+    _env, default=SERVER_REPORT_DIR, holds="results.json, junit.xml, report.html and pytest.log"
 )
 @option(
     "--strict",
@@ -231,19 +209,8 @@ def bundle(
     envvar=_env("quirk"),
     help="Embedded mock only: reproduce this defect too (repeatable; `esi-mock quirks`).",
 )
-@option(
-    "--list",
-    "list_only",
-    is_flag=True,
-    help="Print the requirements and scenarios a run would execute, and stop.",
-)
-@option("--json", "as_json", is_flag=True, help="With --list: one JSON object.")
-@option(
-    "-q",
-    "--quiet",
-    is_flag=True,
-    envvar=_env("quiet"),
-    help="Only FAIL, ERROR and XPASS lines, and the last line.",
+@output_options(
+    _env, list_help="Print the requirements and scenarios a run would execute, and stop."
 )
 @click.argument("pytest_args", nargs=-1, type=click.UNPROCESSED, metavar="[-- PYTEST_ARGS]")
 def server(

@@ -18,16 +18,18 @@ from conformance.client_runner.suite import plan, run_client_suite
 from conformance.console import ProgressPrinter, summary
 from conformance.listing import print_listing
 from conformance.report import write_reports
-from conformance.requirements import PROFILES
 from conformance.results import exit_status
 from conformance.scenarios import ScenarioError
 from conformance.settings import (
     CLIENT_REPORT_DIR,
-    LEVEL_CHOICES,
-    LEVEL_HELP,
-    PROFILE_HELP,
     ClientSettings,
     SettingsError,
+)
+from conformance.suiteoptions import (
+    expected_failures_option,
+    output_options,
+    report_dir_option,
+    selection_options,
 )
 
 EXIT_USAGE = 2
@@ -47,22 +49,7 @@ def _env(option: str) -> str:
     envvar=_env("adapter"),
     help="The client's adapter file, or a shipped adapter: reference, curl.",
 )
-@option(
-    "--profile",
-    type=click.Choice(PROFILES),
-    default="full",
-    envvar=_env("profile"),
-    help=PROFILE_HELP,
-)
-@option("--level", type=click.Choice(LEVEL_CHOICES), envvar=_env("level"), help=LEVEL_HELP)
-@option(
-    "--requirement",
-    "requirement_ids",
-    multiple=True,
-    metavar="ID",
-    envvar=_env("requirement"),
-    help="Only this CLI-… requirement, any case (repeatable; space-separated in the variable).",
-)
+@selection_options(_env, ids="requirement_ids", prefix="CLI")
 @option(
     "--scenario",
     "scenario_ids",
@@ -71,32 +58,10 @@ def _env(option: str) -> str:
     envvar=_env("scenario"),
     help="Only this scenario (repeatable).",
 )
-@option(
-    "--expected-failures",
-    type=click.Path(path_type=Path),
-    envvar=_env("expected-failures"),
-    help="YAML list of {id, reason}: FAIL becomes XFAIL, PASS becomes XPASS.",
-)
-@option(
-    "--report-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=CLIENT_REPORT_DIR,
-    envvar=_env("report-dir"),
-    help="Where results.json, junit.xml and report.html go.",
-)
-@option(
-    "--list",
-    "list_only",
-    is_flag=True,
-    help="Print the requirements and scenarios the run would cover, and stop.",
-)
-@option("--json", "as_json", is_flag=True, help="With --list: one JSON object.")
-@option(
-    "-q",
-    "--quiet",
-    is_flag=True,
-    envvar=_env("quiet"),
-    help="Only FAIL, ERROR and XPASS lines, and the last line.",
+@expected_failures_option(_env)
+@report_dir_option(_env, default=CLIENT_REPORT_DIR, holds="results.json, junit.xml and report.html")
+@output_options(
+    _env, list_help="Print the requirements and scenarios the run would cover, and stop."
 )
 def client(
     adapter_ref: str,
