@@ -120,7 +120,7 @@ def kind_of(value: Any) -> str:
     return "number"
 
 
-def _quote_char(c: int) -> str:
+def go_quote_char(c: int) -> str:
     """Go's `quoteChar`: one byte as a Go quoted rune in single quotes."""
     if c == 0x27:
         return "'\\''"
@@ -196,7 +196,7 @@ class _Parser:
     def _bad(self, i: int, context: str) -> GoJSONError:
         if i >= len(self.data):
             return self._at_end()
-        return GoSyntaxError(f"invalid character {_quote_char(self.data[i])} {context}", i + 1)
+        return GoSyntaxError(f"invalid character {go_quote_char(self.data[i])} {context}", i + 1)
 
     def _bad_in_token(self, i: int, context: str) -> GoJSONError:
         """A token cut by the end of input: Go's Unmarshal feeds the scanner one space."""
@@ -297,7 +297,7 @@ class _Parser:
         word, value = _LITERALS[self.data[i]]
         for k, expected in enumerate(word[1:], start=i + 1):
             if k >= len(self.data) or self.data[k] != expected:
-                context = f"in literal {word.decode()} (expecting {_quote_char(expected)})"
+                context = f"in literal {word.decode()} (expecting {go_quote_char(expected)})"
                 if k >= len(self.data):
                     raise self._bad_in_token(k, context)
                 raise self._bad(k, context)

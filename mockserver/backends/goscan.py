@@ -8,31 +8,16 @@ the code is not.
 
 from __future__ import annotations
 
+from mockserver.godecode import go_quote_char
+
 __all__ = ["go_syntax_error"]
 
 _WS = b" \t\r\n"
 _EOF = "unexpected end of JSON input"
-_GO_QUOTE_ESCAPES = {7: "\\a", 8: "\\b", 12: "\\f", 10: "\\n", 13: "\\r", 9: "\\t", 11: "\\v"}
 
 
 class _Fail(Exception):
     pass
-
-
-def _quote_char(c: int) -> str:
-    """Go's `quoteChar`: the byte as a one-character Go quoted literal in single quotes."""
-    if c == 0x27:
-        return "'\\''"
-    if c == 0x22:
-        return "'\"'"
-    if c in _GO_QUOTE_ESCAPES:
-        return f"'{_GO_QUOTE_ESCAPES[c]}'"
-    if c < 0x20 or c == 0x7F:
-        return f"'\\x{c:02x}'"
-    ch = chr(c)
-    if ch == " " or ch.isprintable():
-        return f"'{ch}'"
-    return f"'\\u{c:04x}'"
 
 
 class _Scanner:
@@ -43,7 +28,7 @@ class _Scanner:
     def fail(self, context: str) -> _Fail:
         if self.i >= len(self.data):
             return _Fail(_EOF)
-        return _Fail(f"invalid character {_quote_char(self.data[self.i])} {context}")
+        return _Fail(f"invalid character {go_quote_char(self.data[self.i])} {context}")
 
     def peek(self) -> int | None:
         return self.data[self.i] if self.i < len(self.data) else None
@@ -187,7 +172,7 @@ class _Scanner:
             if c is None:
                 raise _Fail(_EOF)
             if c != expected:
-                raise self.fail(f"in literal {word.decode()} (expecting {_quote_char(expected)})")
+                raise self.fail(f"in literal {word.decode()} (expecting {go_quote_char(expected)})")
             self.i += 1
 
 
