@@ -14,8 +14,6 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-import flask
-
 from mockserver.admin.api import create_admin_app
 from mockserver.admin.clusterfaults import ClusterFaults
 from mockserver.admin.control import MockControl, model_secrets
@@ -336,8 +334,7 @@ class MockServer:
     def _app(self, listener: str) -> JournalMiddleware:
         """The federation app of one listener, inside the journal and fault middleware."""
         assert self.context is not None
-        app = create_app(self.context, listener)
-        flask.got_request_exception.connect(self._flask_failure, app, weak=False)
+        app = create_app(self.context, listener, on_error=self.report_error)
         return JournalMiddleware(
             app,
             listener,
@@ -388,9 +385,6 @@ class MockServer:
     def report_error(self, error: BaseException, where: str) -> None:
         """Keep a failure from a serving thread so the test that caused it can see it."""
         self._errors.report(error, where)
-
-    def _flask_failure(self, sender: Any, exception: BaseException, **_: Any) -> None:
-        self.report_error(exception, f"federation app {sender.name}")
 
     def errors(self) -> list[str]:
         return self._errors.all()

@@ -284,8 +284,10 @@ class Bookkeeping:
         subject: str,
         federation_ref: dict[str, str],
         credential: dict[str, Any],
+        key: str | None = None,
     ) -> str:
-        """Record an issued credential, replacing an equal entry or appending a new one.
+        """Record an issued credential, replacing an equal entry or appending a new one
+        (`key`: the credential's `credential_key`, when the caller already has it).
 
         Entries are indexed by what makes two of them equal, so an upsert costs the same with
         four thousand credentials as with one. Nothing is written when the entry is unchanged
@@ -293,7 +295,7 @@ class Bookkeeping:
         """
         name = f"{method}-{sanitize_subject(subject)}"
         credential = {**credential, "lastIssuedAt": rfc3339(self._clock.now())}
-        key = credential_key(credential)
+        key = credential_key(credential) if key is None else key
         with self._lock:
             identity = self._identities.get(name)
             if identity is not None and self._credentials[name].get(key) == credential:

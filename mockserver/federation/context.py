@@ -33,6 +33,8 @@ class Registry:
         self._model = model
         self._ever: list[Any] = list(model.authorizations)
         self._tls_removed: set[str] = set()
+        self.version = 0
+        """Bumped by every `replace` and `reset`: equal versions mean the same manifests."""
 
     @property
     def model(self) -> Any:
@@ -44,6 +46,7 @@ class Registry:
             self._ever.extend(a for a in model.authorizations if id(a) not in known)
             self._track_tls_removals(self._model.authorizations, model.authorizations)
             self._model = model
+            self.version += 1
 
     def _track_tls_removals(self, old: list[Any], new: list[Any]) -> None:
         """The real allowlist is a set (`tls.go:30-47`): a deleted Authorization removes its
@@ -62,6 +65,7 @@ class Registry:
             self._model = self._initial
             self._ever = list(self._initial.authorizations)
             self._tls_removed.clear()
+            self.version += 1
 
     def tls_allowed(self, spiffe_id: str) -> bool:
         """Whether the mTLS handshake accepts this SPIFFE ID: some current Authorization names

@@ -23,6 +23,7 @@ from mockserver.federation.bookkeeping import (
     LABEL_GENERATOR,
     LABEL_KIND,
     LABEL_OWNER,
+    credential_key,
     validate_generator_state,
 )
 from mockserver.federation.context import FederationContext
@@ -71,8 +72,38 @@ def _grant(ctx: FederationContext, call: Call, resource: Any) -> Any:
 # -- R1 ------------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Issued:
+    """An AuthorizedIdentity credential entry to record for a granted request (§4.5)."""
+
+    method: str
+    provider: str
+    subject: str
+    federation_ref: dict[str, str]
+    credential: dict[str, Any]
+    key: str
+    """What makes two entries the same (`credential_key`), computed once."""
+
+
+@dataclass(frozen=True)
+class SecretRead:
+    """What R1 decided before answering: the store read, the value, the credential to record."""
+
+    store: str
+    authorization: str
+    value: str
+    issued: Issued
+
+
 def get_secret(ctx: FederationContext, call: Call) -> str:
     """R1: authorization (404) → backend (400) → the value as a JSON string."""
+    read = read_secret(ctx, call)
+    issue(ctx, read.issued)
+    return read.value
+
+
+def read_secret(ctx: FederationContext, call: Call) -> SecretRead:
+    """R1 up to the answer: authorize, read the backend, and say what to record."""
     store_name, key = call.params["secretStoreName"], call.params["secretName"]
     authorization = _grant(ctx, call, StoreResource(store_name))
     ctx.bookkeeping.check_store_read(store_name)
@@ -94,8 +125,33 @@ def get_secret(ctx: FederationContext, call: Call) -> str:
     binding = _workload_binding(call.workload)
     if binding is not None:
         credential["workloadBinding"] = binding
-    _record_identity(ctx, call, authorization, credential)
-    return value
+    return SecretRead(
+        store_name, authorization.name, value, _issued(call, authorization, credential)
+    )
+
+
+def issue(ctx: FederationContext, issued: Issued) -> None:
+    """Record the credential a granted request was issued (the AuthorizedIdentity upsert)."""
+    ctx.bookkeeping.upsert_identity(
+        issued.method,
+        issued.provider,
+        issued.subject,
+        issued.federation_ref,
+        issued.credential,
+        key=issued.key,
+    )
+
+
+def _issued(call: Call, authorization: Any, credential: dict[str, Any]) -> Issued:
+    identity = call.identity
+    return Issued(
+        identity.method,
+        identity.provider,
+        identity.subject,
+        _federation_ref(authorization),
+        credential,
+        credential_key(credential),
+    )
 
 
 @functools.lru_cache(maxsize=64)

@@ -62,6 +62,7 @@ class Network(Protocol):
     """Name resolution to the mock's fake identity providers."""
 
     def route(self, host: str) -> Route | None: ...
+    def state_versions(self) -> tuple[object, ...]: ...
 
 
 class Manifests(Protocol):

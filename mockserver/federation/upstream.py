@@ -203,6 +203,12 @@ class KeyResolver:
         """Whether some Authorization names this issuer (what Okta's 401 text reveals)."""
         return self._federation_urls(issuer) != []
 
+    def serves(self, issuer: str) -> bool:
+        """Whether every spec of `issuer` names a fake cluster of this process, whose state
+        version then says whether a fetch now would answer as before."""
+        urls = self._federation_urls(issuer)
+        return bool(urls) and all(url is not None and self._owner(url) for url in urls)
+
     def clear(self) -> None:
         with self._lock:
             self._discovery.clear()

@@ -110,6 +110,11 @@ class IdentityProviders(Mapping[str, FakeIdentityProvider]):
             provider.stop()
         self._routes = {}
 
+    def state_versions(self) -> tuple[object, ...]:
+        """Every provider's state version and whether it listens: equal tuples mean every key
+        fetch now answers as before."""
+        return tuple((p.state_version, p.listening) for p in self._providers.values())
+
     def route(self, host: str) -> Route | None:
         """The fake provider answering `host` (a public name or 127.0.0.1:<port>), if any."""
         found = self._routes.get(host)
