@@ -14,6 +14,7 @@ no answer (docs/protocol.md §2.1).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable
 from http import HTTPStatus
 from typing import Any
@@ -22,7 +23,7 @@ from mockserver.federation import handlers
 from mockserver.federation.authn import Credentials, workload_context
 from mockserver.federation.context import FederationContext
 from mockserver.federation.errors import Denied, PayloadTooLarge, ProtocolError
-from mockserver.federation.outcome import Outcome, request_state
+from mockserver.federation.outcome import Outcome, request_state, request_target
 from mockserver.federation.routing import R1, R2, R3, R4, InvalidPath, RouteResult
 from mockserver.federation.warm import Key, WarmAnswers, request_key
 from mockserver.gojson import go_json
@@ -185,6 +186,7 @@ class FederationApp:
         self.listener = listener
         self.name = f"mockserver.federation.{listener}"
         self.on_error = on_error
+        self.log = logging.getLogger(self.name)
         self.warm = WarmAnswers(ctx)
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
@@ -194,7 +196,15 @@ class FederationApp:
             request_state(environ, self.listener).outcome.error = f"connection dropped: {drop}"
             raise
         except Exception as exc:
-            # The real server's panic: no answer, the connection closes; the failure is reported.
+            # The real server's panic: no answer, the connection closes (net/http logs the panic
+            # with its stack); the failure is also reported to the test that caused it.
+            self.log.error(
+                "panic serving %s %s: %s",
+                environ.get("REQUEST_METHOD", ""),
+                request_target(environ),
+                exc,
+                exc_info=True,
+            )
             if self.on_error is not None:
                 self.on_error(exc, f"federation app {self.name}")
             reason = f"the mock failed: {type(exc).__name__}"
