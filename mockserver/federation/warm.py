@@ -15,6 +15,7 @@ fresh answers over random changes).
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,6 +64,7 @@ class WarmAnswers:
         self.ctx = ctx
         self.enabled = enabled
         self._kept: dict[Key, Warm] = {}
+        self._lock = threading.Lock()
         self.hits = 0
 
     def world(self) -> tuple[Any, ...]:
@@ -111,10 +113,12 @@ class WarmAnswers:
         until = _expiry(identity)
         if until is None or not self._versioned(identity):
             return
-        kept = self._kept
-        if len(kept) >= MAX_ENTRIES:
-            kept.pop(next(iter(kept)), None)
-        kept[key] = Warm(answer, _identity(identity), read, world, since, until)
+        warm = Warm(answer, _identity(identity), read, world, since, until)
+        with self._lock:  # readers need none: a dict read is atomic
+            kept = self._kept
+            if len(kept) >= MAX_ENTRIES:
+                kept.pop(next(iter(kept)), None)
+            kept[key] = warm
 
     def _versioned(self, identity: Identity) -> bool:
         if identity.method == "oidc":
