@@ -12,8 +12,9 @@ container or a kind cluster, `--advertise-host` puts another host in every URL a
 `--cluster-url NAME=URL` sets one cluster's URL; both make the clusters listen on all addresses
 unless `--bind` says otherwise.
 
-The bundle's fake upstreams are a list of `{name, kind}` in bundle.json (`upstreams`): today every
-one is a `FakeCluster`; other kinds of fake identity providers join the same list.
+The bundle's fake upstreams are a list of `{name, kind}` in bundle.json (`upstreams`): the
+`FakeCluster`s, then the `FakeIdentityProvider`s (a fake Okta org and a fake PingOne, described
+under `idps` and kept in `idps/`, see `bundle_idps.py`), all started by `BundleClusters`.
 """
 
 from __future__ import annotations

@@ -54,7 +54,7 @@ class BundleIdps:
         """Serve them (None for a bundle written before it carried fake IdPs)."""
         if not self.entries:
             return None
-        from conformance.bundle import BundleError, check_port
+        from conformance.bundle import BundleError, check_port  # bundle.py imports this module
 
         binds = {n: (str(e["bind_host"]), int(e["bind_port"])) for n, e in self.entries.items()}
         for name, (host, port) in binds.items():

@@ -4,6 +4,9 @@
 bundle's `manifests.yaml` as written (its federation URLs point at the harness's fake clusters,
 started by `esi-conformance server --bundle DIR`) and knows the bundle's workloads (the clusters'
 service accounts and pods, keyed as the bundle keeps them) for owner lookups and `esi-mock token`.
+The bundle's fake Okta and PingOne names resolve to where `esi-conformance server --bundle DIR`
+serves them (`remote.json` in the state's `idps/`, with the bundle's CAs and keys copied), so
+the mock judges Okta and PingOne callers as a vendor's server with those names mapped would.
 The folder names live here because `mockserver` never imports `conformance`.
 """
 

@@ -133,3 +133,21 @@ def test_serve_bundle_routes_the_idp_names_to_the_suite_s_listeners(bundle, tmp_
     assert (tmp_path / "state" / "idps" / "okta" / "ca.crt").read_bytes() == (
         bundle.root / okta["ca_file"]
     ).read_bytes()
+
+
+def test_connection_json_names_the_bundle_s_addresses_for_its_idp_names(bundle, tmp_path):
+    from mockserver.clock import Clock
+    from mockserver.idp import IdentityProviders, default_providers
+
+    prepare_state(bundle.root, tmp_path / "state")
+    own = IdentityProviders(default_providers(Clock())).start(tmp_path / "state" / "idps")
+    try:
+        hosts = own.connection()["pingone"]["hosts"]
+        port = bundle.info["idps"]["pingone"]["bind_port"]
+        assert hosts == {
+            "auth.pingone.com": f"127.0.0.1:{port}",
+            "auth.pingone.eu": f"127.0.0.1:{port}",
+        }
+        assert own.route("auth.pingone.eu").port == port  # type: ignore[union-attr]
+    finally:
+        own.stop()

@@ -153,6 +153,13 @@ class IdentityProviders(Mapping[str, FakeIdentityProvider]):
                 return Route(provider, _dial(provider.host), provider.port, provider.ca.cert_pem)
         return None
 
+    def _address(self, host: str, provider: FakeIdentityProvider) -> str:
+        """Where the mock's fetches for `host` go: a bundle's provider, or its own."""
+        remote = self._remote.get(host)
+        if remote is not None:
+            return f"{remote.host}:{remote.port}"
+        return f"{_dial(provider.host)}:{provider.port}"
+
     def rotate(self, name: str, server_id: str | None = None, retire_old: bool = False) -> str:
         """Sign with a new key of the issuer (its old key retired if asked); `undo` reverts."""
         provider = self[name]
@@ -227,7 +234,7 @@ class IdentityProviders(Mapping[str, FakeIdentityProvider]):
                 "issuer": main.issuer,
                 "jwks_url": main.jwks_uri,
                 "url": provider.url if provider.listening else None,
-                "hosts": {h: f"{_dial(provider.host)}:{provider.port}" for h in provider.hosts}
+                "hosts": {h: self._address(h, provider) for h in provider.hosts}
                 if provider.listening
                 else {},
                 "ca_file": str(ca_file[name]) if ca_file and name in ca_file else None,

@@ -216,15 +216,14 @@ class IdPAuthenticator:
 
     def _keys(self, specs: list[Authorization], refresh: bool) -> dict[str, dict[str, Any]]:
         """The key set of the first spec whose federation answers (`failed to get JWKS: …`)."""
-        reasons = []
         for spec in specs:
             federation = self.world.get(spec.federation_kind, spec.federation_name)
             if federation is None:
                 raise AuthError("failed to get JWKS: no provider found")
             try:
                 return self._federation_keys(spec.federation_kind, federation, refresh)
-            except AuthError as exc:
-                reasons.append(str(exc))
+            except AuthError:
+                continue  # the next spec's provider may answer
         raise AuthError("failed to get JWKS: no jwks found")
 
     def _federation_keys(
