@@ -12,8 +12,9 @@ container or a kind cluster, `--advertise-host` puts another host in every URL a
 `--cluster-url NAME=URL` sets one cluster's URL; both make the clusters listen on all addresses
 unless `--bind` says otherwise.
 
-The bundle's fake upstreams are a list of `{name, kind}` in bundle.json (`upstreams`): today every
-one is a `FakeCluster`; other kinds of fake identity providers join the same list.
+The bundle's fake upstreams are a list of `{name, kind}` in bundle.json (`upstreams`): the
+`FakeCluster`s, then the `FakeIdentityProvider`s (a fake Okta org and a fake PingOne, described
+under `idps` and kept in `idps/`, see `bundle_idps.py`), all started by `BundleClusters`.
 """
 
 from __future__ import annotations
@@ -33,17 +34,20 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from conformance.bundle_idps import IDP_KIND, BundleIdps, write_bundle_idps
 from conformance.bundle_readme import vendor_readme
 from conformance.bundle_workloads import kubernetes_objects, workload_table
 from conformance.runner.clusters import ClusterSet
 from mockserver.bundlefolder import (
     BUNDLE_FILE,
     CLUSTERS_FILE,
+    IDPS_FOLDER,
     KUBERNETES_FILE,
     MANIFESTS_FILE,
     SCHEMA_VERSION,
 )
 from mockserver.cluster import FakeCluster
+from mockserver.idp import IdentityProviders
 from mockserver.manifests import fake_cluster_specs, read_documents, substitute
 from mockserver.manifests.documents import Document
 from mockserver.paths import default_fixtures_dir
@@ -61,6 +65,7 @@ OWN_ENTRIES = (
     "README.md",
     "clusters",
     "spiffe",
+    IDPS_FOLDER,
 )
 """What a bundle writes into its folder (`--force` replaces exactly these)."""
 
@@ -196,6 +201,10 @@ def create_bundle(
         encoding="utf-8",
     )
     spiffe = _write_spiffe(root, manifests)
+    idp_names = ("okta", "pingone")
+    idps = write_bundle_idps(
+        root, bind, dict(zip(idp_names, _free_ports(bind, len(idp_names)), strict=True)), _clock()
+    )
     info = {
         "schema_version": SCHEMA_VERSION,
         "created": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -212,7 +221,9 @@ def create_bundle(
             "svids": sorted(spiffe),
         },
         "workloads": workloads,
-        "upstreams": [{"name": n, "kind": FAKE_CLUSTER_KIND} for n in placements],
+        "idps": idps,
+        "upstreams": [{"name": n, "kind": FAKE_CLUSTER_KIND} for n in placements]
+        + [{"name": n, "kind": IDP_KIND} for n in idps],
     }
     (root / BUNDLE_FILE).write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
     (root / "README.md").write_text(vendor_readme(info), encoding="utf-8")
@@ -392,6 +403,9 @@ class BundleClusters:
         self.clusters: dict[str, FakeCluster] = {}
         self._listeners: list[Listener] = []
         self._set: ClusterSet | None = None
+        self._idps = BundleIdps(self.bundle.root, self.bundle.info.get("idps") or {}, self.clock)
+        self.idps: IdentityProviders | None = None
+        """The bundle's fake Okta and PingOne, served while the clusters are."""
 
     @property
     def cluster_set(self) -> ClusterSet:
@@ -429,7 +443,16 @@ class BundleClusters:
             self.stop()
             raise
         self._set = ClusterSet(self.clusters)
+        try:
+            self.idps = self._idps.start()
+        except BaseException:
+            self.stop()
+            raise
         return self
+
+    def idp_routes(self) -> dict[str, str]:
+        """The fake IdPs' public host names → where they listen (what a vendor maps)."""
+        return self._idps.routes()
 
     def _start_one(self, cluster: FakeCluster, host: str, port: int) -> None:
         check_port(cluster.name, host, port)
@@ -468,6 +491,8 @@ class BundleClusters:
         self._listeners.append(listener.start())
 
     def stop(self) -> None:
+        self._idps.stop()
+        self.idps = None
         if self._set is not None:
             self._set.detach()
             self._set = None

@@ -18,6 +18,7 @@ def vendor_readme(info: Mapping[str, Any]) -> str:
         for n, c in info["clusters"].items()
     )
     first = next(iter(info["clusters"]), "alpha")
+    idps = _idp_section(info.get("idps") or {})
     return f"""# Conformance bundle
 
 Written by `esi-conformance bundle` on {info["created"]}. Keep this folder: it holds the keys and
@@ -61,7 +62,7 @@ domain(s) {", ".join(info["spiffe"]["trust_domains"])}). `spiffe/svids/` holds o
 SPIFFE Authorization, for trying the port by hand; the harness issues its own from the same CA
 (`spiffe/ca/`).
 
-## 2. Run the suite
+{idps}## 2. Run the suite
 
     esi-conformance server --target http://SERVER:PORT --bundle <this folder>
         [--target-ca server-ca.pem] [--target-mtls https://SERVER:MTLS_PORT]
@@ -117,4 +118,47 @@ timeout: 30                                           # seconds per hook
   `--anonymous-discovery`.
 - D9 `first-request-401`: the first OIDC request per new `ca.crt` may get 401; the suite retries
   once where the scenarios allow it.
+"""
+
+
+def _idp_section(idps: Mapping[str, Any]) -> str:
+    """How the server under test reaches the bundle's fake Okta and PingOne ("" without them)."""
+    if not idps:
+        return ""
+    rows = "\n".join(
+        f"| `{n}` | {e['kind']} | {', '.join(f'`{h}`' for h in e['hosts'])} "
+        f"| `{e['bind_host']}:{e['bind_port']}` | `{e['ca_file']}` |"
+        for n, e in idps.items()
+    )
+    okta = idps.get("okta", {})
+    port = okta.get("bind_port", "PORT")
+    return f"""### Okta and PingOne callers
+
+`manifests.yaml` also holds `OktaFederation`s (domain `https://esi-mock.okta.com`) and
+`PingIdentityFederation`s (regions `com` and `eu`), and Authorizations for callers with their
+tokens. The harness plays both identity providers, with keys kept in `idps/`:
+
+| provider | kind | public host names | harness listens on | CA |
+|---|---|---|---|---|
+{rows}
+
+The real server fetches Okta keys from the federation's domain and PingOne keys from the fixed
+public names `auth.pingone.<region>`, on port 443, trusting the system trust store. On a test
+machine (never on one that talks to the real Okta or PingOne):
+
+1. Resolve the host names above to the machine running the harness: a hosts-file line per name
+   (`10.0.0.5 esi-mock.okta.com auth.pingone.com auth.pingone.eu`) or DNS records; in
+   Kubernetes, `hostAliases` on the server's Pod or a CoreDNS rewrite.
+2. Send port 443 of those names to the port the harness listens on, e.g. on the harness
+   machine `socat TCP-LISTEN:443,fork,reuseaddr TCP:127.0.0.1:{port}` (one per provider, on its
+   own address) or an `iptables -t nat ... --dport 443 -j REDIRECT --to-ports {port}` rule.
+3. Trust the CA files above in the server's system trust store (a Go binary on Linux also reads
+   `SSL_CERT_FILE` and `SSL_CERT_DIR`), e.g. `cp idps/*/ca.crt
+   /usr/local/share/ca-certificates/` then `update-ca-certificates`.
+
+Before any scenario the harness sends one request per provider with a valid token; when the
+server neither fetched that provider's keys nor answered anything but 401, the Okta or PingOne
+scenarios are SKIP with the reason, never FAIL. `esi-mock serve --bundle <this folder>`
+resolves these names itself, so its Okta and PingOne scenarios are judged.
+
 """

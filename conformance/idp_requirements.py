@@ -72,4 +72,30 @@ register(
         "S37",
         ("okta",),
     ),
+    _r(
+        "SRV-IDP-008",
+        "MUST",
+        "An Okta or PingOne caller's R2 records its AuthorizedIdentity under its own method "
+        "(`okta-<sub>` or `pingidentity-<sub>`), never as `oidc-<sub>` or `spiffe-<sub>`.",
+        "S41",
+        ("okta", "pingone", "state-hooks"),
+    ),
+    _r(
+        "SRV-IDP-009",
+        "MUST",
+        "An Okta or PingOne token signed by its issuer's own key whose `iss` is a near miss of "
+        "the configured issuer (a prefix, an extension, a suffix, another case, a trailing "
+        "space, a compatibility character, percent-encoding) gets 401.",
+        "S13",
+        ("okta", "pingone"),
+    ),
+    _r(
+        "SRV-IDP-010",
+        "MUST",
+        "An Okta caller whose subject is a near miss of an Authorization's subject (a prefix, "
+        "an extension, a suffix, a part, another case, spaces, a compatibility character, "
+        'percent-encoding) is not granted: 404 `"Not Found"`.',
+        "S32",
+        ("okta",),
+    ),
 )

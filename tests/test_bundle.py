@@ -140,7 +140,7 @@ def test_bundle_carries_namespaces_service_accounts_and_pods(bundle):
     assert gamma_pod["name"] == "ci-runner-1" and gamma_pod["uid"]  # the UID its tokens carry
     assert bundle.info["upstreams"] == [
         {"name": n, "kind": "FakeCluster"} for n in ("alpha", "beta", "gamma", "delta")
-    ]
+    ] + [{"name": n, "kind": "FakeIdentityProvider"} for n in ("okta", "pingone")]
 
 
 def test_a_bundle_folder_is_never_replaced_silently(bundle, tmp_path):

@@ -65,7 +65,8 @@ def test_okta_and_ping_items_are_covered_by_idp_requirements():
     assert not set(items) & set(NOT_COVERED)
     registry = all_requirements()
     covering = {r.reference: r.id for r in registry.values() if r.area == "IDP"}
-    assert sorted(covering) == sorted(items)
+    # S13, S32 and S41 (issuer, subject, AuthorizedIdentity) have Okta/Ping requirements too
+    assert sorted(covering) == sorted((*items, "S13", "S32", "S41"))
     assert all({"okta", "pingone"} & set(registry[rid].needs) for rid in covering.values())
 
 

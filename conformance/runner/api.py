@@ -18,6 +18,7 @@ from conformance.runner.clusters import ClusterSet
 from conformance.runner.embedded import EmbeddedHooks
 from conformance.runner.engine import ScenarioRunner
 from conformance.runner.hooks import Hooks, NoHooks
+from conformance.runner.idpprobe import reached_idps
 from conformance.runner.redact import EvidenceRedactor, fixture_values
 from conformance.runner.suite import Progress, _now, fold, plan
 from conformance.runner.target import Target
@@ -294,6 +295,7 @@ def _resolve_target(
         owned.append(resolved_hooks)
     server_ca = Path(target_ca).read_bytes() if target_ca is not None else None
     https_url = target if target.startswith("https://") else None
+    idps = getattr(clusters, "idps", None)
     resolved = Target(
         name=target,
         http_url=target,
@@ -307,5 +309,9 @@ def _resolve_target(
         variables=dict(loaded.variables),
         token_state=str(loaded.root),
         target_ca_file=str(target_ca) if target_ca is not None else None,
+        idps=idps,
+    )
+    resolved.idps_reached = reached_idps(
+        idps, target, resolved.https_context if https_url else None, loaded.documents
     )
     return resolved

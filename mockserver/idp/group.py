@@ -8,6 +8,7 @@ providers and trusts their CAs for its own upstream fetches only (a documented d
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,14 +57,44 @@ def default_providers(
     }
 
 
+REMOTE_FILE = "remote.json"
+"""In the IdP state folder: host names served by fake providers of another process (a bundle's,
+started by `esi-conformance server --bundle`): `{host: {"address": "IP:PORT", "ca_file": PATH}}`."""
+
+
+class RemoteProvider:
+    """A fake provider of another process: its state is unknown here, so nothing it answers is
+    kept (every version differs) and a rotation there shows on the next request."""
+
+    kind = "remote"
+
+    @property
+    def state_version(self) -> object:
+        return object()
+
+
 @dataclass(frozen=True)
 class Route:
     """Where a host name of a fake provider is served, and the CA its certificate chains to."""
 
-    provider: FakeIdentityProvider
+    provider: FakeIdentityProvider | RemoteProvider
     host: str
     port: int
     ca_pem: bytes
+
+
+def read_remote_routes(folder: Path) -> dict[str, Route]:
+    """The routes `REMOTE_FILE` in `folder` names (none when it is absent)."""
+    file = folder / REMOTE_FILE
+    if not file.is_file():
+        return {}
+    remote = RemoteProvider()
+    routes = {}
+    for host, entry in json.loads(file.read_text("utf-8")).items():
+        address, _, port = str(entry["address"]).rpartition(":")
+        ca_pem = Path(entry["ca_file"]).read_bytes()
+        routes[host] = Route(remote, address, int(port), ca_pem)
+    return routes
 
 
 class IdentityProviders(Mapping[str, FakeIdentityProvider]):
@@ -72,6 +103,7 @@ class IdentityProviders(Mapping[str, FakeIdentityProvider]):
     def __init__(self, providers: Mapping[str, FakeIdentityProvider] | None = None) -> None:
         self._providers = dict(providers if providers is not None else default_providers())
         self._routes: dict[str, Route] = {}
+        self._remote: dict[str, Route] = {}
         self._undo: list[tuple[KeySet, list[SigningKey], str]] = []
 
     def __getitem__(self, name: str) -> FakeIdentityProvider:
@@ -96,6 +128,7 @@ class IdentityProviders(Mapping[str, FakeIdentityProvider]):
         """Serve every provider, reusing (then keeping) CAs and keys under `state_folder`."""
         if state_folder is not None:
             self.keep(state_folder)
+            self._remote = read_remote_routes(state_folder)
         for provider in self._providers.values():
             provider.start()
         self._routes = {
@@ -117,13 +150,20 @@ class IdentityProviders(Mapping[str, FakeIdentityProvider]):
 
     def route(self, host: str) -> Route | None:
         """The fake provider answering `host` (a public name or 127.0.0.1:<port>), if any."""
-        found = self._routes.get(host)
+        found = self._remote.get(host) or self._routes.get(host)
         if found is not None:
             return found
         for provider in self._providers.values():
             if provider.listening and host == f"{_dial(provider.host)}:{provider.port}":
                 return Route(provider, _dial(provider.host), provider.port, provider.ca.cert_pem)
         return None
+
+    def _address(self, host: str, provider: FakeIdentityProvider) -> str:
+        """Where the mock's fetches for `host` go: a bundle's provider, or its own."""
+        remote = self._remote.get(host)
+        if remote is not None:
+            return f"{remote.host}:{remote.port}"
+        return f"{_dial(provider.host)}:{provider.port}"
 
     def rotate(self, name: str, server_id: str | None = None, retire_old: bool = False) -> str:
         """Sign with a new key of the issuer (its old key retired if asked); `undo` reverts."""
@@ -199,7 +239,7 @@ class IdentityProviders(Mapping[str, FakeIdentityProvider]):
                 "issuer": main.issuer,
                 "jwks_url": main.jwks_uri,
                 "url": provider.url if provider.listening else None,
-                "hosts": {h: f"{_dial(provider.host)}:{provider.port}" for h in provider.hosts}
+                "hosts": {h: self._address(h, provider) for h in provider.hosts}
                 if provider.listening
                 else {},
                 "ca_file": str(ca_file[name]) if ca_file and name in ca_file else None,

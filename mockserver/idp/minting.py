@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,8 +33,27 @@ BROKEN_KINDS: dict[str, str] = {
     "no-subject": "has neither sub nor client_id",
     "no-issuer": "has no iss claim",
     "tampered-payload": "its payload was changed after signing",
+    # signed by the issuer's own key, but iss is a near miss of it (the store key is exact)
+    "issuer-prefix": "its iss is the issuer minus its last character",
+    "issuer-extension": "its iss is the issuer with one more character",
+    "issuer-suffix": "its iss is the issuer without its https:// scheme",
+    "issuer-case": "its iss is the issuer in upper case",
+    "issuer-space": "its iss is the issuer with a trailing space",
+    "issuer-compat": "its iss spells an `a` as U+00AA, which NFKC folds to `a`",
+    "issuer-encoded": "its iss spells its first `-` as %2D",
 }
 """Deliberately broken IdP token kinds, each with the reason the server must refuse it."""
+
+
+ISSUER_NEAR_MISSES: dict[str, Callable[[str], str]] = {
+    "issuer-prefix": lambda iss: iss[:-1],
+    "issuer-extension": lambda iss: iss + "x",
+    "issuer-suffix": lambda iss: iss.removeprefix("https://"),
+    "issuer-case": str.upper,
+    "issuer-space": lambda iss: iss + " ",
+    "issuer-compat": lambda iss: iss.replace("a", "\u00aa", 1),
+    "issuer-encoded": lambda iss: iss.replace("-", "%2D", 1),
+}
 
 
 @dataclass(frozen=True)
@@ -139,6 +158,8 @@ def mint(
         claims.pop("client_id", None)
     elif broken == "no-issuer":
         del claims["iss"]
+    elif broken is not None and broken in ISSUER_NEAR_MISSES:
+        claims["iss"] = ISSUER_NEAR_MISSES[broken](claims["iss"])
     key: SigningKey | None = server.keys.signing_key
     assert key is not None
     header: dict[str, Any] = {"kid": key.kid, "alg": req.alg}

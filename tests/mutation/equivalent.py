@@ -17,6 +17,11 @@ EQUIVALENT: dict[str, str] = {
         'which holds no space to trim; the real check is strings.TrimPrefix(token, "Bearer ") '
         "(server/auth/oidc.go:77)"
     ),
+    "idp-bearer-scheme:trim": (
+        "identical by construction: the compared scheme is the text before the first space, "
+        'which holds no space to trim; the real check is strings.HasPrefix(authHeader, "Bearer ") '
+        "(server/auth/okta.go:74, pingidentity.go:72)"
+    ),
     "spiffe-id:suffix": (
         "unobservable: a valid SPIFFE ID holds spiffe:// only at its start, so one valid ID "
         "ends with another only when they are equal"

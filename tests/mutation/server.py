@@ -32,8 +32,12 @@ class ServerMutation:
     """A zoo, its session and its coverage; `run(mutants)` judges each mutant."""
 
     def __init__(self, bundle: Bundle, clusters: BundleClusters, tmp: Path) -> None:
+        idps = bundle.info.get("idps") or {}
         self.zoo = ZooServer(
-            bundle.root / "manifests.yaml", spiffe_bundle=bundle.root / "spiffe" / "bundle.pem"
+            bundle.root / "manifests.yaml",
+            spiffe_bundle=bundle.root / "spiffe" / "bundle.pem",
+            idp_routes=clusters.idp_routes(),
+            idp_cas=[(bundle.root / e["ca_file"]).read_bytes() for e in idps.values()],
         ).start()
         ca = tmp / "zoo-ca.pem"
         ca.write_bytes(self.zoo.server_ca_pem)
@@ -47,10 +51,8 @@ class ServerMutation:
             level="must",
         ).start()
         self.musts = _must_ids()
-        # The zoo has no fake Okta or PingOne: their scenarios SKIP there and judge nothing.
-        self.scenarios: list[Scenario] = [
-            s for s in self.session.plan.scenarios if not set(s.needs) & {"okta", "pingone"}
-        ]
+        # The zoo reaches the bundle's fake Okta and PingOne as a vendor's mapped names would.
+        self.scenarios: list[Scenario] = list(self.session.plan.scenarios)
         self.coverage: dict[str, set[str]] = {}
         self.baseline_failures: dict[str, str] = {}
 

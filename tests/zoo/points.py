@@ -31,6 +31,9 @@ COMPARISONS: dict[str, str] = {
     "r4-owner": "R4's owner against a GeneratorState's owner label",
     "r4-namespace": "R4's body namespace against the URL namespace",
     "path-segment": "a literal path segment (secretstore, secrets, generators, revoke)",
+    "idp-bearer-scheme": "an Okta/Ping Authorization header's scheme against `Bearer` (required)",
+    "idp-issuer": "an Okta/Ping token's iss against an Authorization's issuer (the store key)",
+    "idp-subject": "an Okta/Ping caller's subject against an Authorization's subject",
 }
 
 
@@ -84,6 +87,33 @@ PARSE_STEPS: dict[str, dict[str, str]] = {
     },
     "kid": {
         "lenient-first-key": "the kid is ignored: the first RSA key verifies",
+    },
+    "idp-bearer-header": {
+        "lenient-trim": "Okta/Ping: spaces around the token are trimmed",
+        "lenient-bare": "Okta/Ping: a token without `Bearer ` is taken as it is",
+    },
+    "idp-alg": {
+        "lenient-pss": "Okta/Ping: PS256/384/512 verify too",
+        "lenient-none": "Okta/Ping: an unsigned alg-none token is accepted",
+    },
+    "idp-kid": {
+        "lenient-first-key": "Okta/Ping: a token without a string kid is verified by the first key",
+    },
+    "idp-signature": {
+        "lenient-unchecked": "Okta/Ping: the signature is not checked",
+    },
+    "idp-times": {
+        "lenient-optional-exp": "Okta/Ping: a token without exp is accepted",
+        "lenient-leeway": "Okta/Ping: 60 s of leeway on exp",
+        "lenient-ignore-nbf": "Okta/Ping: nbf is not checked",
+    },
+    "idp-subject-claim": {
+        "lenient-empty": "Okta/Ping: a token with neither sub nor client_id has the empty subject",
+        "strict-sub-only": "PingOne: a client-credentials token (client_id, no sub) is refused",
+    },
+    "idp-context": {
+        "empty-workload": "Okta/Ping callers get an empty workload context instead of none",
+        "oidc-method": "Okta/Ping callers are recorded with method oidc",
     },
 }
 

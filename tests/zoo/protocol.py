@@ -23,6 +23,7 @@ from tests.zoo.auth import (
     parse_token,
     verify,
 )
+from tests.zoo.idp import IdPAuthenticator, IdPNetwork
 from tests.zoo.points import Points
 from tests.zoo.world import (
     GENERATOR_API,
@@ -113,6 +114,7 @@ class Identity:
     workload: Workload | None
     anchor: TrustAnchor | None = None
     token: str = ""
+    idp: bool = False
 
 
 class HandlerError(Exception):
@@ -145,11 +147,13 @@ class Zoo:
         defects: Collection[str] = (),
         forward_bearer: bool = True,
         points: Points | None = None,
+        idp_network: IdPNetwork | None = None,
     ) -> None:
         self.world = world
         self.defects = frozenset(defects)
         self.points = points or Points()
         self.keys = KeyCache(forward_bearer, self.defects)
+        self.idp = IdPAuthenticator(world, idp_network, self.points)
         self._tombstones: list[Authorization] = []
 
     def has(self, defect: str) -> bool:
@@ -246,7 +250,11 @@ class Zoo:
             found = re.search(r"URI=(spiffe://[^;,\s]+)", forwarded)
             if found:
                 return self._spiffe_id(found.group(1))
-        raw = self._bearer(request.header("Authorization") or "")
+        header = request.header("Authorization") or ""
+        method = self.idp.method_for(header)
+        if method is not None:
+            return self._idp_identity(header, method)
+        raw = self._bearer(header)
         ca_value = self._ca_crt(request.body)
         try:
             token = parse_token(raw, self.points)
@@ -278,6 +286,18 @@ class Zoo:
             Workload.from_claims(token.claims),
             anchor,
             raw,
+        )
+
+    def _idp_identity(self, header: str, method: str) -> Identity:
+        """An Okta or PingOne caller: no workload context, the token's own method."""
+        caller = self.idp.authenticate(header, method)
+        variant = self.points.variant("idp-context")
+        return Identity(
+            "oidc" if variant == "oidc-method" else caller.method,
+            caller.issuer,
+            caller.subject,
+            Workload() if variant == "empty-workload" else None,
+            idp=True,
         )
 
     def _verify(self, token: Token, urls: list[str], anchor: TrustAnchor, bearer: str) -> None:
@@ -418,7 +438,10 @@ class Zoo:
         if self.has("sticky-authorizations"):
             specs = specs + [t for t in self._tombstones if t not in specs]
             self._tombstones = specs
-        specs = [s for s in specs if self.points.compare("issuer", s.issuer, identity.provider)]
+        issuer_point, subject_point = (
+            ("idp-issuer", "idp-subject") if identity.idp else ("issuer", "subject")
+        )
+        specs = [s for s in specs if self.points.compare(issuer_point, s.issuer, identity.provider)]
         if self.has("ignore-subject"):
             return specs
         if self.has("subject-prefix"):
@@ -427,7 +450,7 @@ class Zoo:
             specs = [s for s in specs if s.subject.lower() == identity.subject.lower()]
         else:
             specs = [
-                s for s in specs if self.points.compare("subject", s.subject, identity.subject)
+                s for s in specs if self.points.compare(subject_point, s.subject, identity.subject)
             ]
         return specs[:1] if self.has("no-union") else specs
 

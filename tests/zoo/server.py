@@ -10,7 +10,7 @@ import ssl
 import sys
 import threading
 import urllib.parse
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -20,6 +20,7 @@ import yaml
 from cryptography import x509
 
 from tests.zoo.defects import DEFECTS
+from tests.zoo.idp import IdPNetwork
 from tests.zoo.points import Mutant, Points
 from tests.zoo.protocol import Answer, Request, Zoo
 from tests.zoo.world import World, read_manifests
@@ -208,7 +209,11 @@ class ZooServer:
         spiffe_bundle: str | Path | bytes | None = None,
         mtls_port: int = 0,
         mutant: Mutant | None = None,
+        idp_routes: Mapping[str, str] | None = None,
+        idp_cas: Sequence[bytes] = (),
     ) -> None:
+        """`idp_routes`: the fake Okta/PingOne host names → `address:port` (a vendor's hosts
+        file and port mapping), trusting `idp_cas`; without them no Okta/Ping caller verifies."""
         unknown = set(defects) - set(DEFECTS)
         if unknown:
             raise ValueError(f"unknown defects: {', '.join(sorted(unknown))}")
@@ -219,7 +224,8 @@ class ZooServer:
         self.world = World()
         self.world.apply(self.initial)
         self.points = Points(mutant)
-        self.zoo = Zoo(self.world, defects, forward_bearer, self.points)
+        network = IdPNetwork(idp_routes, idp_cas) if idp_routes else None
+        self.zoo = Zoo(self.world, defects, forward_bearer, self.points, network)
         self.host, self.port, self.state_hooks = host, port, state_hooks
         if isinstance(spiffe_bundle, str | Path):
             spiffe_bundle = Path(spiffe_bundle).read_bytes()

@@ -1,8 +1,16 @@
-"""Kubernetes service-account tokens over OIDC: bearer + `ca.crt` → identity (§3.2)."""
+"""Kubernetes service-account tokens over OIDC: bearer + `ca.crt` → identity (§3.2).
+
+The keys come from the provider each Authorization of the token's issuer names, whatever its
+kind (§3.7): for an issuer bound to an OktaFederation or a PingIdentityFederation that is the
+Okta or PingOne key set (`idp_keys.py`; the `ca.crt` is read but those providers ignore it), so
+an Okta or PingOne token sent with a JSON body verifies here too, with OIDC's own checks (any
+`Authorization` prefix, PS256 as well as RS256, `exp` optional) and method `oidc`.
+"""
 
 from __future__ import annotations
 
 import functools
+from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import rsa
 
@@ -13,6 +21,7 @@ from mockserver.federation.authenticators.base import (
     Refusal,
     Setup,
 )
+from mockserver.federation.idp_keys import SourceError
 from mockserver.federation.jwtparse import (
     JWTError,
     KeyFuncError,
@@ -24,6 +33,7 @@ from mockserver.godecode import GoJSONError, string_fields
 from mockserver.serving import DropConnection
 
 RSA_JWK_ALGS = frozenset({"RS256", "RS384", "RS512"})
+IDP_FEDERATION_KINDS = frozenset({"OktaFederation", "PingIdentityFederation"})
 CA_CRT_TYPE = 'struct { CaCert string "json:\\"ca.crt\\"" }'
 """The anonymous struct the real server unmarshals the body into (its name in Go's errors)."""
 
@@ -69,9 +79,28 @@ class KubernetesOIDC:
         self.behaviour = setup.behaviour
         self.clock = setup.clock
         self.extra_audiences = setup.extra_audiences
+        self.issuer_keys = setup.issuer_keys
 
     def presented(self, creds: Credentials) -> bool:
         return True
+
+    def _idp_keys(self, issuer: str, ca_crt: str) -> dict[str, Any] | None:
+        """`store.GetJWKS` for an issuer bound to an Okta or PingIdentity federation (None for
+        any other issuer): the first of its Authorizations' providers that answers. Under
+        `first-request-401` the first request per new `ca.crt` fails here too (D9)."""
+        keys = self.issuer_keys
+        if keys is None or not any(
+            s.federation_ref.kind in IDP_FEDERATION_KINDS for s in keys.specs(issuer)
+        ):
+            return None
+        seen = self.resolver.seen_ca
+        if self.behaviour.enabled("first-request-401") and ca_crt not in seen:
+            seen.add(ca_crt)
+            raise KeyFuncError("no jwks found", detail="first request for this ca.crt")
+        try:
+            return keys.jwks(issuer)
+        except SourceError as exc:
+            raise KeyFuncError(str(exc), detail=exc.detail) from exc
 
     def authenticate(self, creds: Credentials) -> Identity:
         token = bearer_token(creds.authorization)
@@ -80,7 +109,9 @@ class KubernetesOIDC:
         def keyfunc(parsed: ParsedToken) -> rsa.RSAPublicKey:
             exp = parsed.claims.get("exp")
             kid = parsed.header.get("kid")
-            keys = self.resolver.keys_for(parsed.issuer, ca_crt, token, exp, kid)
+            keys = self._idp_keys(parsed.issuer, ca_crt)
+            if keys is None:
+                keys = self.resolver.keys_for(parsed.issuer, ca_crt, token, exp, kid)
             if not isinstance(kid, str):
                 if self.behaviour.enabled("kidless-panic"):
                     raise DropConnection("token without a string kid (quirk kidless-panic)")
