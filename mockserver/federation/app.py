@@ -19,7 +19,7 @@ from mockserver.federation.authn import Credentials, workload_context
 from mockserver.federation.context import FederationContext
 from mockserver.federation.errors import Denied, PayloadTooLarge, ProtocolError
 from mockserver.federation.outcome import request_state
-from mockserver.federation.routing import R1, R2, R3, R4, InvalidPath
+from mockserver.federation.routing import R1, R2, R3, R4, InvalidPath, encoded_slash_refusal
 from mockserver.gojson import go_json
 from mockserver.serving import DropConnection, drop_aware, request_drop
 
@@ -105,6 +105,8 @@ def serve_federation_request(ctx: FederationContext, listener: str) -> Response:
             response = Response(status=204)
             response.headers["Allow"] = match.params["allow"]
             return response
+        if ctx.behaviour.strict and (slash := encoded_slash_refusal(route)) is not None:
+            raise slash
         call = handlers.Call(
             identity=identity,
             workload=workload,
