@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
+from pathlib import Path
 
 import pytest
 
@@ -113,3 +114,13 @@ def test_default_hands_the_encoded_slash_on_and_strict_keeps_a_double_encoded_on
         )
     assert (meant.status, meant.body) == missing
     assert unauthenticated.status == 401  # authentication still comes first
+
+
+def test_docs_modes_has_one_strict_row_per_item():
+    modes = (Path(__file__).resolve().parents[1] / "docs" / "modes.md").read_text()
+    section = modes.split("## Strict mode", 1)[1].split("\n## ", 1)[0]
+    rows = [r for r in section.splitlines() if r.startswith("| ") and not r.startswith("| SHOULD")]
+    references = [r.split(" | ")[1] for r in rows if not set(r) <= set("|- ")]
+    assert sorted(references) == sorted(
+        i.reference.removeprefix("protocol.md ") for i in STRICT_ITEMS
+    )
