@@ -79,8 +79,9 @@ the token in it comes from this folder:
       -H 'Content-Type: application/json' \\
       -d "{{\\"ca.crt\\": \\"$(base64 -w0 clusters/{first}/ca.crt)\\"}}"
 
-To try the harness itself first, `esi-mock serve --bundle <this folder>` plays a conforming
-server that loaded this bundle.
+To try the harness itself first, `esi-mock serve --bundle <this folder> --state-dir STATE`
+plays a conforming server that loaded this bundle, and writes `STATE/hooks.yaml` for it (the
+worked example of section 3): pass `--hooks STATE/hooks.yaml` and every MUST is judged.
 
 ## 3. Optional state hooks (`--hooks FILE`)
 
@@ -105,6 +106,13 @@ timeout: 30                                           # seconds per hook
   `metadata.annotations`, and for AuthorizedIdentities `spec.issuedCredentials`).
 - Faults are `unavailable` (a store outage; a conforming server answers 5xx), `error` and
   `state-write-fails`. A failing hook makes the scenario ERROR, never FAIL.
+- The runner undoes what a scenario changed (deletes what it applied, re-applies what it
+  deleted), then runs `reset`: use it to clear faults.
+- Worked example: the `hooks.yaml` of `esi-mock serve --bundle` names one URL per hook
+  (`apply: {{url: "http://127.0.0.1:PORT/hooks/apply"}}`, and `delete`, `state`,
+  `backend-fault`, `reset`). For a server in Kubernetes, `apply` is `kubectl apply -f -` (then
+  wait for the reconcile), `delete` is `kubectl delete --ignore-not-found -f -`, and `state`
+  prints the GeneratorStates and AuthorizedIdentities as one JSON list.
 
 ## 4. Known defects of the real server
 

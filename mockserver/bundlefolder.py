@@ -98,3 +98,14 @@ def prepare_state(bundle: Path, state_dir: Path) -> Path:
     shutil.copyfile(bundle / CLUSTERS_FILE, fixtures / "00-clusters.yaml")
     shutil.copyfile(bundle / MANIFESTS_FILE, fixtures / "10-manifests.yaml")
     return fixtures
+
+
+def write_hooks_file(state_dir: Path, admin_url: str) -> Path:
+    """Write `STATE/hooks.yaml`: the suite's state hooks as URLs of this mock's admin listener,
+    so `esi-conformance server --hooks` can judge the requirements that need them."""
+    from mockserver.admin.hooks import HOOKS_FILE, hooks_file_text
+    from mockserver.files import write_private_file
+
+    path = state_dir / HOOKS_FILE
+    write_private_file(path, hooks_file_text(admin_url).encode("utf-8"), 0o644)
+    return path

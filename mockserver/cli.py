@@ -18,7 +18,8 @@ import click
 
 from mockserver import __version__
 from mockserver.admin.commands import COMMANDS as ADMIN_COMMANDS
-from mockserver.bundlefolder import CLUSTERS_FILE, is_bundle, prepare_state
+from mockserver.admin.hooks import HOOKS_FILE
+from mockserver.bundlefolder import CLUSTERS_FILE, is_bundle, prepare_state, write_hooks_file
 from mockserver.federation.modes import QUIRKS, UnknownQuirk
 from mockserver.idp.group import mint_offline
 from mockserver.idp.minting import BROKEN_KINDS as IDP_BROKEN_KINDS
@@ -208,6 +209,8 @@ def serve(**options: Any) -> None:
                 raise ValueError("--bundle and --fixtures exclude each other; choose one")
             kwargs["fixtures"] = prepare_state(settings.bundle, Path(state_dir))
         server = MockServer(**kwargs)
+        if settings.bundle is not None:
+            server.before_ready.append(lambda s: write_hooks_file(s.state.root, s.admin_url))
         server.start()
     except (ManifestError, UnknownQuirk, ValueError) as exc:
         _cleanup(scratch)
@@ -230,6 +233,9 @@ def serve(**options: Any) -> None:
     )
     click.echo(f"  admin:       {info['admin_url']}")
     click.echo(f"  console:     {info['console_url']}")
+    if settings.bundle is not None:
+        hooks_file = Path(info["state_dir"]) / HOOKS_FILE
+        click.echo(f"  hooks:       {hooks_file}  (esi-conformance server --hooks)")
     for name, cluster in info["clusters"].items():
         click.echo(f"  cluster {name}: {cluster['url']}  issuer {cluster['issuer']}")
     mode = "strict" if strict else "default"

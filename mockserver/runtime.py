@@ -196,6 +196,8 @@ class MockServer:
         self._refresher: threading.Thread | None = None
         self._volume_expiry: dict[Path, float] = {}
         self.server_ca: CertificateAuthority | None = None
+        # Called once listening, before connection.json says so (what `esi-mock wait` reads).
+        self.before_ready: list[Callable[[MockServer], object]] = []
         self.spiffe: SpiffeAuthority | None = None
         self._stop_log_redaction: Callable[[], None] = lambda: None
 
@@ -250,6 +252,8 @@ class MockServer:
             )
             self._start_admin()
             self.refresh_volumes(force=True)
+            for callback in self.before_ready:
+                callback(self)
             self.state.write_connection(self.connection())
         except BaseException:
             self.stop()

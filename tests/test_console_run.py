@@ -13,7 +13,7 @@ from pathlib import Path
 
 from conformance.console import ProgressPrinter
 from conformance.requirements import Requirement
-from conformance.results import ERROR, ScenarioResult
+from conformance.results import ERROR, ScenarioResult, load_expected_failures
 from conformance.runner.suite import plan
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -59,7 +59,8 @@ def test_embedded_run_with_the_shipped_file_is_one_line(tmp_path):
     ]
 
 
-def test_strict_mock_with_its_shipped_file_passes_everything_else(tmp_path):
+def test_strict_mock_passes_everything_and_its_shipped_file_is_empty(tmp_path):
+    assert load_expected_failures(SHIPPED / "embedded-mock-strict.yaml") == {}
     done = cli(
         "server",
         "--quiet",
@@ -69,8 +70,11 @@ def test_strict_mock_with_its_shipped_file_passes_everything_else(tmp_path):
         "--report-dir",
         str(tmp_path),
     )
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert done.stdout.startswith("server suite: PASS 68  XFAIL 2: exit 0 ")
+    assert (done.returncode, done.stderr) == (0, ""), done.stdout
+    assert done.stdout == (
+        "server suite: PASS 70: exit 0 (no MUST failure, no error); "
+        f"report {tmp_path / 'report.html'}\n"
+    )
 
 
 def test_progress_line_per_requirement_and_each_fail_once(tmp_path):

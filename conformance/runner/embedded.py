@@ -13,12 +13,9 @@ from typing import Any
 
 from conformance.runner.hooks import FAULTS, MOCK, STATE_HOOKS, HookError, Hooks, Manifest
 from mockserver.admin.control import AdminError, MockControl
-from mockserver.federation.bookkeeping import GENERATOR_STATE_WRITE, STORE_READ
+from mockserver.admin.hooks import backend_fault_rule, state_items
 from mockserver.federation.context import FederationContext
 from mockserver.runtime import MockServer
-
-STORE_FAULTS = ("unavailable", "error")
-GENERATOR_FAULTS = ("state-write-fails",)
 
 
 def object_key(doc: Manifest) -> tuple[str, str, str]:
@@ -86,17 +83,7 @@ class EmbeddedHooks(Hooks):
     # -- state -----------------------------------------------------------------------------------
 
     def state(self) -> list[dict[str, Any]]:
-        leaks = [
-            {
-                "apiVersion": "conformance.esi-federation.dev/v1",
-                "kind": "LeakedCredential",
-                "metadata": {"namespace": leak["namespace"], "name": f"leak-{i}"},
-                "spec": dict(leak),
-            }
-            for i, leak in enumerate(self.control.leaked_credentials())
-        ]
-        control = self.control
-        return [*control.generator_states(), *control.authorized_identities(), *leaks]
+        return state_items(self.control)
 
     # -- quirks and faults -----------------------------------------------------------------------
 
@@ -104,20 +91,10 @@ class EmbeddedHooks(Hooks):
         self._set_quirks(sorted({*self._quirks(), *names}))
 
     def backend_fault(self, spec: Mapping[str, Any]) -> None:
-        fault = spec["fault"]
-        if "store" in spec:
-            if fault not in STORE_FAULTS:
-                raise HookError(f"fault {fault} does not apply to a store")
-            rule = {"backend": STORE_READ, "store": str(spec["store"])}
-        else:
-            _triple(spec["generator"])
-            if fault not in GENERATOR_FAULTS:
-                raise HookError(f"fault {fault} is not available for generators on the mock")
-            rule = {"backend": GENERATOR_STATE_WRITE, "generator": str(spec["generator"])}
         try:
-            added = self.control.add_fault(rule, count=None)
+            added = self.control.add_fault(backend_fault_rule(spec), count=None)
         except AdminError as exc:
-            raise HookError(f"the mock refused the fault: {exc.message}") from exc
+            raise HookError(exc.message) from exc
         self._faults.append(added["id"])
 
     def end_scenario(self) -> None:
@@ -132,10 +109,3 @@ class EmbeddedHooks(Hooks):
         if self._changed:
             self.control.reset_manifests()
             self._changed = False
-
-
-def _triple(text: str) -> tuple[str, str, str]:
-    parts = str(text).split("/")
-    if len(parts) != 3:
-        raise HookError(f"generator must be <namespace>/<kind>/<name>, got {text!r}")
-    return parts[0], parts[1], parts[2]

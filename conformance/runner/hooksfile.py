@@ -73,6 +73,11 @@ class Hook:
             try:
                 with urllib.request.urlopen(request, timeout=self.timeout) as response:
                     return response.read()
+            except urllib.error.HTTPError as exc:
+                tail = exc.read().decode("utf-8", "replace").strip()[-300:]
+                raise HookError(
+                    f"hook {self.name} ({self.url}) answered {exc.code}: {tail}"
+                ) from exc
             except (urllib.error.URLError, OSError) as exc:
                 raise HookError(f"hook {self.name} ({self.url}) failed: {exc}") from exc
         assert self.argv is not None

@@ -17,6 +17,7 @@ from werkzeug.exceptions import HTTPException
 from mockserver import __version__
 from mockserver.admin.browserguard import TOKEN_HEADER, BrowserGuard
 from mockserver.admin.control import AdminError, MockControl
+from mockserver.admin.hooks_api import hook_routes
 from mockserver.admin.idp_api import idp_routes
 from mockserver.console import CONSOLE_GUARD, CONSOLE_RESULTS, console
 
@@ -307,7 +308,7 @@ def create_admin_app(
     control.parts.redactor.add(guard.token, "console token")
     app.extensions[CONSOLE_GUARD] = guard
     app.extensions[CONSOLE_RESULTS] = results_file
-    for blueprint in (journal, faults, state, settings, idp_routes, console):
+    for blueprint in (journal, faults, state, settings, idp_routes, hook_routes, console):
         app.register_blueprint(blueprint)
 
     @app.before_request

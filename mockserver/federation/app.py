@@ -24,7 +24,15 @@ from mockserver.federation.authn import Credentials, workload_context
 from mockserver.federation.context import FederationContext
 from mockserver.federation.errors import Denied, PayloadTooLarge, ProtocolError
 from mockserver.federation.outcome import Outcome, request_state, request_target
-from mockserver.federation.routing import R1, R2, R3, R4, InvalidPath, RouteResult
+from mockserver.federation.routing import (
+    R1,
+    R2,
+    R3,
+    R4,
+    InvalidPath,
+    RouteResult,
+    encoded_slash_refusal,
+)
 from mockserver.federation.warm import Key, WarmAnswers, request_key
 from mockserver.gojson import go_json
 from mockserver.serving import DropConnection
@@ -154,6 +162,8 @@ def _serve(
     outcome.route = match.name
     if match.name == "options":
         return 204, [("Allow", match.params["allow"])], b""
+    if ctx.behaviour.strict and (slash := encoded_slash_refusal(route)) is not None:
+        raise slash
     call = handlers.Call(
         identity=identity,
         workload=workload,

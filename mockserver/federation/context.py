@@ -119,7 +119,11 @@ class FederationContext:
     def __post_init__(self, books: Bookkeeping | None) -> None:
         self.bookkeeping = books if books is not None else Bookkeeping(self.clock)
         self.resolver = KeyResolver(
-            self.registry.federation_urls, self.behaviour, self.clock, clusters=self.clusters
+            self.registry.federation_urls,
+            self.behaviour,
+            self.clock,
+            clusters=self.clusters,
+            server_anchors=self.trust_bundle,
         )
         self.issuer_keys = IssuerKeys(
             self.registry, self.identity_providers, self.behaviour, self.clock
@@ -133,6 +137,11 @@ class FederationContext:
                 issuer_keys=self.issuer_keys,
             )
         )
+
+    def trust_bundle(self) -> bytes:
+        """The server-side trust anchors of strict mode: the CA certificates of the mock's fake
+        clusters (a bundle's clusters when served from one), in load order."""
+        return b"".join(cluster.ca.cert_pem for cluster in self.clusters.values())
 
     def cluster_for_issuer(self, issuer: str) -> Any | None:
         for cluster in self.clusters.values():

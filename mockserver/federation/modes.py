@@ -114,6 +114,51 @@ QUIRKS: dict[str, Quirk] = {
 }
 
 
+@dataclass(frozen=True)
+class StrictItem:
+    """One hardening strict mode adds: a SHOULD item the real server does not meet."""
+
+    name: str
+    reference: str
+    summary: str
+
+
+STRICT_ITEMS: tuple[StrictItem, ...] = (
+    StrictItem(
+        "audience-check",
+        "protocol.md S16",
+        "A token's aud must contain its issuer or an extra audience; else 401 `token has "
+        "invalid claims: token has invalid audience`.",
+    ),
+    StrictItem("exp-required", "protocol.md S16, D11", "A token without exp gets 401."),
+    StrictItem(
+        "empty-body-no-ca",
+        "protocol.md S19",
+        "An empty body is no ca.crt instead of `unexpected end of JSON input`.",
+    ),
+    StrictItem(
+        "no-bearer-forwarding",
+        "protocol.md S14, D7",
+        "Discovery and JWKS are fetched without the caller's token.",
+    ),
+    StrictItem(
+        "server-side-trust-anchor",
+        "protocol.md S17, D6",
+        "Without a ca.crt, an issuer's keys are fetched trusting the server's own trust bundle: "
+        "the CA certificates of the mock's fake clusters. A ca.crt sent is still the only "
+        "anchor for that request.",
+    ),
+    StrictItem(
+        "encoded-slash-refused",
+        "protocol.md S8, D26",
+        "A route parameter still holding %2F (echo routed on the raw path) gets 400 `<param> "
+        "must not contain %2F (an encoded /); send the / unencoded`.",
+    ),
+)
+"""What `--strict` changes, each read at its one step (`behaviour.strict`); docs/modes.md has
+a row per item."""
+
+
 class UnknownQuirk(ValueError):
     def __init__(self, name: str) -> None:
         known = ", ".join(sorted(QUIRKS))

@@ -131,3 +131,21 @@ def find_route(method: str, path: str) -> Match:
             raise MethodNotAllowed(route.allow)
         return Match(route.methods[method], params)
     raise RouteNotFound()
+
+
+ENCODED_SLASH = re.compile("%2F", re.IGNORECASE)
+
+
+def encoded_slash_refusal(route: RouteResult) -> BadRequest | None:
+    """Strict mode's refusal of a parameter that still holds `%2F` because echo routed on the raw
+    path (docs/protocol.md §2.1, D26): a 400 instead of the literal text `%2F` reaching the
+    backend. A `%252F` is routed decoded and stays the name `%2F` its sender meant."""
+    if route.match is None or routing_path(route.raw_path) != route.raw_path:
+        return None
+    for name, value in route.match.params.items():
+        if ENCODED_SLASH.search(value):
+            return BadRequest(
+                f"{name} must not contain %2F (an encoded /); send the / unencoded",
+                detail=f"strict: encoded slash in {name}",
+            )
+    return None

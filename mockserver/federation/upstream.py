@@ -173,8 +173,12 @@ class KeyResolver:
         clock: Clock = CLOCK,
         clusters: Mapping[str, OwnCluster] | None = None,
         upstream_cache: float = 0.0,
+        server_anchors: Callable[[], bytes] | None = None,
     ) -> None:
+        """`server_anchors`: the server-side trust bundle (PEM) strict mode verifies an issuer's
+        keys with when the caller sends no `ca.crt` (docs/modes.md, Strict mode)."""
         self._federation_urls = federation_urls
+        self._server_anchors = server_anchors or (lambda: b"")
         self._behaviour = behaviour
         self._clock = clock
         self._clusters: Mapping[str, OwnCluster] = clusters if clusters is not None else {}
@@ -291,7 +295,7 @@ class KeyResolver:
     ) -> tuple[Keys, bool]:
         """One Kubernetes provider's GetJWKS: decode `ca.crt`, discovery, then the JWKS;
         (keys, whether they came from the cache)."""
-        ca_pem = decode_ca_crt(ca_crt)
+        ca_pem = self._trust(ca_crt)
         owner = self._owner(url)
         version = owner.state_version if owner is not None else None
         if not refresh:
@@ -300,6 +304,16 @@ class KeyResolver:
                 return warm, True  # the hot path: two lookups, two version compares
         path = self._discovered_jwks_path(url, ca_pem, token, exp, owner, version)
         return self._jwks_of(url, path, ca_pem, token, owner, version, refresh)
+
+    def _trust(self, ca_crt: str) -> bytes:
+        """The anchors for the upstream's TLS: the caller's `ca.crt` (§5), or in strict mode,
+        when the caller sent none, the server-side trust bundle (S17, D6)."""
+        if ca_crt or not self._behaviour.strict:
+            return decode_ca_crt(ca_crt)
+        anchors = self._server_anchors()
+        if not anchors:
+            raise UpstreamError("no ca.crt sent and no server-side trust anchor configured")
+        return anchors
 
     def _warm(
         self, url: str, ca_pem: bytes, token: str, version: object, now: float
