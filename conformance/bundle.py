@@ -37,6 +37,7 @@ import yaml
 from conformance.bundle_idps import IDP_KIND, BundleIdps, write_bundle_idps
 from conformance.bundle_readme import vendor_readme
 from conformance.bundle_workloads import kubernetes_objects, workload_table
+from conformance.bundleports import BundleError, check_port, port_problem
 from conformance.runner.clusters import ClusterSet
 from mockserver.bundlefolder import (
     BUNDLE_FILE,
@@ -68,10 +69,6 @@ OWN_ENTRIES = (
     IDPS_FOLDER,
 )
 """What a bundle writes into its folder (`--force` replaces exactly these)."""
-
-
-class BundleError(RuntimeError):
-    """A bundle that cannot be written, read or served (with what to do about it)."""
 
 
 @dataclass(frozen=True)
@@ -455,11 +452,13 @@ class BundleClusters:
         return self._idps.routes()
 
     def _start_one(self, cluster: FakeCluster, host: str, port: int) -> None:
-        check_port(cluster.name, host, port)
+        check_port(f"fake cluster {cluster.name}", host, port)
         try:
             cluster.start()
         except (OSError, SystemExit) as exc:  # werkzeug exits on a taken port
-            raise BundleError(_port_problem(cluster.name, host, port, exc)) from None
+            raise BundleError(
+                port_problem(f"fake cluster {cluster.name}", host, port, exc)
+            ) from None
 
     def _start_shared(self, names: list[str], host: str, port: int) -> None:
         by_name = {self.bundle.placements[n].server_name: self.clusters[n] for n in names}
@@ -481,13 +480,15 @@ class BundleClusters:
                 return [b"no fake cluster is named by this Host\n"]
             return app(environ, start_response)
 
-        check_port(", ".join(names), host, port)
+        check_port("fake cluster " + ", ".join(names), host, port)
         try:
             listener = Listener(
                 dispatch, host=host, port=port, ssl_context=base, name=f"clusters-{port}"
             )
         except (OSError, SystemExit) as exc:
-            raise BundleError(_port_problem(", ".join(names), host, port, exc)) from None
+            raise BundleError(
+                port_problem("fake cluster " + ", ".join(names), host, port, exc)
+            ) from None
         self._listeners.append(listener.start())
 
     def stop(self) -> None:
@@ -507,24 +508,3 @@ class BundleClusters:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
-
-
-def check_port(what: str, host: str, port: int) -> None:
-    """Fail with the bundle's advice before the server library gets to print its own."""
-    probe = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
-    probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        probe.bind((host, port))
-    except OSError as exc:
-        raise BundleError(_port_problem(what, host, port, exc)) from None
-    finally:
-        probe.close()
-
-
-def _port_problem(what: str, host: str, port: int, exc: BaseException) -> str:
-    reason = getattr(exc, "strerror", None) or "address in use"
-    return (
-        f"cannot listen on {host}:{port} for fake cluster {what}: {reason}. "
-        "The bundle fixed this address; stop whatever uses the port, or write a new bundle "
-        "(`esi-conformance bundle --out DIR`) and load its manifests.yaml again."
-    )

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from conformance.bundleports import BundleError, check_port
 from mockserver.bundlefolder import IDPS_FOLDER
 from mockserver.clock import CLOCK, Clock
 from mockserver.idp import IdentityProviders, default_providers
@@ -54,11 +55,9 @@ class BundleIdps:
         """Serve them (None for a bundle written before it carried fake IdPs)."""
         if not self.entries:
             return None
-        from conformance.bundle import BundleError, check_port  # bundle.py imports this module
-
         binds = {n: (str(e["bind_host"]), int(e["bind_port"])) for n, e in self.entries.items()}
         for name, (host, port) in binds.items():
-            check_port(f"identity provider {name}", host, port)
+            check_port(f"fake identity provider {name}", host, port)
         found = default_providers(
             self.clock,
             host=next(iter(binds.values()))[0],

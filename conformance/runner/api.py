@@ -7,6 +7,7 @@ once with `EmbeddedMock()` and passed as `target=`.
 
 from __future__ import annotations
 
+import dataclasses
 import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -311,7 +312,7 @@ def _resolve_target(
         target_ca_file=str(target_ca) if target_ca is not None else None,
         idps=idps,
     )
-    resolved.idps_reached = reached_idps(
+    reached = reached_idps(
         idps, target, resolved.https_context if https_url else None, loaded.documents
     )
-    return resolved
+    return dataclasses.replace(resolved, idps_reached=reached)

@@ -12,7 +12,8 @@ import ssl
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from conformance.bundle import Bundle, BundleError, check_port
+from conformance.bundle import Bundle
+from conformance.bundleports import BundleError, check_port
 from conformance.runner.hooksfile import HooksFileError, load_hooks
 from conformance.settings import ServerSettings, SettingsError
 
@@ -39,7 +40,7 @@ def preflight(settings: ServerSettings, timeout: float = TIMEOUT) -> None:
             raise PreflightError(f"--hooks: {exc}") from None
     for name, placement in bundle.placements.items():
         try:
-            check_port(name, placement.bind_host, placement.bind_port)
+            check_port(f"fake cluster {name}", placement.bind_host, placement.bind_port)
         except BundleError as exc:
             raise PreflightError(str(exc)) from None
     ca = _read_ca(settings.target_ca) if settings.target_ca else None
