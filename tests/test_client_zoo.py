@@ -1,8 +1,8 @@
 """The client suite judges clients it has never seen: the zoo client (tests/client_zoo/, standard
 library only) passes every requirement as it stands, and its mutants (tests/client_zoo/points.py,
 judged by tests/test_client_mutation_score.py) make a requirement FAIL. The 23 defects the zoo
-once switched by hand are registered mutants now; two of them run here end to end, with the
-command line's results.json."""
+once switched by hand are registered mutants now, and each still fails the requirement it was
+written for: every MUST and MUST-SEC client requirement catches one."""
 
 from __future__ import annotations
 
@@ -19,7 +19,6 @@ from conformance.requirements import select
 from conformance.results import FAIL, PASS, SKIP, exit_status
 from tests.client_zoo.points import all_mutants
 from tests.mutation.client import counted_mutants
-from tests.mutation.client_table import known_kills
 
 ZOO = Path(__file__).parent / "client_zoo"
 ROOT = Path(__file__).resolve().parent.parent
@@ -81,29 +80,7 @@ def test_every_legacy_defect_is_a_counted_mutant_and_every_must_requirement_has_
     assert musts == {requirement for _, requirement in LEGACY.values()}
 
 
-def test_every_must_client_requirement_kills_a_mutant_in_the_table():
-    """docs/mutation-score.md (kept current by the mutation score test) names, per mutant, the
-    requirements of its killing step: together they are every MUST and MUST-SEC one."""
-    musts = {r.id for r in select(level="must", direction="client")}
-    killed_by = {rid for _, requirements in known_kills().values() for rid in requirements}
-    assert musts <= killed_by
-
-
-def test_zoo_client_does_not_import_the_project():
-    source = (ZOO / "zoo_client.py").read_text()
-    assert "conformance" not in source.replace("# ", "")
-    assert "mockserver" not in source
-
-
-def test_the_defect_free_zoo_client_passes_everything(mock, tmp_path):
-    run = run_client_suite(zoo_adapter(tmp_path, None), mock=mock)
-    assert {r.requirement.id: r.status for r in run.requirements} == {
-        r.id: PASS for r in select(direction="client")
-    }
-    assert exit_status(run) == 0
-
-
-@pytest.mark.parametrize("defect", ["keep-quotes", "print-token"])
+@pytest.mark.parametrize("defect", sorted(LEGACY))
 def test_a_legacy_defect_fails_its_requirement(defect, mock, tmp_path):
     mutant, requirement = LEGACY[defect]
     run = run_client_suite(zoo_adapter(tmp_path, mutant), mock=mock, requirement_ids=[requirement])

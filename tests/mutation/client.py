@@ -12,6 +12,7 @@ a mock of its own, share the mutants: a client run spends most of its time start
 from __future__ import annotations
 
 import dataclasses
+import functools
 import http.client
 import queue
 import tempfile
@@ -63,9 +64,14 @@ def step_scenarios(scenarios: Iterable[Scenario]) -> list[Scenario]:
     return out
 
 
+@functools.cache
+def _zoo_document() -> str:
+    return (ZOO / "zoo.yaml").read_text("utf-8")
+
+
 def zoo_adapter(path: Path, mutant: Mutant | None, hits: Path) -> Adapter:
     """The zoo adapter with this run's short limits, the mutant and the hits file set."""
-    document = yaml.safe_load((ZOO / "zoo.yaml").read_text("utf-8"))
+    document = yaml.safe_load(_zoo_document())
     for op in document["spec"]["operations"].values():
         command = [part.replace("{adapter_dir}", str(ZOO)) for part in op["command"]]
         command[command.index("--timeout") + 1] = CLIENT_TIMEOUT
@@ -110,11 +116,17 @@ class Worker:
         self.folder.mkdir()
         self.hits = self.folder / "hits"
         self.mock = padded_mock()
+        self._adapter: tuple[Mutant | None, Adapter] | None = None
+
+    def adapter(self, mutant: Mutant | None) -> Adapter:
+        """The zoo adapter for this mutant (made once per mutant and worker)."""
+        if self._adapter is None or self._adapter[0] != mutant:
+            self._adapter = (mutant, zoo_adapter(self.folder / "zoo.yaml", mutant, self.hits))
+        return self._adapter[1]
 
     def run(self, scenario: Scenario, mutant: Mutant | None) -> tuple[ScenarioResult, set[str]]:
         self.hits.write_text("", "ascii")
-        adapter = zoo_adapter(self.folder / "zoo.yaml", mutant, self.hits)
-        result = ClientScenarioRunner(adapter, self.mock, self.folder).run(scenario)
+        result = ClientScenarioRunner(self.adapter(mutant), self.mock, self.folder).run(scenario)
         return result, read_hits(str(self.hits))
 
     def stop(self) -> None:
