@@ -20,6 +20,7 @@ import pytest
 from tests.client_zoo.points import (
     CHANNEL_OPERATORS,
     FAILURE_OPERATORS,
+    JUDGED_BY,
     PARAM_OPERATORS,
     PARAMS,
     PATHS,
@@ -29,8 +30,15 @@ from tests.client_zoo.points import (
     Points,
     all_mutants,
     read_hits,
+    variants,
 )
-from tests.mutation.client import ZOO, counted_mutants, run_client_mutation, step_scenarios
+from tests.mutation.client import (
+    ZOO,
+    checks,
+    counted_mutants,
+    run_client_mutation,
+    step_scenarios,
+)
 from tests.mutation.client_equivalent import EQUIVALENT
 from tests.mutation.client_table import DOC, known_killers, known_kills, render
 from tests.mutation.table import split
@@ -133,3 +141,16 @@ def test_client_mutation_score_is_100_percent(
     assert DOC.read_text("utf-8") == render(run), (
         "docs/mutation-score.md is out of date: run `python -m tests.mutation.client_table`"
     )
+
+
+def test_request_steps_are_tried_first_where_their_part_is_checked() -> None:
+    from conformance.client_runner import plan
+
+    assert set(JUDGED_BY) <= set(variants())
+    chosen = plan(scenario_ids=["client-store-request", "client-token-file-newline"]).scenarios
+    by_id = {s.id: s for s in step_scenarios(chosen)}
+    store, newline = by_id["client-store-request"], by_id["client-token-file-newline/newline"]
+    assert checks(store, "method") and checks(store, "header:x-workload-token")
+    assert checks(newline, "header:authorization")
+    assert not checks(newline, "method") and not checks(newline, "body")
+    assert not checks(store, None)

@@ -182,6 +182,24 @@ SHOULD_ONLY: dict[str, str] = {
 }
 
 
+# The part of the request each request-building step makes, as a scenario's `sends` block checks
+# it (`method`, `path`, `body`, `header:<name>`): the mutation run tries the steps that check
+# that part first, so a kill names the requirement about it where one exists.
+JUDGED_BY: dict[str, str] = {
+    **{f"path-{param}": "path" for param in PARAMS},
+    "method": "method",
+    "url-join": "path",
+    "bearer-scheme": "header:authorization",
+    "token-file": "header:authorization",
+    "ca-encoding": "body",
+    "body-member": "body",
+    "revoke-members": "body",
+    "delete-body": "body",
+    "workload-token": "header:x-workload-token",
+    "content-type": "header:content-type",
+}
+
+
 def param_step(name: str) -> str:
     return f"path-{name}"
 

@@ -31,7 +31,7 @@ from conformance.client_runner.engine import ClientScenarioRunner
 from conformance.requirements import all_requirements
 from conformance.results import PASS, ScenarioResult
 from conformance.scenarios import Scenario
-from tests.client_zoo.points import SHOULD_ONLY, Mutant, all_mutants, read_hits
+from tests.client_zoo.points import JUDGED_BY, SHOULD_ONLY, Mutant, all_mutants, read_hits
 from tests.mutation.client_equivalent import EQUIVALENT
 from tests.mutation.outcome import Kill, MutationRun
 
@@ -67,6 +67,16 @@ def step_scenarios(scenarios: Iterable[Scenario]) -> list[Scenario]:
 @functools.cache
 def _zoo_document() -> str:
     return (ZOO / "zoo.yaml").read_text("utf-8")
+
+
+def checks(scenario: Scenario, part: str | None) -> bool:
+    """Whether the (one-step) scenario's `sends` block checks this part of the request."""
+    sends = scenario.steps[0].client.sends if scenario.steps[0].client else None
+    if part is None or sends is None:
+        return False
+    if part.startswith("header:"):
+        return any(name.lower() == part[7:] for name, _m in sends.headers)
+    return getattr(sends, part) is not None
 
 
 def zoo_adapter(path: Path, mutant: Mutant | None, hits: Path) -> Adapter:
@@ -182,8 +192,11 @@ class ClientMutation:
         return tuple(sorted(r for r in scenario.requirements if self.levels[r] in MUST_LEVELS))
 
     def covering(self, mutant: Mutant, first: str | None) -> list[Scenario]:
+        """The steps reaching the mutant's step: the last killer, then those checking the part
+        of the request the step builds (`points.JUDGED_BY`), then catalogue order."""
         found = [s for s in self.scenarios if mutant.step in self.coverage.get(s.id, ())]
-        return sorted(found, key=lambda s: s.id != first)
+        part = JUDGED_BY.get(mutant.step)
+        return sorted(found, key=lambda s: (s.id != first, not checks(s, part)))
 
     def judge(self, worker: Worker, mutant: Mutant, first: str | None) -> Kill | None:
         """The first covering step scenario that FAILs a counting requirement."""
