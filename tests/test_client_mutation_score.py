@@ -5,7 +5,7 @@ records which.
 
 Each mutant runs only the steps that reach its step, the step that killed it last time first,
 on two workers with a mock each; the score and any survivors are in the assertion message and
-in the terminal summary (`client_mutation_score` property)."""
+in the terminal summary (the `mutation_score` property tests/conftest.py prints)."""
 
 from __future__ import annotations
 
@@ -132,7 +132,7 @@ def test_client_mutation_score_is_100_percent(
     record_property: Callable[[str, object], None],
 ) -> None:
     run = run_client_mutation(known=known_killers())
-    record_property("client_mutation_score", run.summary())
+    record_property("mutation_score", run.summary())
     assert run.baseline_failures == {}
     assert run.survivors == [], run.summary()
     assert set(run.kills) == {m.name for m in counted_mutants()}
