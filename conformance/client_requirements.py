@@ -102,9 +102,9 @@ CLIENT_REQUIREMENTS = (
     _c(
         "CLI-TLS-001",
         "MUST-SEC",
-        "Against an https server whose certificate does not chain to the configured trust, the "
-        "client refuses: it fails, sends no request and delivers nothing (no silent "
-        "skip-verify).",
+        "Against an https server whose certificate does not chain to the configured trust, has "
+        "expired or names another host, the client refuses: it fails, sends no request and "
+        "delivers nothing (no silent skip-verify, no skipped host-name check).",
         "CC-18",
     ),
     _c(
@@ -126,8 +126,10 @@ CLIENT_REQUIREMENTS = (
         "CLI-STORE-001",
         "MUST",
         "A store 200 body is decoded as one JSON string and delivered byte for byte: no quotes, "
-        "no escapes, no added or removed newline (plain, quotes, HTML characters, unicode with "
-        "U+2028, a JSON document, an empty value, trailing and inner newlines).",
+        "no escapes, no added or removed newline or whitespace, never decoded twice (plain, "
+        "quotes, HTML characters, unicode with U+2028, a JSON document, an empty value, trailing "
+        "and inner newlines, values that are themselves JSON literals: a quoted string, numbers, "
+        "null, true; leading and trailing whitespace).",
         "CC-11, CC-26, C6",
         smoke=True,
     ),
@@ -135,8 +137,8 @@ CLIENT_REQUIREMENTS = (
         "CLI-GEN-001",
         "MUST",
         "A generator 200 body is decoded as an object of strings and every key is delivered with "
-        "its exact value, no extra keys; a non-string member or an array is an error, never a "
-        "coerced value.",
+        "its exact value (JSON literals and surrounding whitespace kept), no extra keys; a "
+        "non-string or null member or an array is an error, never a coerced value.",
         "CC-12, C7",
         smoke=True,
     ),
@@ -180,8 +182,8 @@ CLIENT_REQUIREMENTS = (
     _c(
         "CLI-ERR-002",
         "MUST",
-        "A 200 whose body is not JSON, is truncated, or is the wrong JSON type is an error, never "
-        "delivered as a value.",
+        "A 200 whose body is not JSON, is truncated, or is the wrong JSON type (null included) is "
+        "an error, never delivered as a value.",
         "CC-14",
     ),
     _c(

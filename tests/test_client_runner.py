@@ -147,7 +147,7 @@ def test_command_usage_errors_exit_2(tmp_path):
     listed = client("--adapter", "curl", "--requirement", "CLI-TLS-002", "--list")
     assert listed.returncode == 0
     assert listed.stdout.splitlines()[1:] == [
-        "CLI-TLS-002      MUST     client-server-never-answers"
+        "CLI-TLS-002      MUST     client-server-never-answers, client-store-server-never-answers"
     ]
 
 

@@ -1,7 +1,8 @@
 """The client suite judges clients it has never seen: the zoo client (tests/client_zoo/, standard
-library only) passes every requirement as it stands, and each single defect makes the
-requirement it breaks FAIL, with a non-zero exit status. Every MUST and MUST-SEC client
-requirement is caught by at least one defect."""
+library only) passes every requirement as it stands, and its mutants (tests/client_zoo/points.py,
+judged by tests/test_client_mutation_score.py) make a requirement FAIL. The 23 defects the zoo
+once switched by hand are registered mutants now, and each still fails the requirement it was
+written for: every MUST and MUST-SEC client requirement catches one."""
 
 from __future__ import annotations
 
@@ -16,34 +17,38 @@ import yaml
 from conformance.client_runner import ClientMock, run_client_suite
 from conformance.requirements import select
 from conformance.results import FAIL, PASS, SKIP, exit_status
+from tests.client_zoo.points import all_mutants
+from tests.mutation.client import counted_mutants
 
 ZOO = Path(__file__).parent / "client_zoo"
 ROOT = Path(__file__).resolve().parent.parent
 
-DEFECTS = {
-    "get-method": "CLI-HTTP-001",
-    "no-escaping": "CLI-HTTP-002",
-    "double-slash": "CLI-HTTP-003",
-    "lowercase-kind": "CLI-HTTP-004",
-    "lowercase-bearer": "CLI-AUTH-001",
-    "token-newline": "CLI-AUTH-002",
-    "raw-pem-ca": "CLI-AUTH-003",
-    "urlsafe-ca": "CLI-AUTH-003",
-    "delete-without-body": "CLI-AUTH-004",
-    "no-401-retry": "CLI-AUTH-005",
-    "empty-workload-token": "CLI-WLT-001",
-    "skip-verify": "CLI-TLS-001",
-    "no-timeout": "CLI-TLS-002",
-    "keep-quotes": "CLI-STORE-001",
-    "coerce-values": "CLI-GEN-001",
-    "retry-500": "CLI-GEN-002",
-    "revoke-without-namespace": "CLI-REVOKE-001",
-    "null-is-failure": "CLI-REVOKE-002",
-    "output-on-404": "CLI-ERR-001",
-    "garbage-200": "CLI-ERR-002",
-    "crash-on-drop": "CLI-ERR-003",
-    "exec-on-failure": "CLI-OUT-001",
-    "print-token": "CLI-OUT-002",
+# The hand-picked defects of the old zoo → the registered mutant that is each, and the
+# requirement that defect was written for.
+LEGACY = {
+    "get-method": ("method:get", "CLI-HTTP-001"),
+    "no-escaping": ("path-key:unescaped", "CLI-HTTP-002"),
+    "double-slash": ("url-join:keep-slash", "CLI-HTTP-003"),
+    "lowercase-kind": ("path-kind:lower-case", "CLI-HTTP-004"),
+    "lowercase-bearer": ("bearer-scheme:lower-case", "CLI-AUTH-001"),
+    "token-newline": ("token-file:keep-newline", "CLI-AUTH-002"),
+    "raw-pem-ca": ("ca-encoding:raw-pem", "CLI-AUTH-003"),
+    "urlsafe-ca": ("ca-encoding:urlsafe-unpadded", "CLI-AUTH-003"),
+    "delete-without-body": ("delete-body:empty", "CLI-AUTH-004"),
+    "no-401-retry": ("retry:no-401-retry", "CLI-AUTH-005"),
+    "empty-workload-token": ("workload-token:empty", "CLI-WLT-001"),
+    "skip-verify": ("tls-verify:off", "CLI-TLS-001"),
+    "no-timeout": ("timeout:none", "CLI-TLS-002"),
+    "keep-quotes": ("store-answer:keep-quotes", "CLI-STORE-001"),
+    "coerce-values": ("generator-answer:coerce", "CLI-GEN-001"),
+    "retry-500": ("retry:after-500", "CLI-GEN-002"),
+    "revoke-without-namespace": ("revoke-members:no-namespace", "CLI-REVOKE-001"),
+    "null-is-failure": ("revoke-answer:null-is-failure", "CLI-REVOKE-002"),
+    "output-on-404": ("on-http-4xx:partial-output", "CLI-ERR-001"),
+    "garbage-200": ("store-answer:non-json-raw", "CLI-ERR-002"),
+    "crash-on-drop": ("on-dropped:crash", "CLI-ERR-003"),
+    "exec-on-failure": ("on-http-5xx:exec-anyway", "CLI-OUT-001"),
+    "print-token": ("on-http-4xx:token-to-stderr", "CLI-OUT-002"),
 }
 
 
@@ -53,50 +58,52 @@ def mock():
         yield running
 
 
-def zoo_adapter(folder: Path, defect: str | None) -> Path:
-    """A copy of the zoo adapter with ZOO_DEFECT set on every operation."""
+def zoo_adapter(folder: Path, mutant: str | None) -> Path:
+    """A copy of the zoo adapter with ZOO_MUTANT set on every operation."""
     document = yaml.safe_load((ZOO / "zoo.yaml").read_text())
-    name = f"zoo-{defect}" if defect else "zoo"
+    name = f"zoo-{mutant.replace(':', '-')}" if mutant else "zoo"
     document["metadata"]["name"] = name
     for op in document["spec"]["operations"].values():
         op["command"] = [part.replace("{adapter_dir}", str(ZOO)) for part in op["command"]]
-        if defect:
-            op["env"] = {"ZOO_DEFECT": defect}
+        if mutant:
+            op["env"] = {"ZOO_MUTANT": mutant}
     path = folder / f"{name}.yaml"
     path.write_text(yaml.safe_dump(document, allow_unicode=True))
     return path
 
 
-def test_every_must_client_requirement_has_a_defect():
+def test_every_legacy_defect_is_a_counted_mutant_and_every_must_requirement_has_one():
+    mutants = {m.name for m in all_mutants()}
+    counted = {m.name for m in counted_mutants()}
+    assert {mutant for mutant, _ in LEGACY.values()} <= counted <= mutants
     musts = {r.id for r in select(level="must", direction="client")}
-    assert musts == set(DEFECTS.values())
+    assert musts == {requirement for _, requirement in LEGACY.values()}
 
 
-def test_zoo_client_does_not_import_the_project():
-    source = (ZOO / "zoo_client.py").read_text()
-    assert "conformance" not in source.replace("# ", "")
-    assert "mockserver" not in source
-
-
-def test_the_defect_free_zoo_client_passes_everything(mock, tmp_path):
-    run = run_client_suite(zoo_adapter(tmp_path, None), mock=mock)
-    assert {r.requirement.id: r.status for r in run.requirements} == {
-        r.id: PASS for r in select(direction="client")
-    }
-    assert exit_status(run) == 0
-
-
-@pytest.mark.parametrize("defect", sorted(DEFECTS))
-def test_each_defect_fails_its_requirement(defect, mock, tmp_path):
-    requirement = DEFECTS[defect]
-    run = run_client_suite(zoo_adapter(tmp_path, defect), mock=mock, requirement_ids=[requirement])
+@pytest.mark.parametrize("defect", sorted(LEGACY))
+def test_a_legacy_defect_fails_its_requirement(defect, mock, tmp_path):
+    mutant, requirement = LEGACY[defect]
+    run = run_client_suite(zoo_adapter(tmp_path, mutant), mock=mock, requirement_ids=[requirement])
     [result] = run.requirements
     assert (result.requirement.id, result.status) == (requirement, FAIL), result.reason
     assert exit_status(run) == 1
 
 
+def test_an_unknown_mutant_is_one_line_and_exit_2(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "-I", str(ZOO / "zoo_client.py"), "store"],
+        env={"ZOO_MUTANT": "method:reverse"},
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert (proc.returncode, proc.stdout) == (2, "")
+    assert proc.stderr == ("zoo: unknown mutant 'method:reverse': see tests/client_zoo/points.py\n")
+
+
 def test_command_line_names_the_failed_requirement_in_results_json(tmp_path):
-    adapter = zoo_adapter(tmp_path, "keep-quotes")
+    adapter = zoo_adapter(tmp_path, "store-answer:keep-quotes")
     reports = tmp_path / "reports"
     proc = subprocess.run(
         [

@@ -275,10 +275,10 @@ def test_list_json_is_one_object(capsys):
                 "id": "CLI-TLS-002",
                 "level": "MUST",
                 "title": json.loads(out)["requirements"][0]["title"],
-                "scenarios": ["client-server-never-answers"],
+                "scenarios": ["client-server-never-answers", "client-store-server-never-answers"],
             }
         ],
-        "scenarios": ["client-server-never-answers"],
+        "scenarios": ["client-server-never-answers", "client-store-server-never-answers"],
     }
 
 

@@ -26,14 +26,31 @@ OPERATOR_TEXT = {
 }
 
 
+CLIENT_MARKER = "<!-- client section"
+"""Where the client suite's section starts (tests/mutation/client_table.py writes it)."""
+
+
+def split(text: str) -> tuple[str, str]:
+    """The server part of the document and the client section after it (or "")."""
+    at = text.find(CLIENT_MARKER)
+    return (text, "") if at < 0 else (text[:at], text[at:])
+
+
 def known_killers(text: str | None = None) -> dict[str, str]:
     """mutant → killing scenario, as the current table records it."""
     if text is None:
         text = DOC.read_text("utf-8") if DOC.exists() else ""
-    return {m.group(1): m.group(2) for m in map(ROW.match, text.splitlines()) if m}
+    server, _client = split(text)
+    return {m.group(1): m.group(2) for m in map(ROW.match, server.splitlines()) if m}
 
 
 def render(run: MutationRun) -> str:
+    """The whole document: the server part from `run`, the client section as it stands."""
+    _server, client = split(DOC.read_text("utf-8") if DOC.exists() else "")
+    return render_server(run) + ("\n" + client if client else "")
+
+
+def render_server(run: MutationRun) -> str:
     killed = len(run.kills) - len(run.survivors)
     lines = [
         "# Mutation score of the server suite",
