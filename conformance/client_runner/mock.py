@@ -84,8 +84,13 @@ class ClientMock:
         return self.server.server_ca.cert_pem
 
     def ca_pems(self) -> dict[str, bytes]:
-        """Each fake cluster's CA PEM, by cluster name (what `ca.crt` must encode)."""
-        return {name: cluster.ca.cert_pem for name, cluster in self.server.clusters.items()}
+        """Each fake cluster's CA file as the client is given it, by cluster name (what
+        `ca.crt` must encode): the PEM with trailing newlines up to a length that leaves two
+        `=` of base64 padding, so a client that drops or mangles padding fails on every run,
+        not only when a random CA happens to need none."""
+        return {
+            name: _padded(cluster.ca.cert_pem) for name, cluster in self.server.clusters.items()
+        }
 
     def mint(self, identity: KubeIdentity) -> str:
         """A fresh token for the identity, in the scenario's token variant."""
@@ -214,3 +219,8 @@ def _documents(args: Mapping[str, Any]) -> list[dict[str, Any]]:
         return [d for d in yaml.safe_load_all(path.read_text(encoding="utf-8")) if d]
     except (OSError, yaml.YAMLError) as exc:
         raise SetupError(f"cannot read manifests {path}: {exc}") from exc
+
+
+def _padded(pem: bytes) -> bytes:
+    """`pem` plus 0–2 newlines, so that its length is 1 modulo 3 (base64 ends in `==`)."""
+    return pem + b"\n" * ((1 - len(pem)) % 3)

@@ -138,12 +138,24 @@ def _json_object(arg: Any, value: Any, pems: Mapping[str, bytes]) -> str | None:
     return f"expected an object containing {_show_json(arg)}, got {_show_json(value)}"
 
 
+def _go_member(value: dict[str, Any], name: str) -> Any:
+    """The member Go's `json.Unmarshal` would bind to a struct field tagged `name`: names match
+    case-insensitively, and the last matching member of the document wins."""
+    found = None
+    for key, member in value.items():
+        if key == name or (key.isascii() and key.lower() == name.lower()):
+            found = member
+    return found
+
+
 def _ca_crt_of(arg: Any, value: Any, pems: Mapping[str, bytes]) -> str | None:
-    if not isinstance(value, dict) or not isinstance(value.get("ca.crt"), str):
+    # The real server binds `ca.crt` as Go does (docs/protocol.md §2.4): `CA.CRT` is the same.
+    ca_crt = _go_member(value, "ca.crt") if isinstance(value, dict) else None
+    if not isinstance(ca_crt, str):
         return "expected a JSON object with a string ca.crt"
     pem = pems.get(arg)
     want = base64.b64encode(pem).decode("ascii") if pem is not None else None
-    if value["ca.crt"] != want:
+    if ca_crt != want:
         return f"ca.crt is not the padded standard base64 of cluster {arg}'s CA PEM"
     return None
 
