@@ -153,7 +153,13 @@ def test_bundle_carries_namespaces_service_accounts_and_pods(bundle):
         {"name": n, "kind": "FakeCluster"} for n in ("alpha", "beta", "gamma", "delta", "epsilon")
     ]
     public = {n: c["public_issuer"] for n, c in bundle.info["clusters"].items()}
-    assert public == {"alpha": False, "beta": False, "gamma": False, "delta": False, "epsilon": True}
+    assert public == {
+        "alpha": False,
+        "beta": False,
+        "gamma": False,
+        "delta": False,
+        "epsilon": True,
+    }
 
 
 def test_a_bundle_folder_is_never_replaced_silently(bundle, tmp_path):
