@@ -145,7 +145,7 @@ def test_a_retired_key_token_needs_a_retired_key(public: FakeCluster) -> None:
     with pytest.raises(TokenRequestError) as refused:
         public.mint("apps/reader", broken="retired-key")
     assert str(refused.value) == "retired-key needs a retired key: rotate with retire_old first"
-    old = public.signing_key
+    before, old = public.keys, public.signing_key
     new = public.rotate_add_key("rsa")
     public.rotate_sign_with(new.kid)
     public.rotate_retire(old.kid)
@@ -155,10 +155,23 @@ def test_a_retired_key_token_needs_a_retired_key(public: FakeCluster) -> None:
         assert decode_unverified(token)[0] == {"alg": "RS256", "kid": old.kid}
         assert _signed_by(token, public, old.kid)
     finally:
-        public.rotate_add_key(key=old)
-        public.rotate_sign_with(old.kid)
-        public.rotate_retire(new.kid)
-    assert public.keyring.retired == [new]  # the key published again left the list
+        public.keyring.replace(before, old.kid)
+    assert public.keyring.retired == []  # a key published again leaves the list
+    assert public.keys == before
+
+
+def test_undoing_a_scenario_rotation_restores_the_jwks_order(public: FakeCluster) -> None:
+    from conformance.runner.clusters import ClusterSet
+
+    before, signing = public.keys, public.signing_key
+    clusters = ClusterSet({"pub": public})
+    try:
+        clusters.rotate("pub", retire_old=True)
+        assert public.keys[:2] == before[1:] and public.signing_key not in before
+        clusters.undo()
+    finally:
+        clusters.detach()
+    assert (public.keys, public.signing_key, public.keyring.retired) == (before, signing, [])
 
 
 def test_a_cluster_without_the_other_keys_says_what_it_lacks(private: FakeCluster) -> None:
@@ -230,7 +243,7 @@ def test_the_mock_answers_key_selection_as_the_real_server(
 
 
 def test_after_a_rotation_the_retired_key_is_not_found(mock: Any, epsilon: FakeCluster) -> None:
-    old = epsilon.signing_key
+    before, old = epsilon.keys, epsilon.signing_key
     new = epsilon.rotate_add_key("rsa")
     epsilon.rotate_sign_with(new.kid)
     epsilon.rotate_retire(old.kid)
@@ -241,9 +254,7 @@ def test_after_a_rotation_the_retired_key_is_not_found(mock: Any, epsilon: FakeC
             body_of(KEYFUNC + "found right store, but kid not found in jwks"),
         )
     finally:
-        epsilon.rotate_add_key(key=old)
-        epsilon.rotate_sign_with(old.kid)
-        epsilon.rotate_retire(new.kid)
+        epsilon.keyring.replace(before, old.kid)
 
 
 def test_an_ordinary_cluster_refuses_the_forwarded_token_first(mock: Any) -> None:

@@ -37,6 +37,8 @@ class KeyRing:
             )
         with self._lock:
             self._keys, self._signing_kid = list(keys), kid
+            published = {k.kid for k in keys}
+            self._retired = [k for k in self._retired if k.kid not in published]
         self._mutations.bump()
 
     @property
