@@ -209,7 +209,13 @@ def create_bundle(
         "bind": bind,
         "anonymous_discovery": anonymous_discovery,
         "clusters": {
-            n: {**p.to_dict(), "issuer": clusters[n].issuer, "ca_file": f"clusters/{n}/ca.crt"}
+            n: {
+                **p.to_dict(),
+                "issuer": clusters[n].issuer,
+                "ca_file": f"clusters/{n}/ca.crt",
+                # discovery and JWKS for anyone, bearer ignored (fixtures/README.md)
+                "public_issuer": clusters[n].public_issuer,
+            }
             for n, p in placements.items()
         },
         "spiffe": {

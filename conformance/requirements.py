@@ -275,6 +275,21 @@ register(
         "S11",
     ),
     _r(
+        "SRV-AUTH-021",
+        "MUST-SEC",
+        "The token's kid names the key that verifies it: a token signed by one key of the "
+        "issuer's JWKS whose kid names another key of that JWKS (another RSA key, or a key that "
+        "is not RSA) gets 401.",
+        "S11",
+    ),
+    _r(
+        "SRV-AUTH-022",
+        "SHOULD",
+        "Only the first PEM block of ca.crt is a trust anchor, as Go's pem.Decode reads it: a "
+        "ca.crt whose first certificate is another CA gets 401 even when the issuer's CA follows.",
+        "S14",
+    ),
+    _r(
         "SRV-AUTH-013",
         "SHOULD",
         "A token whose audience is not the configured audience gets 401.",

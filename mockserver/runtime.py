@@ -98,6 +98,7 @@ def build_clusters(
                     for p in spec.pods
                 ],
                 anonymous_discovery=spec.anonymous_discovery,
+                public_issuer=spec.public_issuer,
                 jwks_uri_host=spec.jwks_uri_host,
                 clock=clock,
             )

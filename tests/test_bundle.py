@@ -77,7 +77,7 @@ def test_bundle_writes_standard_manifests_pointing_at_the_placements(bundle):
     placements = bundle.placements
     assert urls == {name: p.url for name, p in placements.items()}
     assert all(p.url == f"https://127.0.0.1:{p.bind_port}" for p in placements.values())
-    assert len({p.bind_port for p in placements.values()}) == 4
+    assert len({p.bind_port for p in placements.values()}) == 5
     assert "${" not in (bundle.root / "manifests.yaml").read_text()
 
 
@@ -114,7 +114,18 @@ def test_bundle_carries_namespaces_service_accounts_and_pods(bundle):
     kinds = [o["kind"] for o in objects]
     namespaces = [o["metadata"]["name"] for o in objects if o["kind"] == "Namespace"]
     assert kinds[: len(namespaces)] == ["Namespace"] * len(namespaces)  # namespaces first
-    assert namespaces == ["apps", "ops", "payments", "team-a", "team-b", "tools", "web"]
+    assert namespaces == [
+        "a",
+        "apps",
+        "ops",
+        "payments",
+        "team",
+        "team-a",
+        "team-a-2",
+        "team-b",
+        "tools",
+        "web",
+    ]
     manifests = [d for d in yaml.safe_load_all((bundle.root / "manifests.yaml").read_text()) if d]
     used = {d["metadata"].get("namespace") for d in manifests} - {None}
     assert used <= set(namespaces)
@@ -139,8 +150,16 @@ def test_bundle_carries_namespaces_service_accounts_and_pods(bundle):
     gamma_pod = bundle.info["workloads"]["gamma"]["pods"][0]
     assert gamma_pod["name"] == "ci-runner-1" and gamma_pod["uid"]  # the UID its tokens carry
     assert bundle.info["upstreams"] == [
-        {"name": n, "kind": "FakeCluster"} for n in ("alpha", "beta", "gamma", "delta")
+        {"name": n, "kind": "FakeCluster"} for n in ("alpha", "beta", "gamma", "delta", "epsilon")
     ] + [{"name": n, "kind": "FakeIdentityProvider"} for n in ("okta", "pingone")]
+    public = {n: c["public_issuer"] for n, c in bundle.info["clusters"].items()}
+    assert public == {
+        "alpha": False,
+        "beta": False,
+        "gamma": False,
+        "delta": False,
+        "epsilon": True,
+    }
 
 
 def test_a_bundle_folder_is_never_replaced_silently(bundle, tmp_path):

@@ -41,7 +41,7 @@ def token(state: Path, *args: str) -> str:
 def test_connection_json_has_absolute_paths_and_every_cluster(served):
     state, info, _ = served
     assert info["schema_version"] == 1
-    assert set(info["clusters"]) == {"alpha", "beta", "gamma", "delta"}
+    assert set(info["clusters"]) == {"alpha", "beta", "gamma", "delta", "epsilon"}
     for cluster in info["clusters"].values():
         assert set(cluster) >= {"issuer", "url", "ca_file", "jwks_url"}
         assert Path(cluster["ca_file"]).is_absolute() and Path(cluster["ca_file"]).exists()

@@ -163,7 +163,7 @@ def test_set_up_changes_are_undone_after_each_scenario(target):
     model = target.hooks.ctx.registry.model
     assert not any(a.name.startswith("conformance-") for a in model.authorizations)
     assert type(model.cluster_secret_stores) is dict
-    assert [len(c.keys) for c in target.clusters.clusters.values()] == [1, 2, 1, 1]
+    assert [len(c.keys) for c in target.clusters.clusters.values()] == [1, 2, 1, 1, 3]
     assert target.hooks.server.behaviour.quirks == frozenset()
 
 
@@ -194,7 +194,7 @@ def test_hooks_file_runs_commands_with_manifests_on_stdin(tmp_path):
 def test_list_prints_what_a_run_would_execute(capsys):
     assert main(["server", "--list", "--profile", "smoke"]) == 0
     out = capsys.readouterr().out
-    assert out.splitlines()[0] == "profile smoke, level all: 6 requirements, 9 scenarios"
+    assert out.splitlines()[0] == "profile smoke, level all: 6 requirements, 11 scenarios"
     assert "SRV-HTTP-004     MUST     http-unauthenticated, http-unauthenticated-client" in out
 
 
@@ -226,7 +226,7 @@ def test_pytest_plugin_runs_scenarios_as_items(tmp_path):
         check=False,
     )
     assert done.returncode == 0, done.stdout[-2000:]
-    assert "8 passed, 1 deselected" in done.stdout
+    assert "10 passed, 1 deselected" in done.stdout
     assert "conformance summary" in done.stdout
     data = json.loads((tmp_path / "results.json").read_text())
     statuses = {r["id"]: (r["status"], r["reason"]) for r in data["requirements"]}

@@ -220,7 +220,7 @@ def test_list_into_a_closed_pipe_ends_quietly():
         timeout=60,
         check=False,
     )
-    assert done.stdout == "profile full, level all: 73 requirements, 96 scenarios\n"
+    assert done.stdout == "profile full, level all: 75 requirements, 105 scenarios\n"
     assert done.stderr == ""
 
 

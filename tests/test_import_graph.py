@@ -197,7 +197,6 @@ CONFORMANCE_OWN_ASSIGNMENTS = {
         "out.text = ...",
     ],
     "conformance/runner/api.py": ["session.mock_options = ..."],  # the runner's session
-    "conformance/runner/clusters.py": ["rotation.retired = ..."],  # its own _Rotation
     "conformance/runner/command.py": ["suite.progress = ..."],  # its own suite object
     "conformance/runner/engine.py": ["self.undo.clock_offset = ..."],  # its undo record
     "conformance/runner/plugin.py": ["session.exitstatus = ..."],  # pytest's session

@@ -1034,7 +1034,7 @@ def test_every_fixture_file_starts_with_a_comment_header() -> None:
 
 
 def test_fixture_clusters_match_the_readme(fixtures: ManifestSet) -> None:
-    rows = table_rows(r"`(alpha|beta|gamma|delta)`$")
+    rows = table_rows(r"`(alpha|beta|gamma|delta|epsilon)`$")
     assert {r[0].strip("`"): r[1].strip("`") for r in rows} == {
         name: spec.issuer for name, spec in fixtures.fake_clusters.items()
     }
@@ -1043,12 +1043,13 @@ def test_fixture_clusters_match_the_readme(fixtures: ManifestSet) -> None:
     }
     assert fixtures.fake_clusters["gamma"].ca_from == "alpha"
     issuers = {spec.issuer for spec in fixtures.fake_clusters.values()}
-    assert len(issuers) == 4
+    assert len(issuers) == 5
     assert re.fullmatch(
         r"https://oidc\.eks\.[a-z0-9-]+\.amazonaws\.com/id/[0-9A-F]{32}",
         fixtures.fake_clusters["beta"].issuer,
     )
-    assert set(fixtures.kubernetes_federations) == {"alpha", "beta", "gamma", "delta"}
+    assert set(fixtures.kubernetes_federations) == {"alpha", "beta", "gamma", "delta", "epsilon"}
+    assert [n for n, spec in fixtures.fake_clusters.items() if spec.public_issuer] == ["epsilon"]
     assert fixtures.kubernetes_federations["beta"].url == "https://127.0.0.1:4432"
     assert fixtures.spiffe_federations["example-org"].trust_domain == "example.org"
 
@@ -1058,7 +1059,7 @@ def _generator_triples(cell: str) -> set[tuple[str, str, str]]:
 
 
 def test_fixture_identities_reach_what_the_readme_says(fixtures: ManifestSet) -> None:
-    rows = table_rows(r"(alpha|beta|gamma|delta) / |SPIFFE ")
+    rows = table_rows(r"(alpha|beta|gamma|delta|epsilon) / |SPIFFE ")
     listed_sas = set()
     for identity, auth_cell, stores_cell, gens_cell, states_cell in rows:
         if identity.startswith("SPIFFE"):
@@ -1141,7 +1142,24 @@ def test_fixture_store_keys_and_tricky_values(fixtures: ManifestSet) -> None:
     assert values[("trailing-newline", "")] == "ends with a newline\n"
     assert values[("db/password", "")] == "c0rrect/h0rse:battery@staple"
     assert values[("versioned", "v1")] == "first version"
-    assert set(fixtures.cluster_secret_stores) == {"app-store", "prod", "staging", "other-store"}
+    assert values[("json-quoted", "")] == '"quoted"'
+    assert [values[(k, "")] for k in ("json-number", "json-null", "json-true")] == [
+        "42",
+        "null",
+        "true",
+    ]
+    assert values[("padded", "")] == "  padded  "
+    assert values[("newline-end", "")] == "value\n"
+    assert values[("newline-lead", "")] == "\nlead"
+    assert set(fixtures.cluster_secret_stores) == {
+        "app-store",
+        "prod",
+        "staging",
+        "other-store",
+        "app",
+        "app-store-2",
+        "store",
+    }
 
 
 def test_fixture_generators_match_the_readme(fixtures: ManifestSet) -> None:

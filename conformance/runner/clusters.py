@@ -30,7 +30,7 @@ class _Rotation:
     cluster: str
     old_kid: str
     new_kid: str
-    retired: Any = None  # the old SigningKey when it was retired
+    keys: list[Any] = field(default_factory=list)  # the published keys before, in JWKS order
 
 
 @dataclass
@@ -142,24 +142,20 @@ class ClusterSet:
     def rotate(self, name: str, retire_old: bool = False) -> None:
         """Publish a new key, sign with it, and optionally unpublish the old one."""
         cluster = self[name]
-        old = cluster.signing_key
+        old, before = cluster.signing_key, cluster.keys
         new = cluster.rotate_add_key(old.key_type)
         cluster.rotate_sign_with(new.kid)
-        rotation = _Rotation(name, old.kid, new.kid)
         if retire_old:
             cluster.rotate_retire(old.kid)
-            rotation.retired = old
-        self._rotations.append(rotation)
+        self._rotations.append(_Rotation(name, old.kid, new.kid, before))
 
     def undo(self) -> None:
         """Back to the keys and faults of before the scenario; journals emptied."""
         while self._rotations:
             r = self._rotations.pop()
-            cluster = self.clusters[r.cluster]
-            if r.retired is not None:
-                cluster.rotate_add_key(key=r.retired)
-            cluster.rotate_sign_with(r.old_kid)
-            cluster.rotate_retire(r.new_kid)
+            # The same keys in the same JWKS order: a retired key published again would
+            # otherwise come last, and the first key of the set would no longer be the same.
+            self.clusters[r.cluster].keyring.replace(r.keys, r.old_kid)
         with self._lock:
             for state in self._state.values():
                 state.faults.clear()

@@ -43,6 +43,8 @@ def ca_crt_text(variant: str, cluster: str, pem_of: Callable[[str], bytes]) -> s
         return base64.b64encode(text.encode("ascii")).decode("ascii")
     if variant in GO_READABLE_CA:
         return GO_READABLE_CA[variant](pem, pem_of)
+    if variant == "bundle-wrong-first":
+        return _b64(_other_pem(pem, pem_of) + pem)
     return base64.b64encode(pem).decode("ascii")
 
 

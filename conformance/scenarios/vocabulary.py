@@ -31,6 +31,10 @@ BROKEN_KINDS_FALLBACK = (
     "wrong-issuer",
     "wrong-audience",
     "tampered-payload",
+    # minted from the cluster's other keys (mockserver.cluster.KEY_SELECTION_KINDS)
+    "other-key-kid",
+    "other-type-kid",
+    "retired-key",
 )
 CA_VARIANTS = (
     "cluster",
@@ -46,6 +50,8 @@ CA_VARIANTS = (
     "bundle",
     "crlf",
     "wrapped-base64",
+    # two certificates, another cluster's CA first: Go's pool holds only that one, so it fails
+    "bundle-wrong-first",
 )
 BODY_VARIANTS = ("json", "empty", "non-json", "json-array", "json-null")
 # near-miss schemes (each must be refused) and padded JWT segments (refused too)
@@ -90,10 +96,11 @@ SCENARIO_ID = re.compile(r"^[a-z0-9][a-z0-9-]*[a-z0-9]$")
 def broken_kinds() -> tuple[str, ...]:
     """The broken-token kinds the fake clusters can mint (the mock's list when installed)."""
     try:
+        from mockserver.cluster.minting import KEY_SELECTION_KINDS
         from mockserver.tokens import BROKEN_KINDS
     except ImportError:
         return BROKEN_KINDS_FALLBACK
-    return tuple(BROKEN_KINDS)
+    return (*BROKEN_KINDS, *KEY_SELECTION_KINDS)
 
 
 class ScenarioError(ValueError):

@@ -67,6 +67,7 @@ class FakeCluster:
         clock: Clock = CLOCK,
         keys: Sequence[SigningKey] | None = None,
         signing_kid: str | None = None,
+        public_issuer: bool = False,
     ) -> None:
         self.name = name
         self.mutations = Mutations()
@@ -78,6 +79,7 @@ class FakeCluster:
         self.host = host
         self.port = port
         self._anonymous_discovery = anonymous_discovery
+        self._public_issuer = public_issuer
         self._jwks_uri_host = jwks_uri_host
         self.clock = clock
         self._faults: FaultHook | None = None
@@ -138,6 +140,18 @@ class FakeCluster:
     @anonymous_discovery.setter
     def anonymous_discovery(self, allowed: bool) -> None:
         self._anonymous_discovery = allowed
+        self.mutations.bump()
+
+    @property
+    def public_issuer(self) -> bool:
+        """Discovery and JWKS are public, as the OIDC issuers of EKS, GKE and AKS serve them:
+        anyone may `get` them and any bearer is ignored, so a forwarded token is never judged
+        here and the verifier's own key selection decides (docs: fixtures/README.md)."""
+        return self._public_issuer
+
+    @public_issuer.setter
+    def public_issuer(self, public: bool) -> None:
+        self._public_issuer = public
         self.mutations.bump()
 
     @property
@@ -335,7 +349,8 @@ class FakeCluster:
         """A token for service account "ns/name", as TokenRequest (or a legacy Secret) gives it.
 
         `pod` is "name" (in the SA's namespace) or "ns/name"; a pod on a node also carries the
-        node. `broken` names one of `tokens.BROKEN_KINDS`. Refusals raise `TokenRequestError`.
+        node. `broken` names one of `tokens.BROKEN_KINDS` or `minting.KEY_SELECTION_KINDS`.
+        Refusals raise `TokenRequestError`.
         """
         account, bound_pod, bound_node = resolve_binding(self.inventory, sa, pod, node)
         secret = None
@@ -354,6 +369,8 @@ class FakeCluster:
             pod=bound_pod,
             node=bound_node,
             broken=broken,
+            published=self.keyring.keys,
+            retired=self.keyring.retired,
         )
 
     # -- verification (what kube-apiserver's authenticator does) ---------------------------------
@@ -365,7 +382,10 @@ class FakeCluster:
 
     def honours(self, token: str) -> str | None:
         """None while the cluster still honours `token` as a credential (key published, bound
-        objects present, in time), whatever its audience; else kube's reason it does not."""
+        objects present, in time), whatever its audience; else kube's reason it does not. A
+        public issuer judges no token, so it honours every one."""
+        if self.public_issuer:
+            return None
         try:
             review_token(self, token, check_audience=False)
         except TokenReviewError as exc:
@@ -373,7 +393,10 @@ class FakeCluster:
         return None
 
     def discovery_access(self, token: str | None) -> tuple[str | None, bool]:
-        """(user, whether RBAC grants `get` on the discovery URLs); user None: a bad token."""
+        """(user, whether RBAC grants `get` on the discovery URLs); user None: a bad token. A
+        public issuer ignores the bearer: everyone is an anonymous caller who may `get`."""
+        if self.public_issuer:
+            return "system:anonymous", True
         if not token:
             return "system:anonymous", self.anonymous_discovery
         try:

@@ -23,6 +23,7 @@ class KeyRing:
         self._mutations = mutations
         self._lock = threading.Lock()
         self._keys: list[SigningKey] = []
+        self._retired: list[SigningKey] = []
         self._signing_kid = ""
         self.replace(keys, signing_kid)
 
@@ -36,6 +37,8 @@ class KeyRing:
             )
         with self._lock:
             self._keys, self._signing_kid = list(keys), kid
+            published = {k.kid for k in keys}
+            self._retired = [k for k in self._retired if k.kid not in published]
         self._mutations.bump()
 
     @property
@@ -64,11 +67,18 @@ class KeyRing:
         with self._lock:
             return [k for k in self._keys if kid in (None, "", k.kid)]
 
+    @property
+    def retired(self) -> list[SigningKey]:
+        """Keys unpublished by `retire`, oldest first (a key published again leaves the list)."""
+        with self._lock:
+            return list(self._retired)
+
     def add(self, key: SigningKey) -> SigningKey:
         with self._lock:
             if any(k.kid == key.kid for k in self._keys):
                 return key
             self._keys.append(key)
+            self._retired = [k for k in self._retired if k.kid != key.kid]
         self._mutations.bump()
         return key
 
@@ -86,6 +96,7 @@ class KeyRing:
                 )
             if all(k.kid != kid for k in self._keys):
                 raise KeyError(f"cluster {self.cluster_name} publishes no key {kid}")
+            self._retired += [k for k in self._keys if k.kid == kid]
             self._keys = [k for k in self._keys if k.kid != kid]
         self._mutations.bump()
 

@@ -19,6 +19,39 @@ from mockserver.tokens import (
 
 _SECRET_SUFFIX_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 
+KEY_SELECTION_KINDS: dict[str, str] = {
+    "other-key-kid": "is signed by the signing key, but its kid names another published key of "
+    "the same type",
+    "other-type-kid": "is signed by the signing key, but its kid names a published key of "
+    "another type (an EC key for an RSA signer)",
+    "retired-key": "is signed by the key the cluster retired last, under that key's kid",
+}
+"""Broken tokens that need the cluster's other keys, so only a cluster can mint them. They tell a
+verifier's own key selection apart once the cluster stops judging forwarded tokens (a public
+issuer): each must be refused, yet a verifier that ignores the kid accepts the first two."""
+
+
+def key_selection_keys(
+    kind: str, signing: SigningKey, published: Sequence[SigningKey], retired: Sequence[SigningKey]
+) -> tuple[SigningKey, SigningKey]:
+    """(the key that signs, the key whose kid the header names) for one of
+    `KEY_SELECTION_KINDS`, or TokenRequestError naming what the cluster lacks for it."""
+    if kind == "retired-key":
+        if not retired:
+            raise TokenRequestError(
+                "retired-key needs a retired key: rotate with retire_old first", code=400
+            )
+        return retired[-1], retired[-1]
+    same = kind == "other-key-kid"
+    others = [
+        k for k in published if k.kid != signing.kid and (k.key_type == signing.key_type) == same
+    ]
+    if not others:
+        what = "another" if same else "a"
+        kind_of = signing.key_type if same else f"non-{signing.key_type}"
+        raise TokenRequestError(f"{kind} needs {what} published {kind_of} key", code=400)
+    return signing, others[0]
+
 
 def resolve_binding(
     inventory: Inventory, sa: str, pod: str | None, node: str | None
@@ -74,8 +107,11 @@ def mint_for(
     pod: Pod | None,
     node: Node | None,
     broken: str | None,
+    published: Sequence[SigningKey] = (),
+    retired: Sequence[SigningKey] = (),
 ) -> str:
-    """The token bytes: legacy when `secret_name` is given, else bound (or deliberately broken)."""
+    """The token bytes: legacy when `secret_name` is given, else bound (or deliberately broken;
+    `published` and `retired` are the cluster's keys, for `KEY_SELECTION_KINDS`)."""
     if secret_name is not None:
         return mint_legacy_token(
             key,
@@ -95,6 +131,13 @@ def mint_for(
         "node": node,
         "api_audiences": api_audiences,
     }
+    if broken in KEY_SELECTION_KINDS:
+        validate_duration(duration)
+        signer, named = key_selection_keys(broken, key, published, retired)
+        if named is signer:
+            return mint_token(signer, duration=duration, **common)
+        # "unknown-kid" names the kid of `other_key`: here a key the cluster does publish.
+        return mint_broken_token("unknown-kid", signer, other_key=named, **common)
     if broken is not None:
         validate_duration(duration)
         return mint_broken_token(broken, key, **common)

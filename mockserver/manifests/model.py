@@ -42,6 +42,7 @@ class FakeClusterSpec:
     listen_port: int = 0
     key_types: tuple[str, ...] = ("rsa",)
     anonymous_discovery: bool = False
+    public_issuer: bool = False
     jwks_uri_host: str | None = None
     service_accounts: tuple[ServiceAccountSpec, ...] = ()
     pods: tuple[PodSpec, ...] = ()

@@ -43,7 +43,7 @@ DEFECTS: dict[str, Defect] = {
     "skip-signature": Defect("the signature is never checked", ("SRV-AUTH-002", "SRV-AUTH-003")),
     "ignore-kid": Defect(
         "the kid is ignored: the first RSA key of the JWKS verifies every token",
-        ("SRV-AUTH-003", "SRV-AUTH-008"),
+        ("SRV-AUTH-003", "SRV-AUTH-008", "SRV-AUTH-021"),
     ),
     "accept-alg-none": Defect("unsigned alg-none tokens are accepted", ("SRV-AUTH-004",)),
     "accept-hs256-public-key": Defect(
