@@ -44,7 +44,7 @@ def test_embedded_run_with_the_shipped_file_is_one_line(tmp_path):
     )
     assert (done.returncode, done.stderr) == (0, "")
     assert done.stdout == (
-        "server suite: PASS 69  XFAIL 4: exit 0 (no MUST failure, no error); "
+        "server suite: PASS 71  XFAIL 4: exit 0 (no MUST failure, no error); "
         f"report {tmp_path / 'report.html'}\n"
     )
     junit = ET.parse(tmp_path / "junit.xml").getroot()
@@ -72,7 +72,7 @@ def test_strict_mock_passes_everything_and_its_shipped_file_is_empty(tmp_path):
     )
     assert (done.returncode, done.stderr) == (0, ""), done.stdout
     assert done.stdout == (
-        "server suite: PASS 73: exit 0 (no MUST failure, no error); "
+        "server suite: PASS 75: exit 0 (no MUST failure, no error); "
         f"report {tmp_path / 'report.html'}\n"
     )
 
