@@ -198,8 +198,18 @@ def _unauthenticated_answer(method: str, path: str, text: str) -> tuple[int, byt
     if re.search(r"%(?![0-9A-Fa-f]{2})", raw_path):
         status, body = 400, b"400 Bad Request"
     else:
-        status, body = 401, json.dumps(text, ensure_ascii=False).encode() + b"\n"
+        status, body = 401, _go_json_string(text) + b"\n"
     return status, b"" if method == "HEAD" else body
+
+
+def _go_json_string(text: str) -> bytes:
+    """Go's `encoding/json` string as echo writes it: HTML-safe (`&`, `<`, `>` escaped) and
+    U+2028/U+2029 escaped, the rest as UTF-8."""
+    encoded = json.dumps(text, ensure_ascii=False)
+    for char, escape in (("&", "\\u0026"), ("<", "\\u003c"), (">", "\\u003e")):
+        encoded = encoded.replace(char, escape)
+    encoded = encoded.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+    return encoded.encode()
 
 
 @settings(
