@@ -8,6 +8,7 @@ import http.client
 import logging
 import socket
 import ssl
+import threading
 
 import pytest
 
@@ -144,13 +145,15 @@ def server_ca():
     return CertificateAuthority.create()
 
 
-def _listener(server_ca, spiffe, decide, limits: ServingLimits | None = None) -> Listener:
+def _listener(
+    server_ca, spiffe, decide, limits: ServingLimits | None = None, name: str = "t"
+) -> Listener:
     """A listener whose handshakes run through a RefusingServer; `ssl_context` (for the scheme
     and fault contexts) is the stdlib context the mock built before."""
     leaf = server_ca.issue_server_cert("127.0.0.1")
     refusing = RefusingServer(leaf, spiffe.trust_bundle_pem, decide)
     stdlib = server_context(leaf, require_client_cert_from=spiffe)
-    return Listener(_echo_cert, ssl_context=stdlib, refusing=refusing, name="t", limits=limits)
+    return Listener(_echo_cert, ssl_context=stdlib, refusing=refusing, name=name, limits=limits)
 
 
 def test_listener_with_a_refusing_server_asks_the_check_once_and_hands_the_cert_to_the_app(
@@ -203,3 +206,55 @@ def test_a_client_that_stalls_in_the_handshake_is_dropped_after_the_handshake_ti
         with _connect(listener.port, context) as tls:
             tls.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
             assert tls.recv(12) == b"HTTP/1.1 200"
+
+
+def _sized(environ, start_response):
+    body = environ["wsgi.input"].read()
+    answer = b"x" * int(environ["QUERY_STRING"] or 0)
+    start_response("200 OK", [("Content-Length", str(len(answer))), ("X-Got", str(len(body)))])
+    return [answer]
+
+
+def test_large_bodies_cross_a_refusing_listener_both_ways(spiffe, server_ca):
+    leaf = server_ca.issue_server_cert("127.0.0.1")
+    refusing = RefusingServer(leaf, spiffe.trust_bundle_pem, lambda peer: True)
+    stdlib = server_context(leaf, require_client_cert_from=spiffe)
+    context = client_context(server_ca, client_cert=spiffe.issue_svid("spiffe://example.org/a"))
+    with Listener(_sized, ssl_context=stdlib, refusing=refusing) as listener:
+        conn = http.client.HTTPSConnection("127.0.0.1", listener.port, timeout=10, context=context)
+        try:
+            conn.request("POST", "/?3000000", body=b"y" * 900_000)
+            response = conn.getresponse()
+            body = response.read()
+        finally:
+            conn.close()
+    assert (response.status, response.getheader("X-Got"), len(body)) == (200, "900000", 3_000_000)
+
+
+def test_plain_http_on_the_mtls_port_gets_gos_400(mock):
+    with socket.create_connection(("127.0.0.1", mock.listeners["mtls"].port), timeout=10) as raw:
+        raw.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        answer = b""
+        while chunk := raw.recv(4096):
+            answer += chunk
+    assert answer == (
+        b"HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n"
+    )
+
+
+def test_stop_ends_an_idle_keep_alive_connection(spiffe, server_ca):
+    """The worker waits in `select` on the raw socket; `stop()` shuts that socket, so the
+    worker ends now rather than after the 120 s idle timeout."""
+    context = client_context(server_ca, client_cert=spiffe.issue_svid("spiffe://example.org/a"))
+    listener = _listener(server_ca, spiffe, lambda peer: True, name="idle-stop").start()
+    with _connect(listener.port, context) as tls:
+        try:
+            tls.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert tls.recv(12) == b"HTTP/1.1 200"
+            workers = [t for t in threading.enumerate() if t.name == "esi-idle-stop-conn"]
+            assert len(workers) == 1
+        finally:
+            listener.stop()
+        workers[0].join(timeout=5)
+        assert not workers[0].is_alive()
+        assert listener.open_connections == 0
