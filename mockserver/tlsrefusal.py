@@ -155,7 +155,7 @@ class RefusingServer:
             except SSL.WantWriteError:
                 _wait(raw, deadline, write=True)
             except SSL.Error as exc:
-                raise ssl.SSLError(f"TLS handshake failed: {_describe(exc)}") from None
+                raise ssl.SSLError(1, _describe(exc)) from None
 
 
 def _describe(exc: SSL.Error) -> str:
@@ -206,12 +206,10 @@ class TLSConnection:
         """Up to `size` bytes; b"" at the end of the stream (close_notify or a plain close)."""
         deadline = self._deadline()
         while True:
-            if not self._conn.pending():
-                _wait(self._raw, deadline, write=False)
-            try:
+            try:  # data already buffered or on the socket is read without a select
                 return self._conn.recv(size)
             except SSL.WantReadError:
-                continue
+                _wait(self._raw, deadline, write=False)
             except SSL.WantWriteError:
                 _wait(self._raw, deadline, write=True)
             except SSL.ZeroReturnError:
@@ -221,7 +219,7 @@ class TLSConnection:
                     return b""
                 raise ConnectionResetError(str(exc)) from None
             except SSL.Error as exc:
-                raise ssl.SSLError(_describe(exc)) from None
+                raise ssl.SSLError(1, _describe(exc)) from None
 
     def sendall(self, data: bytes) -> None:
         view = memoryview(data)
@@ -238,7 +236,7 @@ class TLSConnection:
             except SSL.SysCallError as exc:
                 raise BrokenPipeError(str(exc)) from None
             except SSL.Error as exc:
-                raise ssl.SSLError(_describe(exc)) from None
+                raise ssl.SSLError(1, _describe(exc)) from None
             view = view[sent:]
 
     def getpeercert(self, binary_form: bool = False) -> Any:
