@@ -109,10 +109,13 @@ def test_allowed_svid_keeps_its_connection_alive_over_tls12_and_tls13(mock):
         assert answers == [(200, b'"hello"\n')] * 2
 
 
-def test_a_session_is_never_resumed_so_the_allow_list_is_asked_each_time(mock):
-    context = _svid_context(mock, SPIFFE_FRONTEND, tls12=True)
+@pytest.mark.parametrize("tls12", [False, True], ids=["tls13", "tls12"])
+def test_a_session_is_never_resumed_so_the_allow_list_is_asked_each_time(mock, tls12):
+    context = _svid_context(mock, SPIFFE_FRONTEND, tls12=tls12)
     port = mock.listeners["mtls"].port
     with _connect(port, context) as first:
+        first.sendall(b"POST /secretstore/app-store/secrets/plain HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert first.recv(12) == b"HTTP/1.1 200"  # TLS 1.3 tickets would have come by now
         session = first.session
     raw = socket.create_connection(("127.0.0.1", port), timeout=10)
     with context.wrap_socket(raw, server_hostname="127.0.0.1", session=session) as second:
