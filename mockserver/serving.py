@@ -10,9 +10,10 @@ step (`mockserver.http1`) plus a connection loop is smaller and is what the real
 Each accepted connection runs in its own worker thread, bounded by `max_connections` (past it
 a plain listener answers 503 and a TLS listener closes). The TLS handshake runs in that worker
 (never on the accepting thread, so a client that connects and never speaks blocks nobody),
-then an optional peer check (the SPIFFE ID allow-list), then HTTP/1.1 keep-alive as Go serves
-it (the mTLS listener hands its handshake to `mockserver.tlsrefusal`, which runs the peer check
-inside the handshake so a refusal is a TLS alert, as Go sends it): header timeout from the first byte of each request, an idle timeout between requests.
+then an optional peer check (the SPIFFE ID allow-list; the mTLS listener hands its handshake to
+`mockserver.tlsrefusal`, which asks the check inside the handshake so a refusal is a TLS alert,
+as Go sends it), then HTTP/1.1 keep-alive as Go serves it: header timeout from the first byte
+of each request, an idle timeout between requests.
 Chunked request bodies are decoded here, so apps always see a plain body with CONTENT_LENGTH.
 """
 
