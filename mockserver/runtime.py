@@ -47,6 +47,7 @@ from mockserver.persistence import SqliteBooks
 from mockserver.serving import Listener, ServingLimits
 from mockserver.state import StateDir, write_private_file, write_projected_volume
 from mockserver.tls import CertificateAuthority, SpiffeAuthority, server_context
+from mockserver.tlsrefusal import PeerCertificate, RefusingServer
 
 REFRESH_FRACTION = 0.8
 VOLUME_TOKEN_SECONDS = KUBELET_TOKEN_SECONDS
@@ -327,6 +328,7 @@ class MockServer:
                 self.ports["mtls"],
                 ssl_context=server_context(leaf, require_client_cert_from=self.spiffe),
                 peer_check=self._spiffe_allowed,
+                refusing=RefusingServer(leaf, self.spiffe.trust_bundle_pem, self._spiffe_allowed),
                 name="federation-mtls",
                 limits=self.serving_limits,
                 context_for_connection=self._tls_fault_hook("mtls", bad["mtls"]),
@@ -401,8 +403,9 @@ class MockServer:
         """Back to the loaded fixtures (see `MockControl.reset`)."""
         self.admin.reset()
 
-    def _spiffe_allowed(self, tls: ssl.SSLSocket) -> bool:
-        """The TLS allow-list: SPIFFE IDs that some current Authorization names."""
+    def _spiffe_allowed(self, tls: PeerCertificate) -> bool:
+        """The TLS allow-list: SPIFFE IDs that some current Authorization names (asked inside
+        the mTLS handshake, so a refusal is the alert `bad_certificate`, as Go sends it)."""
         der = tls.getpeercert(binary_form=True)
         if der is None or self.context is None:
             return False

@@ -10,8 +10,10 @@ step (`mockserver.http1`) plus a connection loop is smaller and is what the real
 Each accepted connection runs in its own worker thread, bounded by `max_connections` (past it
 a plain listener answers 503 and a TLS listener closes). The TLS handshake runs in that worker
 (never on the accepting thread, so a client that connects and never speaks blocks nobody),
-then an optional peer check (the SPIFFE ID allow-list), then HTTP/1.1 keep-alive as Go serves
-it: header timeout from the first byte of each request, an idle timeout between requests.
+then an optional peer check (the SPIFFE ID allow-list; the mTLS listener hands its handshake to
+`mockserver.tlsrefusal`, which asks the check inside the handshake so a refusal is a TLS alert,
+as Go sends it), then HTTP/1.1 keep-alive as Go serves it: header timeout from the first byte
+of each request, an idle timeout between requests.
 Chunked request bodies are decoded here, so apps always see a plain body with CONTENT_LENGTH.
 """
 
@@ -41,12 +43,14 @@ from mockserver.http1 import (
     read_chunked,
     read_head,
 )
+from mockserver.tlsrefusal import RefusingServer, TLSConnection
 
 log = logging.getLogger("mockserver.serving")
 access_log = logging.getLogger("mockserver.access")
 
-PeerCheck = Callable[[ssl.SSLSocket], bool]
-"""Decides, after a successful handshake, whether the peer may speak HTTP at all."""
+PeerCheck = Callable[[Any], bool]
+"""Decides whether the peer may speak HTTP at all, from its `getpeercert(binary_form=True)`:
+after the handshake on a stdlib context, inside it with a `RefusingServer`."""
 
 ContextForConnection = Callable[[Any], "ssl.SSLContext | None"]
 """Called with the client address for each new TLS connection, before the handshake; a context
@@ -409,7 +413,7 @@ class _Connection:
         if head.chunked:
             # Say how the body came (the journal shows requests as sent); it arrives decoded.
             environ["HTTP_TRANSFER_ENCODING"] = head.transfer_encoding
-        if isinstance(self.sock, ssl.SSLSocket):
+        if isinstance(self.sock, ssl.SSLSocket | TLSConnection):
             der = self.sock.getpeercert(binary_form=True)
             if der:
                 environ["SSL_CLIENT_CERT"] = ssl.DER_cert_to_PEM_cert(der)
@@ -478,7 +482,11 @@ class Listener:
         context_for_connection: ContextForConnection | None = None,
         log_filter: LogFilter | None = None,
         limits: ServingLimits | None = None,
+        refusing: RefusingServer | None = None,
     ) -> None:
+        """`refusing` runs each handshake, with its own peer check inside it, unless
+        `context_for_connection` picks a context for that connection (`ssl_context` then
+        stays for the scheme and for those contexts)."""
         self.app = app
         self.name = name
         self.host = host
@@ -487,6 +495,7 @@ class Listener:
             self.limits = replace(self.limits, handshake_timeout=handshake_timeout)
         self.ssl_context = ssl_context
         self.peer_check = peer_check
+        self.refusing = refusing
         self.context_for_connection = context_for_connection
         self.log_filter: LogFilter = log_filter or (lambda line: line)
         self.access_log = False
@@ -610,7 +619,7 @@ class Listener:
         _close_quietly(sock)
 
     def _serve(self, raw: socket.socket, address: Any) -> None:
-        sock: socket.socket | None = raw
+        sock: Any = raw  # a socket, an ssl.SSLSocket or a TLSConnection (socket-like)
         try:
             raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # as Go's net does
             if self.ssl_context is not None:
@@ -624,7 +633,7 @@ class Listener:
             with self._lock:
                 self._open.discard(raw)
 
-    def _handshake(self, raw: socket.socket, address: Any) -> ssl.SSLSocket | None:
+    def _handshake(self, raw: socket.socket, address: Any) -> ssl.SSLSocket | TLSConnection | None:
         context = self.ssl_context
         try:
             raw.settimeout(self.limits.handshake_timeout)
@@ -633,13 +642,20 @@ class Listener:
                 _linger_close(raw, self.limits.linger_seconds)
                 return None
             hook = self.context_for_connection
-            if hook is not None:
-                context = hook(address) or context
+            chosen = hook(address) if hook is not None else None
+            if chosen is None and self.refusing is not None:
+                return self.refusing.accept(raw, self.limits.handshake_timeout)
+            context = chosen or context
             assert context is not None
             tls = context.wrap_socket(raw, server_side=True)
         except (OSError, ssl.SSLError, ValueError) as exc:
             self.debug(f"TLS handshake failed: {exc}")
-            _close_quietly(raw)
+            if self.refusing is not None and isinstance(exc, ssl.SSLError):
+                # Read on for a moment: closing with the client's data unread would reset the
+                # connection, and the client could lose the alert just sent.
+                _linger_close(raw, self.limits.linger_seconds)
+            else:
+                _close_quietly(raw)
             return None
         if self.peer_check is not None and not self.peer_check(tls):
             _close_quietly(tls)

@@ -73,11 +73,13 @@ def _handshake_then_read(mock, context: ssl.SSLContext) -> tuple[str | None, byt
         return tls.version(), tls.recv(1)
 
 
-def test_svid_that_no_authorization_names_gets_no_http_response(mock):
-    """The handshake succeeds (the SVID chains to the bundle); the allow-list check after it
-    closes the connection without a byte of HTTP, as the real server's listener does."""
+def test_svid_that_no_authorization_names_gets_the_bad_certificate_alert(mock):
+    """The SVID chains to the bundle; the allow-list refuses it inside the handshake, so the
+    client reads the alert bad_certificate after its Finished, as from the real server."""
     context = mtls_context(mock, "spiffe://example.org/other/ns/web/sa/1/x/pod/2/y")
-    assert _handshake_then_read(mock, context) == ("TLSv1.3", b"")
+    with pytest.raises(ssl.SSLError) as refused:
+        _handshake_then_read(mock, context)
+    assert refused.value.reason == "SSLV3_ALERT_BAD_CERTIFICATE"
 
 
 def test_mtls_without_a_client_certificate_fails_the_handshake(mock):

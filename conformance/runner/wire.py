@@ -95,8 +95,9 @@ def _exchange(
         http.client.IncompleteRead,
         http.client.BadStatusLine,
     ) as exc:
-        # On the mTLS port a client certificate is refused after the TLS 1.3 handshake, so the
-        # first sign of it is a closed connection: the suite counts that as a refused handshake.
+        # On the mTLS port TLS 1.3 refuses a client certificate after the client's Finished, so
+        # the first sign of it is the alert (bad_certificate, certificate_required) on the first
+        # read, or a closed connection: the suite counts either as a refused handshake.
         kind = "handshake-refused" if mtls else "no-response"
         return Answer(kind, detail=f"connection closed without a response: {exc!r}")
     finally:
