@@ -1,4 +1,4 @@
-"""Authorization matching through `authorize()` (server-protocol.md §4.1): newest first, exact
+"""Authorization matching through `authorize()` (docs/protocol.md §4.1): newest first, exact
 and case-sensitive, each resource kind, and the exact near-miss text of every denial branch."""
 
 from __future__ import annotations

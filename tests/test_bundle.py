@@ -27,6 +27,7 @@ from mockserver.manifests import build_model, fake_cluster_specs, parse_document
 from mockserver.runtime import build_clusters
 from mockserver.serving import Listener
 from mockserver.state import StateDir
+from tests.test_protocol_doc import FOREIGN_SOURCES
 
 
 class VendorServer:
@@ -105,7 +106,7 @@ def test_bundle_readme_is_self_contained(bundle):
     for p in bundle.placements.values():
         assert p.url in text
     # Nothing the vendor does not have: no project document, no reference file.
-    for absent in ("docs/", "server-protocol", "clients.md", "design note", "§"):
+    for absent in ("docs/", *FOREIGN_SOURCES, "§"):
         assert absent not in text
 
 

@@ -1,4 +1,4 @@
-"""Upstream keys: version-tagged caching of the design note §2, and key rotation on a running mock."""
+"""Upstream keys: version-tagged caching (docs/modes.md, Upstream caching), and key rotation on a running mock."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Each quirk, switched on, changes exactly the behaviour its row describes (design note §1);
+"""Each quirk, switched on, changes exactly the behaviour its row describes (docs/modes.md);
 strict mode hardens the SHOULD items."""
 
 from __future__ import annotations
@@ -232,7 +232,7 @@ def _answers_anyone(cluster):
 
 def test_ca_keyed_cache_confuses_issuers(mock):
     """gamma shares alpha's CA: with the quirk, a gamma-signed token claiming alpha's issuer
-    verifies with the keys cached for that ca.crt (server-protocol.md §6 #5)."""
+    verifies with the keys cached for that ca.crt (docs/protocol.md §6, D5)."""
     gamma, alpha = mock.clusters["gamma"], mock.clusters["alpha"]
     assert gamma.ca.cert_pem == alpha.ca.cert_pem
     body = ca_body(gamma.ca.cert_pem)

@@ -1,4 +1,4 @@
-"""Property-based checks: authorization matching (server-protocol.md §4.1), malformed input
+"""Property-based checks: authorization matching (docs/protocol.md §4.1), malformed input
 with and without valid credentials (one exact status, body and Allow header per case, every case
 reached), and concurrent generator calls losing nothing."""
 

@@ -1,4 +1,4 @@
-"""The mock's wire behaviour, one test per row of the status matrix (server-protocol.md §2.6)
+"""The mock's wire behaviour, one test per row of the status matrix (docs/protocol.md §2.6)
 and per check-order rule (§4.3), against the default fixtures (fixtures/README.md)."""
 
 from __future__ import annotations

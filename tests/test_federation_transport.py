@@ -1,5 +1,5 @@
 """The three federation listeners: plain HTTP, HTTPS from the mock's server CA, SPIFFE mTLS
-(server-protocol.md §3.5, §5.2; design note §3)."""
+(docs/protocol.md §3.5; docs/modes.md, Safety deviations of the serving layer)."""
 
 from __future__ import annotations
 

@@ -3,7 +3,7 @@
 The real server forwards the caller's token to the cluster for discovery and JWKS on every
 request, and golang-jwt runs the keyfunc before it checks `exp`, so most revocations surface as
 the keyfunc's "no jwks found". The mock caches, but only outcomes tagged with the cluster's state
-version and the token's `exp` (design note §2); in strict mode, which forwards no bearer, the
+version and the token's `exp` (docs/modes.md, Upstream caching); in strict mode, which forwards no bearer, the
 cluster is still asked whether it honours the token.
 """
 

@@ -1,4 +1,4 @@
-"""echo-style routing through its public functions (server-protocol.md §2.1, §2.2): Go's
+"""echo-style routing through its public functions (docs/protocol.md §2.1, §2.2): Go's
 path-escape safe set, RawPath selection, malformed escapes, absolute-form targets, empty
 segments and the route table, each pinned to one exact answer."""
 

@@ -176,7 +176,7 @@ class Zoo:
     # -- the request ------------------------------------------------------------------------------
 
     def handle(self, request: Request) -> Answer:
-        """Answer one request (see server-protocol.md §2)."""
+        """Answer one request (see docs/protocol.md §2)."""
         try:
             return self._handle(request)
         except DropConnection:
@@ -692,7 +692,7 @@ class Zoo:
         spec: Authorization,
         credential: dict[str, Any],
     ) -> None:
-        """Upsert the AuthorizedIdentity `<method>-<sanitised subject>` (server-protocol §4.5)."""
+        """Upsert the AuthorizedIdentity `<method>-<sanitised subject>` (docs/protocol.md §4.5)."""
         if self.has("no-authorized-identity"):
             return
         sanitised = re.sub(r"[^a-z0-9-]", "-", identity.subject.lower()).strip("-")[:253]
