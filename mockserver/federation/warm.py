@@ -27,6 +27,8 @@ from mockserver.federation.routing import R1
 
 MAX_ENTRIES = 4096
 """Bounded: a long run sees many tokens; the oldest entries go first."""
+MAX_BODY = 8192
+"""Larger bodies are never kept (a client's body is a few hundred bytes; memory stays bounded)."""
 
 Answer = tuple[int, list[tuple[str, str]], bytes]
 Key = tuple[str, str, str, bytes, str]
@@ -46,7 +48,7 @@ class Warm:
 
 def request_key(listener: str, environ: dict[str, Any], target: str, body: bytes) -> Key | None:
     """What an R1 answer reads of the request, or None when it is not kept at all."""
-    if "HTTP_X_WORKLOAD_TOKEN" in environ:
+    if "HTTP_X_WORKLOAD_TOKEN" in environ or len(body) > MAX_BODY:
         return None
     return (
         listener,
