@@ -177,6 +177,11 @@ def test_r4_refuses_a_body_namespace_other_than_the_url_s(mock):
         ),
         (b'{"owner": "o"', "code=400, message=unexpected EOF, internal=unexpected EOF"),
         (b" \n", "code=400, message=EOF, internal=EOF"),
+        (
+            b'{"owner": 1.5.}',
+            "code=400, message=Syntax error: offset=14, error=invalid character '.' after object "
+            "key:value pair, internal=invalid character '.' after object key:value pair",
+        ),
     ],
 )
 def test_r4_json_errors_are_echo_s_bind_texts(body, text):
