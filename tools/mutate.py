@@ -714,6 +714,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     outcomes += confirm(swapped, trace, args, primary, fast=True)
     print(f"function-body mutants: {time.monotonic() - phase:.0f} s", flush=True)
     ok = report(outcomes, load_equivalent())
+    spent: Counter[str] = Counter()
+    for o in outcomes:
+        spent[o.status] += o.seconds
+    print(
+        "child seconds by outcome: " + ", ".join(f"{k} {v:.0f}" for k, v in sorted(spent.items()))
+    )
     print(f"\n{len(mutants)} mutants in {time.monotonic() - started:.0f} s")
     return 0 if ok else 1
 
