@@ -231,6 +231,8 @@ def test_error_defaults_offset_zero_and_a_plain_go_value():
         (b"-9.", "invalid character ' ' after decimal point in numeric literal", 3),
         (b"1.:", "invalid character ':' after decimal point in numeric literal", 3),
         (b"1e", "invalid character ' ' in exponent of numeric literal", 2),
+        (b"0.5e", "invalid character ' ' in exponent of numeric literal", 4),
+        (b"0.25E+", "invalid character ' ' in exponent of numeric literal", 6),
         (b"1ex", "invalid character 'x' in exponent of numeric literal", 3),
         (b"1eX", "invalid character 'X' in exponent of numeric literal", 3),
         (b"1e-x", "invalid character 'x' in exponent of numeric literal", 4),
