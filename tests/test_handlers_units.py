@@ -287,7 +287,8 @@ EXTRA_ALLOWED = (
     "[{kind: UUID, name: uuid, namespace: team-a}, "
     "{kind: ClusterGenerator, name: cg-ecr, namespace: team-a}, "
     "{kind: MFA, name: mfa-nope, namespace: team-a}, {kind: MFA, name: mfa-nokey, namespace: team-a}, "
-    f"{{kind: UUID, name: {LONG_NAME}, namespace: team-a}}]"
+    f"{{kind: UUID, name: {LONG_NAME}, namespace: team-a}}, "
+    "{kind: ClusterGenerator, name: cg-missing, namespace: team-a}]"
 )
 
 
@@ -320,6 +321,7 @@ def extra(mock):
         yield mock
     finally:
         mock.admin.disable_quirk("home-cluster-owner")
+        mock.admin.disable_quirk("generate-then-fail")
         mock.admin.reset_manifests()
 
 
@@ -481,3 +483,43 @@ def test_a_workload_less_identity_owns_its_state_by_subject_and_binds_no_workloa
         ]
     finally:
         books.delete_generator_states("team-a", {LABEL_OWNER: "robot-1"})
+
+
+def test_r2_of_an_allowed_cluster_generator_that_does_not_exist_is_400(extra):
+    web = Caller(extra, "team-a/web", pod=POD)
+    reply = web("POST", "/generators/team-a/ClusterGenerator/cg-missing")
+    assert (reply.status, reply.body) == (
+        400,
+        b'"unable to get generator: ClusterGenerator.generators.external-secrets.io '
+        b'\\"cg-missing\\" not found"\n',
+    )
+
+
+def test_r2_refuses_a_kind_the_mock_does_not_run_before_looking_for_the_owner(mock):
+    # alpha-web may run ECRAuthorizationToken/ecr, a kind the resolver knows and the mock does not
+    # run; the Pod named by the workload does not exist
+    ghost = KubeAttributes("team-a", "web", ALPHA_UIDS["web"], "ghost-0", "ghost-uid")
+    identity = Identity("oidc", ALPHA_ISSUER, "system:serviceaccount:team-a:web", ghost)
+    params = {
+        "generatorNamespace": "team-a",
+        "generatorKind": "ECRAuthorizationToken",
+        "generatorName": "ecr",
+    }
+    with pytest.raises(BadRequest) as refused:
+        generate(mock.context, _call(params, identity))
+    assert refused.value.body == (
+        "unable to get generator: terminal error: generatorRef references unknown GVK "
+        "generators.external-secrets.io/v1alpha1, Kind=ECRAuthorizationToken"
+    )
+
+
+def test_generate_then_fail_records_the_leak_of_a_state_the_api_server_refuses(extra):
+    extra.admin.enable_quirk("generate-then-fail")
+    web = Caller(extra, "team-a/web", pod=POD)
+    before = list(extra.admin.leaked_credentials())
+    reply = web("POST", f"/generators/team-a/UUID/{LONG_NAME}")
+    assert reply.status == 400
+    leaks = extra.admin.leaked_credentials()
+    assert leaks[len(before) :] == [
+        {"namespace": "team-a", "kind": "UUID", "name": LONG_NAME, "keys": ["uuid"]}
+    ]
