@@ -7,6 +7,9 @@ its lines, fastest first, stopping at the first failure. Each run is a fork of a
 has already imported pytest and the third-party libraries; the mutated module is compiled from
 the AST and served by an import hook, so nothing on disk changes. Survivors listed in
 `tools/mutation_equivalent.txt` (stable key, then ` | ` and the reason) count as equivalent.
+A survivor not listed runs again with a larger test budget before it is reported; a run that
+takes HANG_FACTOR times its tests' traced time (plus HANG_SECONDS) is a timeout, which kills;
+Hypothesis does not shrink in mutant runs (a failure is a failure).
 
     python -m tools.mutate [--module NAME] [--jobs 2] [--timeout 60] [--list]
 """
