@@ -22,6 +22,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from mockserver.gojson import go_string_from_bytes
+
 __all__ = [
     "MAX_DEPTH",
     "Document",
@@ -215,10 +217,15 @@ class _Parser:
         if match is None:
             raise self._string_error(i)
         raw = match.group()
-        if b"\\" not in raw:
-            return raw[1:-1].decode("utf-8", "replace"), match.end()
-        text = json.loads(raw.decode("utf-8", "replace"))
-        return _SURROGATES.sub("\ufffd", text), match.end()
+        try:
+            quoted = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            # Go's unquote: one U+FFFD per byte utf8.DecodeRune rejects (a cut sequence is one
+            # per byte, where Python's "replace" writes one for the whole cut sequence)
+            quoted = go_string_from_bytes(raw)
+        if "\\" not in quoted:
+            return quoted[1:-1], match.end()
+        return _SURROGATES.sub("\ufffd", json.loads(quoted)), match.end()
 
     def _string_error(self, i: int) -> GoJSONError:
         data, n = self.data, len(self.data)
@@ -250,7 +257,12 @@ class _Parser:
         match = _NUMBER.match(self.data, i)
         end = match.end() if match else i
         if match is None or (end < len(self.data) and self.data[end] in b".eE"):
-            raise self._number_error(i)
+            error = self._number_error(i)
+            if error is not None:
+                raise error
+        # the pattern fails only where the grammar walk above finds an error; a complete
+        # number followed by '.', 'e' or 'E' (`1.5.`) ends here, and what follows is judged next
+        assert match is not None
         token = match.group()
         if b"." in token or b"e" in token or b"E" in token:
             value: Any = float(token)
@@ -264,7 +276,8 @@ class _Parser:
             self.overflow = token.decode()
         return value, end
 
-    def _number_error(self, i: int) -> GoJSONError:
+    def _number_error(self, i: int) -> GoJSONError | None:
+        """The scanner's error inside the number at i, or None when the number is complete."""
         data, n = self.data, len(self.data)
 
         def digit(k: int) -> bool:
@@ -291,7 +304,7 @@ class _Parser:
                 j += 1
             if not digit(j):
                 return self._bad_in_token(j, "in exponent of numeric literal")
-        raise AssertionError("number error requested for a valid number")  # pragma: no cover
+        return None
 
     def _literal(self, i: int) -> tuple[Any, int]:
         word, value = _LITERALS[self.data[i]]

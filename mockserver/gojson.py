@@ -155,7 +155,8 @@ def _encode_string(value: str | bytes, out: bytearray) -> None:
 def go_format_float(value: float) -> str:
     """Go's float64 JSON form (ES6-like): shortest digits, `e` only outside [1e-6, 1e21)."""
     if math.isnan(value) or math.isinf(value):
-        raise ValueError(f"json: unsupported value: {value!r}")
+        # Go's UnsupportedValueError names the value as FormatFloat writes it: NaN, +Inf, -Inf
+        raise ValueError(f"json: unsupported value: {go_format_float_f(value)}")
     if value == 0:
         return "-0" if math.copysign(1.0, value) < 0 else "0"
     digits, exponent = _shortest_digits(value)

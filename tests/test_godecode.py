@@ -214,3 +214,136 @@ def test_error_defaults_offset_zero_and_a_plain_go_value():
         "",
         3,
     )
+
+
+@pytest.mark.parametrize(
+    ("data", "message", "offset"),
+    [
+        # a complete number followed by '.', 'e' or 'E' ends there: the next byte is judged as
+        # what follows a value (scanner.go stateEndValue), never as part of the number
+        (b"1.5.", "invalid character '.' after top-level value", 4),
+        (b"1e5e", "invalid character 'e' after top-level value", 4),
+        (b"[1.5.]", "invalid character '.' after array element", 5),
+        (b'{"a":1e5E}', "invalid character 'E' after object key:value pair", 9),
+        (b"1X", "invalid character 'X' after top-level value", 2),
+        # inside a number
+        (b"-0.", "invalid character ' ' after decimal point in numeric literal", 3),
+        (b"-9.", "invalid character ' ' after decimal point in numeric literal", 3),
+        (b"1.:", "invalid character ':' after decimal point in numeric literal", 3),
+        (b"1e", "invalid character ' ' in exponent of numeric literal", 2),
+        (b"0.5e", "invalid character ' ' in exponent of numeric literal", 4),
+        (b"0.25E+", "invalid character ' ' in exponent of numeric literal", 6),
+        (b"1ex", "invalid character 'x' in exponent of numeric literal", 3),
+        (b"1eX", "invalid character 'X' in exponent of numeric literal", 3),
+        (b"1e-x", "invalid character 'x' in exponent of numeric literal", 4),
+        (b"-", "invalid character ' ' in numeric literal", 1),
+        (b":", "invalid character ':' looking for beginning of value", 1),
+        # strings cut short or holding a bad byte after good ones
+        (b'"abc', "unexpected end of JSON input", 4),
+        (b'"a b\x01"', "invalid character '\\x01' in string literal", 5),
+        (b'"a#\x01"', "invalid character '\\x01' in string literal", 4),
+        (b'"\\', "invalid character ' ' in string escape code", 2),
+        (b'"\\X"', "invalid character 'X' in string escape code", 3),
+        (b'"\\ux123"', "invalid character 'x' in \\u hexadecimal character escape", 4),
+        (b'"\\u12X4"', "invalid character 'X' in \\u hexadecimal character escape", 6),
+        (b'"\\u12', "invalid character ' ' in \\u hexadecimal character escape", 5),
+        (b'"\\u1234\x01"', "invalid character '\\x01' in string literal", 8),
+        (b'{"a"', "unexpected end of JSON input", 4),
+        # go_quote_char: control bytes, DEL, the space, and bytes above 0x7f as the rune U+00XX
+        (b"\x01", "invalid character '\\x01' looking for beginning of value", 1),
+        (b"\x1f", "invalid character '\\x1f' looking for beginning of value", 1),
+        (b"\x7f", "invalid character '\\x7f' looking for beginning of value", 1),
+        (b"#", "invalid character '#' looking for beginning of value", 1),
+        (b"t rue", "invalid character ' ' in literal true (expecting 'r')", 2),
+        (b"\x80", "invalid character '\\u0080' looking for beginning of value", 1),
+        (b"\x9f", "invalid character '\\u009f' looking for beginning of value", 1),
+        (b"\xa0", "invalid character '\\u00a0' looking for beginning of value", 1),
+        (b"\xad", "invalid character '\\u00ad' looking for beginning of value", 1),
+        (b"\xe9", "invalid character '\u00e9' looking for beginning of value", 1),
+    ],
+)
+def test_more_syntax_errors_are_go_scanner_texts(data, message, offset):
+    with pytest.raises(GoSyntaxError) as caught:
+        godecode.unmarshal(data)
+    assert (str(caught.value), caught.value.offset) == (message, offset)
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [(b'"\\', "unexpected EOF"), (b'"\\u12', "unexpected EOF"), (b'"ab', "unexpected EOF")],
+)
+def test_decoder_reports_a_cut_string_as_unexpected_eof(data, message):
+    with pytest.raises(GoEndOfInput) as caught:
+        godecode.decode_first(data)
+    assert (str(caught.value), caught.value.offset) == (message, len(data))
+
+
+def test_decoder_end_of_input_is_eof_at_offset_zero():
+    with pytest.raises(GoEndOfInput) as caught:
+        godecode.decode_first(b" \t")
+    assert (str(caught.value), caught.value.offset) == ("EOF", 0)
+
+
+@pytest.mark.parametrize(
+    ("data", "text"),
+    [
+        # Go's unquote replaces each byte utf8.DecodeRune rejects, a cut sequence byte by byte
+        (b'"\xe2\x82"', "\ufffd\ufffd"),
+        (b'"a\xf0\x9f\x98b"', "a\ufffd\ufffd\ufffdb"),
+        (b'"\xe2\x82\\n"', "\ufffd\ufffd\n"),
+        (b'"\xed\xa0\x80"', "\ufffd\ufffd\ufffd"),
+        (b'"\xc0\xaf"', "\ufffd\ufffd"),
+        (b'"\xe2\x82\xac"', "\u20ac"),
+    ],
+)
+def test_invalid_utf8_in_strings_becomes_one_replacement_per_byte(data, text):
+    assert godecode.unmarshal(data) == text
+    assert godecode.decode_first(data).value == text
+    assert godecode.string_fields(b'{"owner":' + data + b"}", REVOKE, "T") == {
+        "owner": text,
+        "namespace": "",
+    }
+
+
+def test_exponents_with_a_capital_e_on_the_careful_path():
+    # the Decoder never takes the stdlib path
+    assert godecode.decode_first(b"1E2").value == 100.0
+    assert godecode.decode_first(b"[2.5E-1]").value == [0.25]
+
+
+def test_kinds_are_go_s_names():
+    values = ("s", True, False, {}, [], None, 1, 1.5)
+    assert [godecode.kind_of(v) for v in values] == [
+        "string",
+        "bool",
+        "bool",
+        "object",
+        "array",
+        "null",
+        "number",
+        "number",
+    ]
+    with pytest.raises(GoTypeError) as caught:
+        godecode.string_fields(b'{"owner":true}', REVOKE, "T", struct="T", stream=True)
+    assert (
+        str(caught.value)
+        == "json: cannot unmarshal bool into Go struct field T.owner of type string"
+    )
+
+
+def test_a_null_document_leaves_every_field_empty_in_the_decoder_too():
+    assert godecode.string_fields(b"null", REVOKE, "T", stream=True) == {
+        "owner": "",
+        "namespace": "",
+    }
+    assert godecode.string_fields(b" null trailing", REVOKE, "T", stream=True) == {
+        "owner": "",
+        "namespace": "",
+    }
+
+
+def test_error_attributes():
+    assert GoJSONError("m", 4).message == "m"
+    # UnmarshalTypeError.Error() names "Go struct field" once Field is set, even with no Struct
+    error = GoTypeError("number", "string", 3, field="f")
+    assert str(error) == "json: cannot unmarshal number into Go struct field .f of type string"

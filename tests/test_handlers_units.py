@@ -14,6 +14,8 @@ from mockserver.federation.errors import BadRequest
 from mockserver.federation.handlers import (
     GENERATORS_API_VERSION,
     Call,
+    generate,
+    get_secret,
     revoke_self,
 )
 from mockserver.federation.outcome import Outcome
@@ -177,6 +179,11 @@ def test_r4_refuses_a_body_namespace_other_than_the_url_s(mock):
         ),
         (b'{"owner": "o"', "code=400, message=unexpected EOF, internal=unexpected EOF"),
         (b" \n", "code=400, message=EOF, internal=EOF"),
+        (
+            b'{"owner": 1.5.}',
+            "code=400, message=Syntax error: offset=14, error=invalid character '.' after object "
+            "key:value pair, internal=invalid character '.' after object key:value pair",
+        ),
     ],
 )
 def test_r4_json_errors_are_echo_s_bind_texts(body, text):
@@ -224,3 +231,295 @@ def test_r2_without_a_pod_is_owned_by_the_service_account(mock):
         {"apiVersion": "v1", "kind": "ServiceAccount", "name": "web", "uid": account.uid}
     ]
     assert web("DELETE", "/generators/team-a/UUID/uuid").body == b"null\n"
+
+
+ALPHA_ISSUER = ISSUER
+BETA_UIDS = {"web": "7a2d3b5f-2c1e-4d63-8b2f-3a4c5d6e7f03"}
+ALPHA_UIDS = {"web": "6f1c2a4e-1b0d-4c52-9a1e-2f3b4c5d6e01"}
+LONG_NAME = "u" * 64
+UUID_PARAMS = {"generatorNamespace": "team-a", "generatorKind": "UUID", "generatorName": "uuid"}
+
+
+def _authorization(name: str, federation: str, issuer: str, subject: str, generators: str) -> str:
+    return f"""apiVersion: federation.external-secrets.io/v1alpha1
+kind: Authorization
+metadata:
+  name: {name}
+spec:
+  federationRef: {{kind: KubernetesFederation, name: {federation}}}
+  subject:
+    oidc:
+      issuer: {issuer}
+      subject: {subject}
+  allowedClusterSecretStores: [app-store]
+  allowedGenerators: {generators}
+  allowedGeneratorStates: []
+"""
+
+
+EXTRA_GENERATORS = f"""---
+apiVersion: generators.external-secrets.io/v1alpha1
+kind: ClusterGenerator
+metadata: {{name: cg-ecr}}
+spec:
+  kind: ECRAuthorizationToken
+  generator:
+    ecrAuthorizationTokenSpec: {{region: eu-west-1}}
+---
+apiVersion: generators.external-secrets.io/v1alpha1
+kind: MFA
+metadata: {{name: mfa-nope, namespace: team-a}}
+spec:
+  secret: {{name: nope, key: seed}}
+---
+apiVersion: generators.external-secrets.io/v1alpha1
+kind: MFA
+metadata: {{name: mfa-nokey, namespace: team-a}}
+spec:
+  secret: {{name: mfa-seed, key: nokey}}
+---
+apiVersion: generators.external-secrets.io/v1alpha1
+kind: UUID
+metadata: {{name: {LONG_NAME}, namespace: team-a}}
+spec: {{}}
+"""
+EXTRA_ALLOWED = (
+    "[{kind: UUID, name: uuid, namespace: team-a}, "
+    "{kind: ClusterGenerator, name: cg-ecr, namespace: team-a}, "
+    "{kind: MFA, name: mfa-nope, namespace: team-a}, {kind: MFA, name: mfa-nokey, namespace: team-a}, "
+    f"{{kind: UUID, name: {LONG_NAME}, namespace: team-a}}, "
+    "{kind: ClusterGenerator, name: cg-missing, namespace: team-a}]"
+)
+
+
+@pytest.fixture
+def extra(mock):
+    """Authorizations for beta's team-a/web and for a workload-less subject robot-1, and
+    generators the fixtures lack; the manifests and quirks are reset afterwards."""
+    beta = mock.clusters["beta"].issuer
+    mock.admin.apply_manifests(
+        _authorization("beta-web", "beta", beta, "system:serviceaccount:team-a:web", EXTRA_ALLOWED)
+        + "---\n"
+        + _authorization(
+            "alpha-web-extra",
+            "alpha",
+            ALPHA_ISSUER,
+            "system:serviceaccount:team-a:web",
+            EXTRA_ALLOWED,
+        )
+        + "---\n"
+        + _authorization(
+            "robot",
+            "alpha",
+            ALPHA_ISSUER,
+            "robot-1",
+            "[{kind: UUID, name: uuid, namespace: team-a}]",
+        )
+        + EXTRA_GENERATORS
+    )
+    try:
+        yield mock
+    finally:
+        mock.admin.disable_quirk("home-cluster-owner")
+        mock.admin.disable_quirk("generate-then-fail")
+        mock.admin.reset_manifests()
+
+
+def _call(params: dict[str, str], identity: Identity) -> Call:
+    return Call(identity, identity.kube, params, b"", "application/json", Outcome("http"))
+
+
+def _owned_by(mock, owner: str) -> list[dict]:
+    return [
+        s
+        for s in mock.context.bookkeeping.generator_states("team-a")
+        if s["metadata"]["labels"][LABEL_OWNER] == owner
+    ]
+
+
+def test_r1_of_an_allowed_store_that_does_not_exist_is_400(mock):
+    auditor = Caller(mock, "team-b/auditor")
+    reply = auditor("POST", "/secretstore/Prod/secrets/x")
+    assert (reply.status, reply.body) == (
+        400,
+        b'"could not get ClusterSecretStore \\"Prod\\", ClusterSecretStore.external-secrets.io '
+        b'\\"Prod\\" not found"\n',
+    )
+
+
+def test_r2_of_an_allowed_kind_the_resolver_does_not_know_is_400_before_any_lookup(mock):
+    auditor = Caller(mock, "team-b/auditor")  # allowed {kind: uuid, name: uuid}: lower case
+    reply = auditor("POST", "/generators/team-b/uuid/uuid")
+    assert (reply.status, reply.body) == (
+        400,
+        b'"unable to get generator: terminal error: generatorRef references unknown GVK '
+        b'generators.external-secrets.io/v1alpha1, Kind=uuid"\n',
+    )
+
+
+@pytest.mark.parametrize("path", ["Federation/federation", "ECRAuthorizationToken/ecr"])
+def test_r2_of_a_defined_generator_the_mock_does_not_run_is_400(mock, path):
+    web = Caller(mock, "team-a/web", pod=POD)
+    kind = path.split("/")[0]
+    reply = web("POST", f"/generators/team-a/{path}")
+    assert (reply.status, reply.body) == (
+        400,
+        b'"unable to get generator: terminal error: generatorRef references unknown GVK '
+        b"generators.external-secrets.io/v1alpha1, Kind=" + kind.encode() + b'"\n',
+    )
+
+
+def test_r2_of_a_cluster_generator_of_a_kind_the_mock_does_not_run_is_400(extra):
+    web = Caller(extra, "team-a/web", pod=POD)
+    reply = web("POST", "/generators/team-a/ClusterGenerator/cg-ecr")
+    assert (reply.status, reply.body) == (
+        400,
+        b'"unable to get generator: terminal error: generatorRef references unknown GVK '
+        b'generators.external-secrets.io/v1alpha1, Kind=ECRAuthorizationToken"\n',
+    )
+
+
+def test_r2_runs_mfa_with_the_seed_of_its_secret_and_refuses_a_missing_one(extra):
+    web = Caller(extra, "team-a/web", pod=POD)
+    reply = web("POST", "/generators/team-a/MFA/mfa")
+    assert reply.status == 200
+    assert sorted(json.loads(reply.body)) == ["timeLeft", "token"]
+    missing = web("POST", "/generators/team-a/MFA/mfa-nope")
+    assert (missing.status, missing.body) == (
+        400,
+        b'"failed to find secret for token key: Secret \\"nope\\" not found"\n',
+    )
+    no_key = web("POST", "/generators/team-a/MFA/mfa-nokey")
+    assert (no_key.status, no_key.body) == (
+        400,
+        b'"secret key nokey does not exist in secret data map"\n',
+    )
+
+
+def test_r2_refuses_a_generator_name_too_long_for_a_label_before_running_it(extra):
+    web = Caller(extra, "team-a/web", pod=POD)
+    before = len(extra.context.bookkeeping.generator_states("team-a"))
+    reply = web("POST", f"/generators/team-a/UUID/{LONG_NAME}")
+    assert (reply.status, reply.body) == (
+        400,
+        b'"GeneratorState.generators.external-secrets.io \\"uuid-' + b"u" * 53 + b'\\" is '
+        b'invalid: metadata.labels: Invalid value: \\"' + LONG_NAME.encode() + b'\\": must be '
+        b'no more than 63 characters"\n',
+    )
+    assert len(extra.context.bookkeeping.generator_states("team-a")) == before
+
+
+def test_r2_of_an_oidc_identity_finds_its_owner_only_in_the_issuer_s_cluster(extra):
+    # beta's team-a/web carrying the Pod of alpha's team-a/web: beta has no such Pod
+    pod = KubeAttributes("team-a", "web", BETA_UIDS["web"], POD, "pod-uid")
+    identity = Identity(
+        "oidc", extra.clusters["beta"].issuer, "system:serviceaccount:team-a:web", pod
+    )
+    with pytest.raises(BadRequest) as refused:
+        generate(extra.context, _call(UUID_PARAMS, identity))
+    assert refused.value.body == f'Pod "{POD}" not found'
+
+
+def test_home_cluster_owner_quirk_takes_the_owner_from_the_home_cluster(extra):
+    beta_web = Caller(extra, "team-a/web")
+    beta_web.cluster = extra.clusters["beta"]
+    beta_web.token = beta_web.cluster.mint("team-a/web")
+
+    def owner_uid() -> str:
+        before = {st["metadata"]["name"] for st in _owned_by(extra, "web")}
+        assert beta_web("POST", "/generators/team-a/UUID/uuid").status == 200
+        (state,) = [st for st in _owned_by(extra, "web") if st["metadata"]["name"] not in before]
+        return state["metadata"]["ownerReferences"][0]["uid"]
+
+    assert owner_uid() == BETA_UIDS["web"]
+    extra.admin.enable_quirk("home-cluster-owner")
+    assert owner_uid() == ALPHA_UIDS["web"]
+
+
+def test_a_workload_less_identity_owns_its_state_by_subject_and_binds_no_workload(extra):
+    books = extra.context.bookkeeping
+    robot = Identity("oidc", ALPHA_ISSUER, "robot-1", None)
+    try:
+        assert sorted(generate(extra.context, _call(UUID_PARAMS, robot))) == ["uuid"]
+        (state,) = _owned_by(extra, "robot-1")
+        assert json.loads(state["metadata"]["annotations"][OWNER_ATTRIBUTES]) == {
+            "issuer": ALPHA_ISSUER,
+            "subject": "robot-1",
+            "method": "oidc",
+        }
+        assert state["metadata"].get("ownerReferences") is None
+        read = {"secretStoreName": "app-store", "secretName": "plain"}
+        assert get_secret(extra.context, _call(read, robot)) == "hello"
+        (record,) = [
+            i for i in books.authorized_identities() if i["metadata"]["name"] == "oidc-robot-1"
+        ]
+        issued = [
+            {k: v for k, v in c.items() if k != "lastIssuedAt"}
+            for c in record["spec"]["issuedCredentials"]
+        ]
+        assert issued[-2:] == [
+            {
+                "sourceRef": {
+                    "kind": "UUID",
+                    "apiVersion": GENERATORS_API_VERSION,
+                    "name": "uuid",
+                    "namespace": "team-a",
+                },
+                "stateRef": {
+                    "kind": "GeneratorState",
+                    "apiVersion": GENERATORS_API_VERSION,
+                    "name": state["metadata"]["name"],
+                    "namespace": "team-a",
+                },
+            },
+            {
+                "sourceRef": {
+                    "kind": "ClusterSecretStore",
+                    "apiVersion": "external-secrets.io/v1",
+                    "name": "app-store",
+                },
+                "remoteRef": {"remoteKey": "plain", "property": ""},
+            },
+        ]
+    finally:
+        books.delete_generator_states("team-a", {LABEL_OWNER: "robot-1"})
+
+
+def test_r2_of_an_allowed_cluster_generator_that_does_not_exist_is_400(extra):
+    web = Caller(extra, "team-a/web", pod=POD)
+    reply = web("POST", "/generators/team-a/ClusterGenerator/cg-missing")
+    assert (reply.status, reply.body) == (
+        400,
+        b'"unable to get generator: ClusterGenerator.generators.external-secrets.io '
+        b'\\"cg-missing\\" not found"\n',
+    )
+
+
+def test_r2_refuses_a_kind_the_mock_does_not_run_before_looking_for_the_owner(mock):
+    # alpha-web may run ECRAuthorizationToken/ecr, a kind the resolver knows and the mock does not
+    # run; the Pod named by the workload does not exist
+    ghost = KubeAttributes("team-a", "web", ALPHA_UIDS["web"], "ghost-0", "ghost-uid")
+    identity = Identity("oidc", ALPHA_ISSUER, "system:serviceaccount:team-a:web", ghost)
+    params = {
+        "generatorNamespace": "team-a",
+        "generatorKind": "ECRAuthorizationToken",
+        "generatorName": "ecr",
+    }
+    with pytest.raises(BadRequest) as refused:
+        generate(mock.context, _call(params, identity))
+    assert refused.value.body == (
+        "unable to get generator: terminal error: generatorRef references unknown GVK "
+        "generators.external-secrets.io/v1alpha1, Kind=ECRAuthorizationToken"
+    )
+
+
+def test_generate_then_fail_records_the_leak_of_a_state_the_api_server_refuses(extra):
+    extra.admin.enable_quirk("generate-then-fail")
+    web = Caller(extra, "team-a/web", pod=POD)
+    before = list(extra.admin.leaked_credentials())
+    reply = web("POST", f"/generators/team-a/UUID/{LONG_NAME}")
+    assert reply.status == 400
+    leaks = extra.admin.leaked_credentials()
+    assert leaks[len(before) :] == [
+        {"namespace": "team-a", "kind": "UUID", "name": LONG_NAME, "keys": ["uuid"]}
+    ]

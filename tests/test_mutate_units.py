@@ -95,3 +95,36 @@ def test_mutants_of_the_routing_module_compile_and_carry_their_owner():
     in_functions = [m for m in mutants if m.function]
     assert in_functions and all(m.users == () for m in in_functions)
     assert isinstance(mutated_code(in_functions[0]), types.CodeType)
+
+
+def test_only_unlisted_survivors_whose_budget_grows_are_confirmed():
+    from tools.mutate import Mutant, Outcome, to_confirm
+
+    def mutant(index: int) -> Mutant:
+        return Mutant("m", index, "constant", "1", "2", 1, 1, "f", index, "f")
+
+    # line 1 runs in the primary file and in six slow other tests: a larger budget adds tests
+    hits = {f"tests/other.py::t{n}": {"m": [1]} for n in range(30)}
+    hits["tests/own.py::t"] = {"m": [1]}
+    durations = {t: 1.0 for t in hits}
+    trace = {"hits": hits, "durations": durations}
+    primary = {"m": ("tests/own.py",)}
+    listed, unlisted, killed = mutant(0), mutant(1), mutant(2)
+    outcomes = [
+        Outcome(listed, "survived", 1.0),
+        Outcome(unlisted, "survived", 1.0),
+        Outcome(killed, "killed", 1.0),
+    ]
+    assert to_confirm(outcomes, trace, primary, {listed.key: "why"}) == [unlisted]
+    assert to_confirm(outcomes, trace, primary) == [listed, unlisted]
+    small = {"hits": {"tests/own.py::t": {"m": [1]}}, "durations": {"tests/own.py::t": 1.0}}
+    assert to_confirm(outcomes, small, primary) == []  # no more tests to run: nothing to confirm
+
+
+def test_a_mutant_hangs_after_a_multiple_of_its_tests_traced_time_capped_by_the_timeout():
+    from tools.mutate import HANG_FACTOR, HANG_SECONDS, hang_limit
+
+    trace = {"durations": {"a": 1.5, "b": 0.5, "c": 100.0}}
+    assert hang_limit(["a", "b"], trace, 600.0) == HANG_SECONDS + HANG_FACTOR * 2.0
+    assert hang_limit(["a", "unknown"], trace, 600.0) == HANG_SECONDS + HANG_FACTOR * 1.5
+    assert hang_limit(["a", "c"], trace, 60.0) == 60.0

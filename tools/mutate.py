@@ -7,6 +7,9 @@ its lines, fastest first, stopping at the first failure. Each run is a fork of a
 has already imported pytest and the third-party libraries; the mutated module is compiled from
 the AST and served by an import hook, so nothing on disk changes. Survivors listed in
 `tools/mutation_equivalent.txt` (stable key, then ` | ` and the reason) count as equivalent.
+A survivor not listed runs again with a larger test budget before it is reported; a run that
+takes HANG_FACTOR times its tests' traced time (plus HANG_SECONDS) is a timeout, which kills;
+Hypothesis does not shrink in mutant runs (a failure is a failure).
 
     python -m tools.mutate [--module NAME] [--jobs 2] [--timeout 60] [--list]
 """
@@ -28,7 +31,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import CodeType, FrameType, ModuleType
@@ -68,6 +71,8 @@ OTHER_TESTS_SECONDS = 12.0
 SETUP = "@setup"  # suffix of a test's key in the trace for the lines its fixtures ran
 CONFIRM_SECONDS = 120.0  # a survivor runs again with this budget before it is reported
 MIN_OTHER_TESTS = 25
+HANG_SECONDS = 10.0  # a mutant's run is hung after this plus HANG_FACTOR x its traced time
+HANG_FACTOR = 4.0
 KEY_AND_REASON = re.compile(r"^(?P<key>.*?#\d+) \| (?P<reason>.*)$")
 SWAP_FAILED = 71  # a fast child found no function to swap: the mutant is reported, not killed
 STATUS_TEXT = {"uncovered": "not covered: no traced test runs this line", "error": "not run"}
@@ -361,6 +366,30 @@ def _pytest_args(nodeids: Sequence[str]) -> list[str]:
     ]
 
 
+class _NoShrink:
+    """Hypothesis stops at the first failing example instead of shrinking it: a mutant's run
+    only asks whether some test fails, and shrinking costs seconds per kill. Loaded after the
+    conftest has chosen the profile, which it keeps in every other setting."""
+
+    def pytest_configure(self, config: Any) -> None:
+        from hypothesis import Phase, settings
+
+        settings.register_profile(
+            "mutate-no-shrink",
+            parent=settings.default,
+            phases=(Phase.explicit, Phase.reuse, Phase.generate),
+        )
+        settings.load_profile("mutate-no-shrink")
+
+
+def hang_limit(tests: Sequence[str], trace: dict[str, Any], timeout: float) -> float:
+    """Seconds after which a mutant's run counts as hung (a timeout kills it): HANG_FACTOR times
+    what its tests took when traced, plus HANG_SECONDS for start-up, never above `timeout`."""
+    durations: dict[str, float] = trace["durations"]
+    expected = sum(durations.get(t, 0.0) for t in tests)
+    return min(timeout, HANG_SECONDS + HANG_FACTOR * expected)
+
+
 def _child_pytest(nodeids: Sequence[str], plugins: Sequence[object] = ()) -> int:
     import pytest
 
@@ -524,7 +553,7 @@ def run_mutants(
     project and each child swaps one function's code; otherwise each child imports the mutant."""
     outcomes: list[Outcome] = []
     pending = list(mutants)
-    running: dict[int, tuple[Mutant, float]] = {}
+    running: dict[int, tuple[Mutant, float, float]] = {}
     while pending or running:
         while pending and len(running) < jobs:
             mutant = pending.pop(0)
@@ -541,14 +570,14 @@ def run_mutants(
                     install(mutant.module, code)
                 elif not swap(mutant.module, code, mutant.function):
                     return SWAP_FAILED
-                return _child_pytest(tests)
+                return _child_pytest(tests, [_NoShrink()])
 
-            running[_fork(work)] = (mutant, time.monotonic())
+            running[_fork(work)] = (mutant, time.monotonic(), hang_limit(tests, trace, timeout))
         pid, wait_status = os.waitpid(-1, os.WNOHANG)
         if pid == 0:
             now = time.monotonic()
-            for child, (mutant, started) in list(running.items()):
-                if now - started > timeout:
+            for child, (mutant, started, limit) in list(running.items()):
+                if now - started > limit:
                     os.kill(child, signal.SIGKILL)
                     os.waitpid(child, 0)
                     del running[child]
@@ -557,7 +586,7 @@ def run_mutants(
             continue
         if pid not in running:
             continue
-        mutant, started = running.pop(pid)
+        mutant, started, _ = running.pop(pid)
         exit_code = os.waitstatus_to_exitcode(wait_status)
         status = {0: "survived", SWAP_FAILED: "error"}.get(exit_code, "killed")
         outcomes.append(Outcome(mutant, status, time.monotonic() - started))
@@ -570,22 +599,36 @@ def run_mutants(
     return outcomes
 
 
+def to_confirm(
+    outcomes: Sequence[Outcome],
+    trace: dict[str, Any],
+    primary: dict[str, tuple[str, ...]],
+    equivalent: Collection[str] = (),
+) -> list[Mutant]:
+    """The survivors worth a second run: the larger budget selects more tests for them, and
+    they are not listed as equivalent (a listed survivor is left out of the score whatever a
+    second run finds, so running it again could only cost time)."""
+    return [
+        o.mutant
+        for o in outcomes
+        if o.status == "survived"
+        and o.mutant.key not in equivalent
+        and covering_tests(o.mutant, trace, primary.get(o.mutant.module, ()), CONFIRM_SECONDS)
+        != covering_tests(o.mutant, trace, primary.get(o.mutant.module, ()))
+    ]
+
+
 def confirm(
     outcomes: list[Outcome],
     trace: dict[str, Any],
     args: argparse.Namespace,
     primary: dict[str, tuple[str, ...]],
     fast: bool,
+    equivalent: Collection[str] = (),
 ) -> list[Outcome]:
-    """Run each survivor again with every covering test up to CONFIRM_SECONDS (when that
-    selects more tests than the first run), so the quick first budget never lowers the score."""
-    again = [
-        o.mutant
-        for o in outcomes
-        if o.status == "survived"
-        and covering_tests(o.mutant, trace, primary.get(o.mutant.module, ()), CONFIRM_SECONDS)
-        != covering_tests(o.mutant, trace, primary.get(o.mutant.module, ()))
-    ]
+    """Run each survivor of `to_confirm` again with every covering test up to CONFIRM_SECONDS,
+    so the quick first budget never lowers the score."""
+    again = to_confirm(outcomes, trace, primary, equivalent)
     if not again:
         return outcomes
     print(f"confirming {len(again)} survivors with more tests", file=sys.stderr, flush=True)
@@ -706,14 +749,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"{len(mutants)} mutants: {len(fast)} swap a function, {len(slow)} import the module")
     phase = time.monotonic()
     outcomes = run_mutants(slow, trace, args.jobs, args.timeout, primary)
-    outcomes = confirm(outcomes, trace, args, primary, fast=False)
+    equivalent = load_equivalent()
+    outcomes = confirm(outcomes, trace, args, primary, fast=False, equivalent=equivalent)
     print(f"module-level mutants: {time.monotonic() - phase:.0f} s", flush=True)
     phase = time.monotonic()
     preload_project()
     swapped = run_mutants(fast, trace, args.jobs, args.timeout, primary, fast=True)
-    outcomes += confirm(swapped, trace, args, primary, fast=True)
+    outcomes += confirm(swapped, trace, args, primary, fast=True, equivalent=equivalent)
     print(f"function-body mutants: {time.monotonic() - phase:.0f} s", flush=True)
-    ok = report(outcomes, load_equivalent())
+    ok = report(outcomes, equivalent)
+    spent: Counter[str] = Counter()
+    for o in outcomes:
+        spent[o.status] += o.seconds
+    print(
+        "child seconds by outcome: " + ", ".join(f"{k} {v:.0f}" for k, v in sorted(spent.items()))
+    )
     print(f"\n{len(mutants)} mutants in {time.monotonic() - started:.0f} s")
     return 0 if ok else 1
 

@@ -35,7 +35,7 @@ TARGETS: dict[str, tuple[str, ...]] = {
     ),
     "mockserver.federation.authn": ("tests/test_authenticators_units.py", *AUTHENTICATION_TESTS),
     "mockserver.federation.authenticators.base": (
-        "tests/test_authenticators_units.py",
+        "tests/test_base_authenticator_units.py",
         *AUTHENTICATION_TESTS,
     ),
     "mockserver.federation.authenticators.oidc": (
