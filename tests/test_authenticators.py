@@ -40,7 +40,6 @@ def chain(*scripted: Scripted, behaviour: Behaviour | None = None, rng=None) -> 
 def test_default_registry_order_is_oidc_okta_pingidentity_spiffe():
     setup = Setup(resolver=None, behaviour=Behaviour())  # type: ignore[arg-type]
     built = Authenticators(setup)
-    assert [a.name for a in built.default] == ["oidc", "okta", "pingidentity", "spiffe"]
     assert [a.name for a in built.every] == ["oidc", "okta", "pingidentity", "spiffe"]
     assert len(REGISTRY) == 4
 
@@ -56,7 +55,7 @@ def test_an_authenticator_that_prefers_the_credentials_runs_first_and_its_refusa
     both = chain(Scripted("general", "t"), Preferring("vendor", "t"))
     assert both.authenticate(Credentials("t", b"")).method == "vendor"
     refusing = chain(Scripted("general", "x"), Preferring("vendor", "t", presented_when="t"))
-    refusing.default[1].authenticate = lambda creds: (_ for _ in ()).throw(  # type: ignore[method-assign]
+    refusing.every[1].authenticate = lambda creds: (_ for _ in ()).throw(  # type: ignore[method-assign]
         Refusal("vendor refused")
     )
     with pytest.raises(Unauthenticated) as caught:
@@ -94,3 +93,13 @@ def test_random_authenticator_shuffles_at_the_one_step_and_shows_the_last_tried(
         )
     assert caught.value.message == f"{expected[-1]} refused"
     assert [part.split(":")[0] for part in caught.value.detail.split("; ")] == expected
+
+
+def test_an_authenticator_that_prefers_other_credentials_does_not_run_at_all():
+    """In the default order a vendor authenticator runs only for the tokens it prefers: for any
+    other token only the general ones run, and the journal's detail names only them."""
+    both = chain(Scripted("general", "x"), Preferring("vendor", "t"))
+    with pytest.raises(Unauthenticated) as refused:
+        both.authenticate(Credentials("y", b""))
+    assert str(refused.value.body) == "general refused"
+    assert refused.value.detail == "general: general wanted x"

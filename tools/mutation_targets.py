@@ -33,6 +33,7 @@ TARGETS: dict[str, tuple[str, ...]] = {
         "tests/test_backend_faults.py",
         "tests/test_generators.py",
     ),
+    "mockserver.federation.warm": ("tests/test_warm_answers.py", *FEDERATION_TESTS),
     "mockserver.federation.authn": ("tests/test_authenticators_units.py", *AUTHENTICATION_TESTS),
     "mockserver.federation.authenticators.base": (
         "tests/test_base_authenticator_units.py",

@@ -28,10 +28,9 @@ from mockserver.federation.errors import Unauthenticated
 
 @dataclass(frozen=True)
 class Registration:
-    """One authenticator: how to build it, and whether it runs outside the random order."""
+    """One authenticator: how to build it from the shared setup."""
 
     build: Callable[[Setup], Authenticator]
-    by_default: bool = True
 
 
 REGISTRY: tuple[Registration, ...] = (
@@ -52,15 +51,13 @@ class Authenticators:
         rng: random.Random | None = None,
     ) -> None:
         self.behaviour = setup.behaviour
-        built = [(r, r.build(setup)) for r in registry]
-        self.every = tuple(a for _, a in built)
-        self.default = tuple(a for r, a in built if r.by_default)
+        self.every = tuple(r.build(setup) for r in registry)
         self._rng = rng or random.Random()
 
     def authenticate(self, creds: Credentials) -> Identity:
         """An identity, or raise Unauthenticated with the chosen authenticator's text."""
         shuffled = self.behaviour.enabled("random-authenticator")
-        order = list(self.every if shuffled else self.default)
+        order = list(self.every)
         preferred: list[Authenticator] = []
         if shuffled:
             self._rng.shuffle(order)
