@@ -16,12 +16,16 @@ import json
 import random
 import re
 import sys
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import jwt
 import pytest
 
+from mockserver.clock import Clock
+from mockserver.federation import warm as warm_module
+from mockserver.federation.bookkeeping import rfc3339
 from mockserver.federation.warm import WarmAnswers
 from mockserver.runtime import MockServer
 from mockserver.tokens import TokenRequestError
@@ -259,9 +263,9 @@ def _walk(walk: Walk, seed: int) -> None:
 
 def test_a_repeated_request_is_a_warm_hit_that_still_journals_and_issues(walk):
     first = walk.call(PLAIN, "sa", warm=True)
-    hits = walk.warm.hits
+    assert walk.warm.hits == 0
     again = walk.call(PLAIN, "sa", warm=True)
-    assert walk.warm.hits == hits + 1
+    assert walk.warm.hits == 1
     assert first == again
     assert again[2] == b'"hello"\n'
     assert again[3]["authorization"] == "alpha-web"
@@ -313,3 +317,96 @@ def test_a_backend_fault_fires_on_a_warm_request(walk):
     fresh = walk.call(PLAIN, "sa", warm=False)
     assert warm[:3] == fresh[:3]
     assert warm[0] != "200 OK"
+
+
+class StoppedClock(Clock):
+    """A mock clock that moves only when told (no real-time waits)."""
+
+    def __init__(self, start: float) -> None:
+        super().__init__()
+        self.at = start
+
+    def now(self) -> float:
+        return self.at + self.offset
+
+
+@pytest.fixture
+def timed(tmp_path) -> Iterator[tuple[Walk, StoppedClock]]:
+    clock = StoppedClock(float(int(time.time())))
+    mock = MockServer(state_dir=tmp_path / "state", refresh_volumes=False, clock=clock).start()
+    try:
+        yield Walk(mock), clock
+    finally:
+        mock.stop()
+
+
+def test_a_warm_hit_records_the_credential_at_its_own_time(timed):
+    walk, clock = timed
+    walk.call(PLAIN, "sa", warm=True)
+    clock.at += 5  # time passes; no clock shift, so the warm answer still holds
+    walk.call(PLAIN, "sa", warm=True)
+    assert walk.warm.hits == 1
+    [identity] = [
+        i
+        for i in walk.mock.admin.authorized_identities()
+        if i["spec"]["identitySpec"]["subject"].get("oidc", {}).get("subject")
+        == "system:serviceaccount:team-a:web"
+    ]
+    [credential] = identity["spec"]["issuedCredentials"]
+    assert credential["lastIssuedAt"] == rfc3339(clock.at)
+
+
+def test_a_warm_answer_ends_at_the_tokens_exp_exactly(timed):
+    walk, clock = timed
+    exp = jwt.decode(walk.tokens["short"], options={"verify_signature": False})["exp"]
+    clock.at = exp - 1
+    assert walk.call(PLAIN, "short", warm=True)[0] == "200 OK"
+    clock.at = exp  # golang-jwt: expired once now is not before exp
+    status, _, body, _ = walk.call(PLAIN, "short", warm=True)
+    assert (status, body) == ("401 Unauthorized", b'"token has invalid claims: token is expired"\n')
+    assert walk.warm.hits == 0
+
+
+def test_a_request_repeated_at_the_same_instant_is_a_hit(timed):
+    walk, _clock = timed
+    walk.call(PLAIN, "sa", warm=True)
+    walk.call(PLAIN, "sa", warm=True)
+    assert walk.warm.hits == 1
+
+
+def test_a_warm_hit_does_not_authenticate_again(walk, monkeypatch):
+    calls = []
+    authenticator = walk.mock.context.authenticator
+    real = authenticator.authenticate
+    monkeypatch.setattr(authenticator, "authenticate", lambda creds: calls.append(1) or real(creds))
+    first = walk.call(PLAIN, "sa", warm=True)
+    again = walk.call(PLAIN, "sa", warm=True)
+    assert (len(calls), walk.warm.hits, again) == (1, 1, first)
+
+
+def test_an_okta_callers_repeated_request_is_a_hit(walk):
+    assert walk.call(PLAIN, "okta", warm=True)[2] == b'"hello"\n'
+    assert walk.call(PLAIN, "okta", warm=True)[2] == b'"hello"\n'
+    assert walk.warm.hits == 1
+
+
+def test_a_body_of_exactly_8_kib_is_kept_and_one_byte_more_is_not(walk):
+    walk.body = walk.body + b" " * (8192 - len(walk.body))
+    walk.call(PLAIN, "sa", warm=True)
+    walk.call(PLAIN, "sa", warm=True)
+    assert walk.warm.hits == 1
+    walk.body += b" "
+    walk.call(PLAIN, "sa", warm=True)
+    walk.call(PLAIN, "sa", warm=True)
+    assert walk.warm.hits == 1
+
+
+def test_the_memo_holds_at_most_its_bound_and_drops_the_oldest(walk, monkeypatch):
+    monkeypatch.setattr(warm_module, "MAX_ENTRIES", 2)
+    for path in (PLAIN, PLAIN + "?a", PLAIN + "?b"):
+        walk.call(path, "sa", warm=True)
+    assert len(walk.warm._kept) == 2
+    walk.call(PLAIN, "sa", warm=True)  # the oldest was dropped: computed again
+    assert walk.warm.hits == 0
+    walk.call(PLAIN + "?b", "sa", warm=True)
+    assert walk.warm.hits == 1

@@ -1,8 +1,8 @@
 """Warm answers: an R1 request repeated while nothing it reads has changed gets the answer
 its first computation gave, without authenticating and authorizing it again.
 
-A fresh R1 answer reads the request (listener, target, Authorization, body, client
-certificate), the manifests, the modes, the clock, and the state of the fake clusters and
+A fresh R1 answer of an OIDC, Okta or PingIdentity caller reads the request (listener, target,
+Authorization, body; never the client certificate), the manifests, the modes, the clock, and the state of the fake clusters and
 identity providers its keys come from; the backend-fault guard and the AuthorizedIdentity write
 run on every request, hit or not. An answer is kept only when every one of those is versioned
 here: a 200, no quirk on (several are random or stateful), no `x-workload-token` (its own
@@ -31,7 +31,7 @@ MAX_BODY = 8192
 """Larger bodies are never kept (a client's body is a few hundred bytes; memory stays bounded)."""
 
 Answer = tuple[int, list[tuple[str, str]], bytes]
-Key = tuple[str, str, str, bytes, str]
+Key = tuple[str, str, str | None, bytes]
 
 
 @dataclass(frozen=True)
@@ -47,16 +47,12 @@ class Warm:
 
 
 def request_key(listener: str, environ: dict[str, Any], target: str, body: bytes) -> Key | None:
-    """What an R1 answer reads of the request, or None when it is not kept at all."""
+    """What an R1 answer reads of the request, or None when it is not kept at all. The client
+    certificate is not part of it: only OIDC, Okta and PingIdentity answers are kept, and those
+    authenticators never read it (the TLS layer has already judged it)."""
     if "HTTP_X_WORKLOAD_TOKEN" in environ or len(body) > MAX_BODY:
         return None
-    return (
-        listener,
-        target,
-        environ.get("HTTP_AUTHORIZATION", ""),
-        body,
-        environ.get("SSL_CLIENT_CERT", "") if listener == "mtls" else "",
-    )
+    return (listener, target, environ.get("HTTP_AUTHORIZATION"), body)
 
 
 class WarmAnswers:
