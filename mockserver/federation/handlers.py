@@ -178,8 +178,9 @@ def _record_identity(
 
 @dataclass(frozen=True)
 class Owner:
+    """Who owns a GeneratorState: its owner label and the attributes recorded with it."""
+
     name: str
-    method: str
     attributes: dict[str, str]
 
 
@@ -189,7 +190,6 @@ def _owner(call: Call) -> Owner:
     if workload is None:
         return Owner(
             identity.subject,
-            identity.method,
             {"issuer": identity.provider, "subject": identity.subject, "method": identity.method},
         )
     attributes = {
@@ -200,7 +200,7 @@ def _owner(call: Call) -> Owner:
     }
     if workload.pod_uid:
         attributes["pod-uid"] = workload.pod_uid
-    return Owner(workload.pod_name or workload.sa_name, "KubernetesServiceAccount", attributes)
+    return Owner(workload.pod_name or workload.sa_name, attributes)
 
 
 def _resolve_generator(
@@ -256,7 +256,7 @@ def _owner_reference(ctx: FederationContext, call: Call) -> dict[str, Any] | Non
     if workload is None:
         return None
     if ctx.behaviour.enabled("home-cluster-owner"):
-        cluster = ctx.clusters.get(ctx.home_cluster or "")
+        cluster = ctx.clusters.get(ctx.home_cluster) if ctx.home_cluster else None
         clusters = [cluster] if cluster is not None else []
     elif call.identity.method == "oidc":
         cluster = ctx.cluster_for_issuer(call.identity.provider)
