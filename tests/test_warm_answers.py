@@ -410,3 +410,11 @@ def test_the_memo_holds_at_most_its_bound_and_drops_the_oldest(walk, monkeypatch
     assert walk.warm.hits == 0
     walk.call(PLAIN + "?b", "sa", warm=True)
     assert walk.warm.hits == 1
+
+
+def test_a_pingone_callers_repeated_request_is_a_hit(walk):
+    walk.tokens["ping"] = walk.mock.admin.idp_token("pingone", client_id="ping-batch-client")
+    walk.body = b""
+    assert walk.call(PLAIN, "ping", warm=True)[2] == b'"hello"\n'
+    assert walk.call(PLAIN, "ping", warm=True)[3]["identity"]["method"] == "pingidentity"
+    assert walk.warm.hits == 1
