@@ -23,6 +23,7 @@ import dataclasses
 import datetime
 import ipaddress
 import json
+import random
 import shutil
 import socket
 import ssl
@@ -131,7 +132,33 @@ def _url_host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
 
+EPHEMERAL_RANGE_FILE = Path("/proc/sys/net/ipv4/ip_local_port_range")
+LOWEST_FIXED_PORT = 10000
+
+
+def _ephemeral_low() -> int | None:
+    """The lowest port the kernel hands out for `bind(0)` and outgoing connections, if known."""
+    try:
+        low = int(EPHEMERAL_RANGE_FILE.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    return low if low > LOWEST_FIXED_PORT + 1000 else None
+
+
 def _free_ports(bind: str, count: int) -> list[int]:
+    """Free ports for the bundle to keep. Where the kernel's ephemeral range is known they are
+    picked below it, so no port the OS picks later (a `bind(0)`, an outgoing connection) can
+    take a bundle's fixed port before its listeners start; elsewhere the OS picks them."""
+    low = _ephemeral_low()
+    if low is not None:
+        chosen: list[int] = []
+        rng = random.SystemRandom()
+        for _ in range(count * 50):
+            port = rng.randrange(LOWEST_FIXED_PORT, low)
+            if port not in chosen and _bindable(bind, port):
+                chosen.append(port)
+                if len(chosen) == count:
+                    return chosen
     sockets = []
     try:
         for _ in range(count):
@@ -142,6 +169,17 @@ def _free_ports(bind: str, count: int) -> list[int]:
     finally:
         for s in sockets:
             s.close()
+
+
+def _bindable(bind: str, port: int) -> bool:
+    probe = socket.socket(socket.AF_INET6 if ":" in bind else socket.AF_INET)
+    try:
+        probe.bind((bind, port))
+    except OSError:
+        return False
+    finally:
+        probe.close()
+    return True
 
 
 # -- writing ---------------------------------------------------------------------------------

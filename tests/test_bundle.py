@@ -440,3 +440,15 @@ def test_cli_bundle_then_server_against_a_vendor_server(tmp_path):
     assert "expected response, got no-response" in failed[0]["reason"]
     assert "\nFAIL  SRV-AUTH-008     " in bad.stdout
     assert bad.stdout.count("expected response, got no-response") == 1
+
+
+def test_bundle_ports_are_kept_out_of_the_kernels_ephemeral_range(bundle):
+    """No port the OS picks later (another test's listener, an outgoing connection) can take a
+    bundle's fixed port before its fake clusters start."""
+    from conformance.bundle import _ephemeral_low
+
+    low = _ephemeral_low()
+    if low is None:
+        pytest.skip("the kernel's ephemeral port range is not readable here")
+    ports = [p.bind_port for p in bundle.placements.values()]
+    assert ports and all(10000 <= port < low for port in ports), ports
