@@ -31,7 +31,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 import yaml
 
@@ -97,15 +97,10 @@ def plan_placements(
             for n, p in zip(names, ports, strict=True)
         }
     parts = urlsplit(issuer_url)
-    if (
-        parts.scheme != "https"
-        or not parts.hostname
-        or parts.path not in ("", "/")
-        or parts.query
-        or parts.fragment
-    ):
+    bare_host = _bare_https_host(parts)
+    if bare_host is None:
         raise BundleError(f"--issuer-url must look like https://HOST[:PORT], got {issuer_url!r}")
-    host, port = parts.hostname, parts.port
+    host, port = bare_host, parts.port
     if port is not None:
         return {
             n: Placement(f"https://{_url_host(host)}:{port + i}", bind, port + i, host)
@@ -126,6 +121,12 @@ def _is_ip(host: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def _bare_https_host(parts: SplitResult) -> str | None:
+    """The HOST of `https://HOST[:PORT]` with nothing after it but an optional `/`, else None."""
+    bare = parts.scheme == "https" and parts.path in ("", "/") and not parts.query
+    return parts.hostname if bare and not parts.fragment and parts.hostname else None
 
 
 def _url_host(host: str) -> str:
@@ -330,18 +331,13 @@ def reach(
         }
     for name, url in cluster_urls.items():
         parts = urlsplit(url)
-        if (
-            parts.scheme != "https"
-            or not parts.hostname
-            or parts.path not in ("", "/")
-            or parts.query
-            or parts.fragment
-        ):
+        cluster_host = _bare_https_host(parts)
+        if cluster_host is None:
             raise BundleError(f"--cluster-url {name}=URL must be https://HOST[:PORT], got {url!r}")
         port = parts.port or 443
-        shown = f"https://{_url_host(parts.hostname)}" + (f":{parts.port}" if parts.port else "")
+        shown = f"https://{_url_host(cluster_host)}" + (f":{parts.port}" if parts.port else "")
         out[name] = dataclasses.replace(
-            out[name], url=shown, bind_port=port, server_name=parts.hostname
+            out[name], url=shown, bind_port=port, server_name=cluster_host
         )
     return out
 

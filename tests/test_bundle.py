@@ -442,13 +442,15 @@ def test_cli_bundle_then_server_against_a_vendor_server(tmp_path):
     assert bad.stdout.count("expected response, got no-response") == 1
 
 
-def test_bundle_ports_are_kept_out_of_the_kernels_ephemeral_range(bundle):
+def test_bundle_ports_are_kept_out_of_the_kernels_ephemeral_range(tmp_path, monkeypatch):
     """No port the OS picks later (another test's listener, an outgoing connection) can take a
-    bundle's fixed port before its fake clusters start."""
-    from conformance.bundle import _ephemeral_low
+    bundle's fixed port before its fake clusters start; without a known range the OS picks."""
+    import conformance.bundle as bundle_module
 
-    low = _ephemeral_low()
-    if low is None:
-        pytest.skip("the kernel's ephemeral port range is not readable here")
-    ports = [p.bind_port for p in bundle.placements.values()]
-    assert ports and all(10000 <= port < low for port in ports), ports
+    ranges = tmp_path / "ip_local_port_range"
+    ranges.write_text("40000\t60999\n")
+    monkeypatch.setattr(bundle_module, "EPHEMERAL_RANGE_FILE", ranges)
+    ports = bundle_module._free_ports("127.0.0.1", 5)
+    assert len(set(ports)) == 5 and all(10000 <= port < 40000 for port in ports), ports
+    monkeypatch.setattr(bundle_module, "EPHEMERAL_RANGE_FILE", tmp_path / "absent")
+    assert all(port >= 1024 for port in bundle_module._free_ports("127.0.0.1", 2))

@@ -15,7 +15,8 @@ from mockserver.federation.handlers import (
     GENERATORS_API_VERSION,
     Call,
     generate,
-    get_secret,
+    issue,
+    read_secret,
     revoke_self,
 )
 from mockserver.federation.outcome import Outcome
@@ -448,8 +449,10 @@ def test_a_workload_less_identity_owns_its_state_by_subject_and_binds_no_workloa
             "method": "oidc",
         }
         assert state["metadata"].get("ownerReferences") is None
-        read = {"secretStoreName": "app-store", "secretName": "plain"}
-        assert get_secret(extra.context, _call(read, robot)) == "hello"
+        params = {"secretStoreName": "app-store", "secretName": "plain"}
+        read = read_secret(extra.context, _call(params, robot))
+        issue(extra.context, read.issued)
+        assert read.value == "hello"
         (record,) = [
             i for i in books.authorized_identities() if i["metadata"]["name"] == "oidc-robot-1"
         ]

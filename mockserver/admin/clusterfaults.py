@@ -20,7 +20,7 @@ import flask
 from cryptography.hazmat.primitives.serialization import Encoding
 from werkzeug.wrappers import Response
 
-from mockserver.admin.faults import FaultError
+from mockserver.admin.faults import FaultError, spend
 from mockserver.admin.tlsfaults import BadContexts
 from mockserver.cluster import FakeCluster, status_body
 from mockserver.discovery import JWKS_CONTENT_TYPE
@@ -166,12 +166,8 @@ class ClusterFaults:
             for rule in self._rules:
                 if rule.cluster != cluster or not wanted(rule):
                     continue
-                rule.fired += 1
                 self.clusters[cluster].touch()
-                if rule.count is not None:
-                    rule.count -= 1
-                    if rule.count == 0:
-                        self._rules.remove(rule)
+                spend(self._rules, rule)
                 return rule
         return None
 

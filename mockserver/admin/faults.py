@@ -16,7 +16,7 @@ import secrets
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from mockserver.clock import Clock
 from mockserver.federation.bookkeeping import BACKEND_TARGETS, STORE_READ
@@ -50,6 +50,23 @@ REQUEST_KEYS = (
     "delay",
     "delay_ms",
 )
+
+
+class Counted(Protocol):
+    """A fault rule that fires a limited number of times (`count` None: every time)."""
+
+    fired: int
+    count: int | None
+
+
+def spend(rules: list[Any], rule: Counted) -> None:
+    """(Under the rule set's lock.) Count one firing of `rule`; a rule whose count runs out is
+    removed, so every kind of fault rule fires exactly `count` times."""
+    rule.fired += 1
+    if rule.count is not None:
+        rule.count -= 1
+        if rule.count == 0:
+            rules.remove(rule)
 
 
 class FaultError(ValueError):
@@ -332,11 +349,7 @@ class FaultSet:
                     if roll >= rule.probability:
                         rule.skipped += 1
                         continue
-                rule.fired += 1
-                if rule.count is not None:
-                    rule.count -= 1
-                    if rule.count == 0:
-                        self._rules.remove(rule)
+                spend(self._rules, rule)
                 return Firing(rule, roll)
         return None
 

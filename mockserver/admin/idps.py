@@ -15,7 +15,7 @@ from typing import Any
 import flask
 from werkzeug.wrappers import Response
 
-from mockserver.admin.faults import FaultError
+from mockserver.admin.faults import FaultError, spend
 from mockserver.idp import IdentityProviders
 from mockserver.idp.minting import BROKEN_KINDS, TokenRequest
 
@@ -86,12 +86,7 @@ class IdPAdmin:
         for (name, sid), (keys, signing) in getattr(self, "_initial", {}).items():
             ring = self.idps[name].servers[sid].keys
             if ring.keys != keys or ring.signing_key.kid != signing:
-                for key in keys:
-                    ring.add(key)
-                ring.sign_with(signing)
-                for key in ring.keys:
-                    if key not in keys:
-                        ring.retire(key.kid)
+                ring.restore(keys, signing)
                 self._save(name)
 
     def _save(self, name: str) -> None:
@@ -221,11 +216,7 @@ class IdPAdmin:
             for rule in self._rules:
                 if rule.idp != name or rule.endpoint not in (endpoint, "any"):
                     continue
-                rule.fired += 1
-                if rule.count is not None:
-                    rule.count -= 1
-                    if rule.count == 0:
-                        self._rules.remove(rule)
+                spend(self._rules, rule)
                 return rule
         return None
 

@@ -136,7 +136,8 @@ def _serve(
     warm: WarmAnswers,
     key: Key | None,
 ) -> Answer:
-    world, since = warm.world(), ctx.clock.now()  # before anything is read
+    # Versions taken before anything is read, and only for a request that may be kept.
+    world, since = (warm.world(), ctx.clock.now()) if key is not None else ((), 0.0)
     identity = ctx.authenticator.authenticate(
         Credentials(
             authorization=environ.get("HTTP_AUTHORIZATION"),

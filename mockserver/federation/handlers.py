@@ -95,15 +95,9 @@ class SecretRead:
     issued: Issued
 
 
-def get_secret(ctx: FederationContext, call: Call) -> str:
-    """R1: authorization (404) → backend (400) → the value as a JSON string."""
-    read = read_secret(ctx, call)
-    issue(ctx, read.issued)
-    return read.value
-
-
 def read_secret(ctx: FederationContext, call: Call) -> SecretRead:
-    """R1 up to the answer: authorize, read the backend, and say what to record."""
+    """R1 up to the answer: authorization (404) → backend (400) → the value and what to record;
+    the app then `issue`s the credential and answers the value as a JSON string."""
     store_name, key = call.params["secretStoreName"], call.params["secretName"]
     authorization = _grant(ctx, call, StoreResource(store_name))
     ctx.bookkeeping.check_store_read(store_name)

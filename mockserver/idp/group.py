@@ -182,12 +182,7 @@ class IdentityProviders(Mapping[str, FakeIdentityProvider]):
         """Put back the keys every `rotate` since the last `undo` changed, newest first."""
         while self._undo:
             ring, keys, signing = self._undo.pop()
-            for key in keys:
-                ring.add(key)
-            ring.sign_with(signing)
-            for key in ring.keys:
-                if key not in keys:
-                    ring.retire(key.kid)
+            ring.restore(keys, signing)
 
     @staticmethod
     def _default_server(provider: FakeIdentityProvider) -> str:

@@ -55,6 +55,16 @@ class KeySet:
             self._keys = [k for k in self._keys if k.kid != kid]
         self._changed()
 
+    def restore(self, keys: list[SigningKey], signing_kid: str) -> None:
+        """Publish exactly `keys` again and sign with `signing_kid` (undoing rotations): added
+        first, then signing switched, then the others retired, so no step is refused."""
+        for key in keys:
+            self.add(key)
+        self.sign_with(signing_kid)
+        for key in self.keys:
+            if key not in keys:
+                self.retire(key.kid)
+
     def save(self, folder: Path) -> None:
         with self._lock:
             save_keys(folder, self._keys, self._signing)

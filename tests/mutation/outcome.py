@@ -37,3 +37,19 @@ class MutationRun:
         killed = len(self.kills) - len(self.survivors)
         line = f"{self.direction} mutation score {self.score:.1%} ({killed}/{len(self.kills)})"
         return line + ("; survivors: " + ", ".join(self.survivors) if self.survivors else "")
+
+
+def assert_all_killed(
+    run: MutationRun, counted: set[str], table: str, doc: str, regen: str
+) -> None:
+    """The checks both mutation-score tests make: the correct zoo passes, every counted mutant
+    ran and was killed by a named requirement, and the generated table `doc` (path) is
+    `table` (the run rendered), else regenerate it with the `regen` command."""
+    from pathlib import Path
+
+    assert run.baseline_failures == {}
+    assert run.survivors == [], run.summary()
+    assert set(run.kills) == counted
+    for kill in run.kills.values():
+        assert kill is not None and kill.requirements, kill
+    assert Path(doc).read_text("utf-8") == table, f"{doc} is out of date: run `{regen}`"
